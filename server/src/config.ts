@@ -1,0 +1,58 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The sidecar's configuration, read once from the environment.
+ *
+ * Names are contracts shared with the Jupyter server app and with scripts:
+ * keep them as they are (add, never rename).
+ */
+const portSchema = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  INSIGHTER_HOST: z.string().min(1).default('127.0.0.1'),
+  INSIGHTER_API_PORT: portSchema.default(8000),
+  INSIGHTER_DATA_DIR: z.string().min(1).optional(),
+  INSIGHTER_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+  /** Public URL under which browsers reach the sidecar (through the Jupyter proxy or directly). */
+  INSIGHTER_PUBLIC_URL: z.string().url().optional(),
+  /** How long in-flight requests may take to finish on SIGTERM before the process exits. */
+  INSIGHTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000)
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: string;
+  publicUrl: string;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .map(issue => `${issue.path.join('.')}: ${issue.message}`)
+      .join('; ');
+    throw new ConfigError(`Invalid Insighter configuration: ${detail}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(
+    e.INSIGHTER_DATA_DIR ?? path.join(os.homedir(), '.insighter')
+  );
+  return {
+    host: e.INSIGHTER_HOST,
+    port: e.INSIGHTER_API_PORT,
+    dataDir,
+    logLevel: e.INSIGHTER_LOG_LEVEL,
+    publicUrl:
+      e.INSIGHTER_PUBLIC_URL ?? `http://${e.INSIGHTER_HOST}:${e.INSIGHTER_API_PORT}`,
+    shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS
+  };
+}
