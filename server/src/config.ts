@@ -20,7 +20,15 @@ const envSchema = z.object({
   /** Public URL under which browsers reach the sidecar (through the Jupyter proxy or directly). */
   INSIGHTER_PUBLIC_URL: z.string().url().optional(),
   /** How long in-flight requests may take to finish on SIGTERM before the process exits. */
-  INSIGHTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000)
+  INSIGHTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000),
+  /** Any Postgres 15+ (e.g. Supabase's); unset: embedded PGlite in the data dir. */
+  DATABASE_URL: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+      .optional()
+  )
 });
 
 export interface Config {
@@ -30,6 +38,8 @@ export interface Config {
   logLevel: string;
   publicUrl: string;
   shutdownTimeoutMs: number;
+  /** Set: Postgres at this URL (may hold a password: never log it). */
+  databaseUrl?: string;
 }
 
 export class ConfigError extends Error {}
@@ -53,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.INSIGHTER_LOG_LEVEL,
     publicUrl:
       e.INSIGHTER_PUBLIC_URL ?? `http://${e.INSIGHTER_HOST}:${e.INSIGHTER_API_PORT}`,
-    shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS
+    shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS,
+    databaseUrl: e.DATABASE_URL
   };
 }

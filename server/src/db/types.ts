@@ -31,6 +31,8 @@ export interface JwtClaims {
 
 export interface Database {
   readonly backend: 'pglite' | 'postgres';
+  /** Where the data lives, for status messages (never a secret). */
+  readonly description: string;
   /**
    * One transaction as the given user, exactly how Supabase enforces RLS:
    * begin; set_config('request.jwt.claims', …, true); set local role …; fn; commit.

@@ -1,0 +1,107 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ClientBase } from 'pg';
+import type { Backend, Connector } from './connector';
+import type { Database, JwtClaims, Queryable, QueryResult } from './types';
+
+const API_ROLES: ReadonlySet<string> = new Set(['anon', 'authenticated', 'service_role']);
+
+/** Which database (and transaction) the current async call chain is inside. */
+const activeTransaction = new AsyncLocalStorage<{ db: SqlDatabase; open: boolean }>();
+
+/**
+ * The `Database` seam over a connector: every unit of work is one transaction
+ * on one connection, with Supabase's RLS setup for user work.
+ */
+export class SqlDatabase implements Database {
+  readonly backend: Backend;
+
+  constructor(
+    private readonly connector: Connector,
+    /** Where the data lives, for status messages: never a secret. */
+    readonly description: string
+  ) {
+    this.backend = connector.backend;
+  }
+
+  withClaims<T>(claims: JwtClaims | null, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const role = claims?.role ?? 'anon';
+    if (!API_ROLES.has(role)) {
+      return Promise.reject(new Error(`Refusing to run as role "${role}": not an API role.`));
+    }
+    const claimsJson = JSON.stringify(claims ?? { role: 'anon' });
+    return this.transaction(async (client, tx) => {
+      // Exactly what PostgREST does per request; both settings end with the
+      // transaction, so nothing leaks into the connection's next user.
+      await client.query(
+        "select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)",
+        [claimsJson, role]
+      );
+      return fn(tx);
+    });
+  }
+
+  asService<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.transaction((_client, tx) => fn(tx));
+  }
+
+  async ping(): Promise<void> {
+    this.refuseNesting();
+    await this.connector.withConnection(client => client.query('select 1'));
+  }
+
+  close(): Promise<void> {
+    return this.connector.close();
+  }
+
+  /** One connection outside any transaction, for the migration runner. */
+  withSession<T>(fn: (client: ClientBase) => Promise<T>): Promise<T> {
+    this.refuseNesting();
+    return this.connector.withConnection(client => fn(client));
+  }
+
+  private transaction<T>(fn: (client: ClientBase, tx: Queryable) => Promise<T>): Promise<T> {
+    this.refuseNesting();
+    return this.connector.withConnection(async (client, discard) => {
+      const marker = { db: this, open: true };
+      await client.query('begin');
+      try {
+        const tx = transactionHandle(client, marker);
+        const result = await activeTransaction.run(marker, () => fn(client, tx));
+        await client.query('commit');
+        return result;
+      } catch (err) {
+        await client.query('rollback').catch(() => discard());
+        throw err;
+      } finally {
+        marker.open = false;
+      }
+    });
+  }
+
+  /**
+   * A second transaction started from inside one would wait for the first
+   * forever on PGlite (one connection) and silently escape it on Postgres:
+   * fail loudly instead, on both.
+   */
+  private refuseNesting(): void {
+    const current = activeTransaction.getStore();
+    if (current?.open && current.db === this) {
+      throw new Error(
+        'Nested database call inside a transaction: use the transaction (tx) you were given.'
+      );
+    }
+  }
+}
+
+/** The `tx` handed to callers; it refuses work once its transaction ended. */
+function transactionHandle(client: ClientBase, marker: { open: boolean }): Queryable {
+  return {
+    async query<T = Record<string, unknown>>(sql: string, params?: unknown[]) {
+      if (!marker.open) {
+        throw new Error('This transaction has ended: run the query inside withClaims/asService.');
+      }
+      const result = await client.query(sql, params);
+      return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 } as QueryResult<T>;
+    }
+  };
+}

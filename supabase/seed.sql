@@ -1,0 +1,2 @@
+-- Seed data for `supabase db reset` on a local Supabase. Insighter needs none:
+-- every account, team and project is created through the app.
