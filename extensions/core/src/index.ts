@@ -1,0 +1,5 @@
+export * from './bus';
+export * from './client';
+export * from './errors';
+export * from './tokens';
+export * from './types';

@@ -1,0 +1,33 @@
+import type { ViewName } from './navigation';
+
+/** Every user action of the shell is one of these commands. */
+export namespace CommandIDs {
+  export const openProjects = 'insighter:open-projects';
+  export const openData = 'insighter:open-data';
+  export const openNotebooks = 'insighter:open-notebooks';
+  export const openModels = 'insighter:open-models';
+  export const openWorkflow = 'insighter:open-workflow';
+  export const openSettings = 'insighter:open-settings';
+  /** Opens the view named by the `view` argument; layout restoration uses it. */
+  export const openView = 'insighter:open-view';
+  export const showSidebar = 'insighter:show-sidebar';
+  export const newNotebook = 'insighter:new-notebook';
+  export const refreshNotebooks = 'insighter:refresh-notebooks';
+  export const refreshStatus = 'insighter:refresh-status';
+}
+
+/** The command that opens each view (the sidebar, palette and launcher all use it). */
+export const OPEN_VIEW_COMMANDS: Readonly<Record<ViewName, string>> = {
+  projects: CommandIDs.openProjects,
+  data: CommandIDs.openData,
+  notebooks: CommandIDs.openNotebooks,
+  models: CommandIDs.openModels,
+  workflow: CommandIDs.openWorkflow,
+  settings: CommandIDs.openSettings
+};
+
+/** Commands of other JupyterLab plugins the shell runs. */
+export namespace ExternalCommandIDs {
+  export const createNotebook = 'notebook:create-new';
+  export const openDocument = 'docmanager:open';
+}

@@ -1,0 +1,316 @@
+import {
+  IInsighterBus,
+  InsighterBus,
+  ISidecarClient,
+  ISystemStatusModel,
+  SidecarClient
+} from '@insighter/core';
+import {
+  ILabShell,
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { notebookIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { CommandIDs, ExternalCommandIDs, OPEN_VIEW_COMMANDS } from './commands';
+import { insighterIcon } from './icons';
+import { isViewName, VIEW_NAMES, ViewName, viewInfos } from './navigation';
+import { NotebooksModel } from './notebooksmodel';
+import { IStatusPollTiming, SystemStatusModel } from './statusmodel';
+import { statusTitle } from './statustext';
+import { ViewManager } from './viewmanager';
+import { ComingSoonView } from './widgets/comingsoon';
+import { NotebooksView } from './widgets/notebooksview';
+import { SettingsView } from './widgets/settingsview';
+import { Sidebar } from './widgets/sidebar';
+import { StatusItem } from './widgets/statusitem';
+import type { InsighterView } from './widgets/view';
+
+export { CommandIDs } from './commands';
+
+/** The gettext domain of Insighter's strings. */
+const DOMAIN = 'insighter';
+const PALETTE_CATEGORY = 'Insighter';
+const LAUNCHER_CATEGORY = 'Insighter';
+/** Above the file browser (100): Insighter's navigation comes first. */
+const SIDEBAR_RANK = 50;
+
+const busPlugin: JupyterFrontEndPlugin<IInsighterBus> = {
+  id: '@insighter/shell:bus',
+  description: 'Provides the signal bus Insighter tools share events on.',
+  autoStart: true,
+  provides: IInsighterBus,
+  activate: activateBus
+};
+
+function activateBus(_app: JupyterFrontEnd): IInsighterBus {
+  return new InsighterBus();
+}
+
+const clientPlugin: JupyterFrontEndPlugin<ISidecarClient> = {
+  id: '@insighter/shell:client',
+  description:
+    'Provides the client for the Insighter sidecar behind the Jupyter server.',
+  autoStart: true,
+  provides: ISidecarClient,
+  activate: activateClient
+};
+
+function activateClient(app: JupyterFrontEnd): ISidecarClient {
+  return new SidecarClient({
+    serverSettings: app.serviceManager.serverSettings
+  });
+}
+
+const statusPlugin: JupyterFrontEndPlugin<ISystemStatusModel> = {
+  id: '@insighter/shell:status',
+  description:
+    'Polls the Insighter system status, shows it in the status bar and announces changes on the bus.',
+  autoStart: true,
+  requires: [ISidecarClient, IInsighterBus],
+  optional: [ISettingRegistry, IStatusBar, ICommandPalette, ITranslator],
+  provides: ISystemStatusModel,
+  activate: activateStatus
+};
+
+function activateStatus(
+  app: JupyterFrontEnd,
+  client: ISidecarClient,
+  bus: IInsighterBus,
+  settingRegistry: ISettingRegistry | null,
+  statusBar: IStatusBar | null,
+  palette: ICommandPalette | null,
+  translator: ITranslator | null
+): ISystemStatusModel {
+  const trans = (translator ?? nullTranslator).load(DOMAIN);
+  const model = new SystemStatusModel({ client, trans });
+
+  model.stateChanged.connect((_, change) => {
+    bus.emit({
+      type: 'system.status-changed',
+      payload: {
+        state: change.current,
+        previous: change.previous,
+        status: model.status,
+        message: model.message,
+        timestamp: Date.now()
+      }
+    });
+  });
+
+  app.commands.addCommand(CommandIDs.refreshStatus, {
+    label: trans.__('Check Insighter Status Now'),
+    caption: trans.__('Ask the Insighter service for its status now'),
+    icon: args => (args.isPalette ? undefined : refreshIcon),
+    execute: () => model.refresh()
+  });
+  palette?.addItem({
+    command: CommandIDs.refreshStatus,
+    category: PALETTE_CATEGORY
+  });
+
+  if (settingRegistry) {
+    settingRegistry
+      .load(statusPlugin.id)
+      .then(settings => {
+        const apply = () =>
+          model.configure({
+            interval: settings.get('pollInterval').composite as number,
+            retryInterval: settings.get('retryInterval').composite as number,
+            maxRetryInterval: settings.get('maxRetryInterval')
+              .composite as number
+          } satisfies IStatusPollTiming);
+        apply();
+        settings.changed.connect(apply);
+      })
+      .catch(reason => {
+        // Without its schema the indicator still works, on the default timing.
+        console.warn(`${statusPlugin.id}: settings not loaded`, reason);
+      });
+  }
+
+  if (statusBar) {
+    const item = new StatusItem(model, trans, () => {
+      if (app.commands.hasCommand(CommandIDs.openSettings)) {
+        void app.commands.execute(CommandIDs.openSettings);
+      } else {
+        void showDialog({
+          title: trans.__('Insighter status'),
+          body: statusTitle(model, trans)
+        });
+      }
+    });
+    statusBar.registerStatusItem(statusPlugin.id, {
+      item,
+      align: 'left',
+      rank: 100
+    });
+  }
+
+  return model;
+}
+
+const sidebarPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@insighter/shell:sidebar',
+  description:
+    "Adds Insighter's navigation to the left area, its views to the main area, and their commands to the palette and launcher.",
+  autoStart: true,
+  requires: [ISystemStatusModel, ISidecarClient],
+  optional: [
+    ILayoutRestorer,
+    ICommandPalette,
+    ILauncher,
+    ILabShell,
+    ITranslator
+  ],
+  activate: activateSidebar
+};
+
+function activateSidebar(
+  app: JupyterFrontEnd,
+  statusModel: ISystemStatusModel,
+  client: ISidecarClient,
+  restorer: ILayoutRestorer | null,
+  palette: ICommandPalette | null,
+  launcher: ILauncher | null,
+  labShell: ILabShell | null,
+  translator: ITranslator | null
+): void {
+  const { commands, shell } = app;
+  const trans = (translator ?? nullTranslator).load(DOMAIN);
+  const infos = viewInfos(trans);
+  const notebooks = new NotebooksModel(app.serviceManager.contents, '');
+
+  const comingSoon: Record<
+    Exclude<ViewName, 'notebooks' | 'settings'>,
+    string
+  > = {
+    projects: trans.__(
+      'Projects arrive with project support: create a project, choose who sees it, and open its studio. Coming soon.'
+    ),
+    data: trans.__(
+      'Datasets arrive with the data catalog: upload CSV or Parquet files and see their schema and statistics. Coming soon.'
+    ),
+    models: trans.__(
+      'Models arrive with the model registry: versions with their metrics, and deployment as a REST endpoint. Coming soon.'
+    ),
+    workflow: trans.__(
+      'Workflows arrive with training jobs: pick an algorithm and a dataset, train, and watch the run live. Coming soon.'
+    )
+  };
+
+  const create = (name: ViewName): InsighterView => {
+    switch (name) {
+      case 'notebooks':
+        return new NotebooksView(infos.notebooks, notebooks, commands, trans);
+      case 'settings':
+        return new SettingsView(
+          infos.settings,
+          statusModel,
+          commands,
+          trans,
+          client.baseUrl
+        );
+      default:
+        return new ComingSoonView(infos[name], comingSoon[name]);
+    }
+  };
+  const views = new ViewManager({ shell, infos, create });
+
+  for (const name of VIEW_NAMES) {
+    const info = infos[name];
+    commands.addCommand(OPEN_VIEW_COMMANDS[name], {
+      label: args =>
+        args.isPalette ? trans.__('Open %1', info.label) : info.label,
+      caption: info.caption,
+      icon: args => (args.isPalette ? undefined : info.icon),
+      execute: () => views.open(name)
+    });
+  }
+  commands.addCommand(CommandIDs.openView, {
+    label: trans.__('Open Insighter View'),
+    execute: args => {
+      const view = args.view;
+      if (!isViewName(view)) {
+        throw new Error(`No Insighter view named "${String(view)}".`);
+      }
+      return views.open(view);
+    }
+  });
+
+  const sidebar = new Sidebar(
+    VIEW_NAMES.map(name => infos[name]),
+    commands,
+    trans
+  );
+  shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
+  commands.addCommand(CommandIDs.showSidebar, {
+    label: trans.__('Show Insighter Navigation'),
+    icon: args => (args.isPalette ? undefined : insighterIcon),
+    execute: () => shell.activateById(sidebar.id)
+  });
+  labShell?.currentChanged.connect((_, change) => {
+    sidebar.activeView = views.viewOf(change.newValue);
+  });
+
+  commands.addCommand(CommandIDs.newNotebook, {
+    label: trans.__('New Notebook'),
+    caption: trans.__('Create a notebook and open it'),
+    icon: args => (args.isPalette ? undefined : notebookIcon),
+    isEnabled: () => commands.hasCommand(ExternalCommandIDs.createNotebook),
+    execute: () =>
+      commands.execute(ExternalCommandIDs.createNotebook, {
+        cwd: notebooks.folder
+      })
+  });
+  commands.addCommand(CommandIDs.refreshNotebooks, {
+    label: trans.__('Refresh Notebook List'),
+    icon: args => (args.isPalette ? undefined : refreshIcon),
+    execute: () => notebooks.refresh()
+  });
+
+  if (restorer) {
+    restorer.add(sidebar, 'insighter-sidebar');
+    void restorer.restore(views.tracker, {
+      command: CommandIDs.openView,
+      args: widget => ({ view: widget.content.viewName }),
+      name: widget => widget.content.viewName
+    });
+  }
+
+  if (palette) {
+    for (const command of [
+      ...VIEW_NAMES.map(name => OPEN_VIEW_COMMANDS[name]),
+      CommandIDs.showSidebar,
+      CommandIDs.newNotebook,
+      CommandIDs.refreshNotebooks
+    ]) {
+      palette.addItem({ command, category: PALETTE_CATEGORY });
+    }
+  }
+
+  if (launcher) {
+    VIEW_NAMES.forEach((name, rank) => {
+      launcher.add({
+        command: OPEN_VIEW_COMMANDS[name],
+        category: LAUNCHER_CATEGORY,
+        rank
+      });
+    });
+  }
+}
+
+/** Every plugin of the package, for `registerPlugins` / the extension loader. */
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  busPlugin,
+  clientPlugin,
+  statusPlugin,
+  sidebarPlugin
+];
+
+export default plugins;

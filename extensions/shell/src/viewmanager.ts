@@ -1,0 +1,53 @@
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import type { IViewInfo, ViewName } from './navigation';
+import type { InsighterView } from './widgets/view';
+
+export type ViewWidget = MainAreaWidget<InsighterView>;
+
+export interface IViewManagerOptions {
+  shell: JupyterFrontEnd.IShell;
+  infos: Readonly<Record<ViewName, IViewInfo>>;
+  /** Builds the content of a view the first time it opens. */
+  create: (name: ViewName) => InsighterView;
+}
+
+/**
+ * Opens each view at most once in the main area and brings it forward when
+ * asked again. The tracker lets the layout restorer reopen views on reload.
+ */
+export class ViewManager {
+  readonly tracker = new WidgetTracker<ViewWidget>({ namespace: 'insighter' });
+
+  constructor(private readonly _options: IViewManagerOptions) {}
+
+  /** The view whose tab is `widget`, if it is one of ours. */
+  viewOf(widget: unknown): ViewName | null {
+    return this.tracker.has(widget as ViewWidget)
+      ? (widget as ViewWidget).content.viewName
+      : null;
+  }
+
+  open(name: ViewName): ViewWidget {
+    const existing = this.tracker.find(w => w.content.viewName === name);
+    const widget = existing ?? this._create(name);
+    if (!widget.isAttached) {
+      this._options.shell.add(widget, 'main');
+    }
+    this._options.shell.activateById(widget.id);
+    return widget;
+  }
+
+  private _create(name: ViewName): ViewWidget {
+    const info = this._options.infos[name];
+    const widget = new MainAreaWidget({ content: this._options.create(name) });
+    widget.id = `jp-insighter-view-${name}`;
+    widget.addClass('jp-insighter-ViewPanel');
+    widget.title.label = info.label;
+    widget.title.caption = info.caption;
+    widget.title.icon = info.icon;
+    widget.title.closable = true;
+    void this.tracker.add(widget);
+    return widget;
+  }
+}
