@@ -17,4 +17,6 @@ export interface Connector {
     fn: (client: ClientBase, discard: () => void) => Promise<T>
   ): Promise<T>;
   close(): Promise<void>;
+  /** PGlite only: a tarball of the whole data dir (`dumpDataDir`). */
+  snapshot?(): Promise<Blob>;
 }

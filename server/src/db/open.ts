@@ -51,7 +51,7 @@ export async function openDatabase(
   const db = new SqlDatabase(connector, description);
   try {
     const version = await db
-      .withSession(client => client.query<{ v: string }>('show server_version'))
+      .withSession(client => client.query<{ v: string }>("select current_setting('server_version') as v"))
       .catch(err => {
         throw new Error(`Cannot reach the database (${description}): ${messageOf(err)}`);
       });

@@ -75,6 +75,11 @@ export class PgliteConnector implements Connector {
     return run;
   }
 
+  snapshot(): Promise<Blob> {
+    // Queued like a transaction, so the copy is consistent.
+    return this.withConnection(() => this.pglite.dumpDataDir('none'));
+  }
+
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       await this.queue;

@@ -53,6 +53,15 @@ export class SqlDatabase implements Database {
     return this.connector.close();
   }
 
+  /** A copy of the whole embedded database (PGlite only), e.g. for test fixtures. */
+  snapshot(): Promise<Blob> {
+    this.refuseNesting();
+    if (!this.connector.snapshot) {
+      return Promise.reject(new Error('Snapshots are only available for the embedded database.'));
+    }
+    return this.connector.snapshot();
+  }
+
   /** One connection outside any transaction, for the migration runner. */
   withSession<T>(fn: (client: ClientBase) => Promise<T>): Promise<T> {
     this.refuseNesting();

@@ -1,0 +1,2 @@
+// See pglite-environment.js: the PGlite module as loaded outside the sandbox.
+module.exports = globalThis.__insighterPglite;
