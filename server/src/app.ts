@@ -1,8 +1,11 @@
 import express, { Express } from 'express';
 import { pinoHttp } from 'pino-http';
+import type { Auth } from './auth';
+import { redactRequest, redactResponse } from './auth/log-redaction';
 import type { Config } from './config';
 import { errorHandler, notFound } from './http/errors';
 import type { Logger } from './logger';
+import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { StatusService } from './services/status';
 
@@ -10,6 +13,7 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   status: StatusService;
+  auth: Auth;
 }
 
 /** Builds the HTTP app from its dependencies; no I/O happens here. */
@@ -21,11 +25,19 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     pinoHttp({
       logger: deps.logger,
-      autoLogging: { ignore: req => req.url === '/health' }
+      autoLogging: { ignore: req => req.url === '/health' },
+      // Email-link tokens ride in query strings and /verify redirects carry sessions.
+      serializers: { req: redactRequest, res: redactResponse }
     })
   );
+  const auth = authRoutes(deps.auth, deps.config.auth, deps.logger);
+  if (auth.gotrue) {
+    // Before the app's JSON parser: GoTrue's own 64 KB body limit and error shape.
+    app.use('/auth/v1', auth.gotrue);
+  }
   app.use(express.json({ limit: '1mb' }));
   app.use(healthRoutes(deps.status));
+  app.use(auth.api);
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { authConfigFrom, authEnvShape, type AuthConfig } from './auth/config';
 
 /**
  * The sidecar's configuration, read once from the environment.
@@ -28,7 +29,8 @@ const envSchema = z.object({
       .string()
       .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
       .optional()
-  )
+  ),
+  ...authEnvShape
 });
 
 export interface Config {
@@ -40,6 +42,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Set: Postgres at this URL (may hold a password: never log it). */
   databaseUrl?: string;
+  /** Embedded GoTrue or a hosted Supabase project; keys, mail, rate limits. */
+  auth: AuthConfig;
 }
 
 export class ConfigError extends Error {}
@@ -53,6 +57,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid Insighter configuration: ${detail}`);
   }
   const e = parsed.data;
+  let auth: AuthConfig;
+  try {
+    auth = authConfigFrom(e);
+  } catch (err) {
+    throw new ConfigError(`Invalid Insighter configuration: ${(err as Error).message}`);
+  }
   const dataDir = path.resolve(
     e.INSIGHTER_DATA_DIR ?? path.join(os.homedir(), '.insighter')
   );
@@ -64,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl:
       e.INSIGHTER_PUBLIC_URL ?? `http://${e.INSIGHTER_HOST}:${e.INSIGHTER_API_PORT}`,
     shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS,
-    databaseUrl: e.DATABASE_URL
+    databaseUrl: e.DATABASE_URL,
+    auth
   };
 }

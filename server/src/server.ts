@@ -1,7 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { createAuth } from './auth';
 import type { Config } from './config';
+import { databaseHealthCheck } from './db/health';
+import { databaseTarget, openDatabase } from './db/open';
 import type { Logger } from './logger';
 import { notConfigured, StatusService } from './services/status';
 import { VERSION } from './version';
@@ -20,26 +23,49 @@ export async function startSidecar(
   config: Config,
   logger: Logger
 ): Promise<RunningSidecar> {
+  const { db } = await openDatabase(databaseTarget(config), { logger });
+  // The public URL names the real port once listening (tests use port 0).
+  let publicUrl = config.publicUrl;
+  const auth = await createAuth({
+    config: config.auth,
+    dataDir: config.dataDir,
+    publicUrl: () => publicUrl,
+    logger,
+    db
+  }).catch(async err => {
+    await db.close();
+    throw err;
+  });
   const status = new StatusService(
     [
-      notConfigured('database', 'Not configured yet: accounts and data arrive with the accounts issue.'),
+      databaseHealthCheck(db),
       notConfigured('storage', 'Not configured yet: dataset storage arrives with the data catalog.'),
       notConfigured('jobs', 'Not configured yet: training jobs arrive with experiments.'),
       notConfigured('tracking', 'Not configured yet: MLflow-compatible tracking arrives with experiments.')
     ],
     VERSION
   );
-  const app = createApp({ config, logger, status });
+  const app = createApp({ config, logger, status, auth });
   const server = http.createServer(app);
+  const release = async () => {
+    await auth.close();
+    await db.close();
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
       server.off('error', reject);
       resolve();
     });
+  }).catch(async err => {
+    await release();
+    throw err;
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host}:${port}`;
+  if (new URL(publicUrl).port === '0') {
+    publicUrl = url;
+  }
   logger.info({ url, dataDir: config.dataDir, version: VERSION }, 'sidecar listening');
 
   let closing: Promise<void> | undefined;
@@ -51,6 +77,7 @@ export async function startSidecar(
         const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         force.unref();
       });
+      await release();
     })());
   return { server, url, close };
 }

@@ -1,0 +1,100 @@
+import type { Database } from '../db/types';
+import type { Logger } from '../logger';
+import type { PublicConfig } from '../routes/config';
+import type { AuthConfig } from './config';
+import { loadJwtKeys } from './keys';
+import { outboxMailer, smtpMailer, type Mailer } from './mailer';
+import { OutboxService } from './outbox-service';
+import { AuthService } from './service';
+import {
+  jwksTokenVerifier,
+  secretTokenVerifier,
+  type TokenVerifier
+} from './token-verifier';
+
+/**
+ * Auth, assembled for the mode in use. Embedded: the sidecar is a GoTrue for
+ * its own users (keys in the data dir; its tables, from `auth/sql`, are applied
+ * by the migration runner beside `auth.users`). Hosted:
+ * a Supabase project is, and the sidecar only verifies its tokens.
+ */
+export interface Auth {
+  readonly mode: 'embedded' | 'hosted';
+  /** The one verifier behind `requireUser` and `/auth/v1/user`. */
+  readonly verifier: TokenVerifier;
+  /** Embedded only: what `/auth/v1` serves. */
+  readonly service?: AuthService;
+  /** Embedded only: the mailbox behind `/api/v1/outbox`. */
+  readonly outbox?: OutboxService;
+  /** The keys `/auth/v1` accepts as `apikey` (embedded only). */
+  readonly apiKeys: string[];
+  publicConfig(): PublicConfig;
+  close(): Promise<void>;
+}
+
+export interface CreateAuthOptions {
+  config: AuthConfig;
+  dataDir: string;
+  /** The sidecar's public URL; read at request time (port 0 is known after listen). */
+  publicUrl: () => string;
+  logger: Logger;
+  /** Needed in embedded mode only. */
+  db?: Database;
+}
+
+export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
+  const { config } = options;
+  if (config.hosted) {
+    const hosted = config.hosted;
+    const verifier = hosted.jwtSecret
+      ? secretTokenVerifier(new TextEncoder().encode(hosted.jwtSecret))
+      : jwksTokenVerifier(hosted.url);
+    return {
+      mode: 'hosted',
+      verifier,
+      apiKeys: [],
+      publicConfig: () => ({
+        supabase_url: hosted.url,
+        supabase_anon_key: hosted.anonKey,
+        mode: 'hosted',
+        autoconfirm: null
+      }),
+      close: async () => undefined
+    };
+  }
+
+  const { db } = options;
+  if (!db) {
+    throw new Error(
+      'Embedded auth needs the database: open it before creating auth.'
+    );
+  }
+  const keys = await loadJwtKeys(options.dataDir);
+  const verifier = secretTokenVerifier(keys.secret);
+  const mailer: Mailer = config.smtp
+    ? smtpMailer(config.smtp.url, config.smtp.from)
+    : outboxMailer();
+  const service = new AuthService({
+    db,
+    keys,
+    verifier,
+    config,
+    mailer,
+    publicUrl: options.publicUrl,
+    logger: options.logger
+  });
+  return {
+    mode: 'embedded',
+    verifier,
+    service,
+    outbox: new OutboxService(db),
+    apiKeys: [keys.anonKey, keys.serviceRoleKey],
+    publicConfig: () => ({
+      supabase_url: options.publicUrl().replace(/\/+$/, ''),
+      supabase_anon_key: keys.anonKey,
+      mode: 'embedded',
+      autoconfirm: config.autoconfirm
+    }),
+    close: async () => mailer.close()
+  };
+}

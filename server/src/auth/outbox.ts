@@ -1,0 +1,102 @@
+import type { Queryable } from '../db/types';
+
+/** A mail as written to `auth.insighter_mail_outbox` (SQL lives here only). */
+export interface OutboxMail {
+  id: string;
+  user_id: string | null;
+  purpose: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  link: string | null;
+  status: 'stored' | 'pending' | 'sent' | 'failed';
+  error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
+export type NewMail = Pick<
+  OutboxMail,
+  'id' | 'purpose' | 'to' | 'subject' | 'text' | 'html'
+> & {
+  userId: string;
+  link: string;
+  status: 'stored' | 'pending';
+};
+
+const COLUMNS = `id, user_id, purpose, to_email as "to", subject, text_body as "text",
+  html_body as "html", link, status, error, created_at, sent_at`;
+
+export async function insertMail(tx: Queryable, mail: NewMail): Promise<void> {
+  await tx.query(
+    `insert into auth.insighter_mail_outbox
+       (id, user_id, purpose, to_email, subject, text_body, html_body, link, status)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      mail.id,
+      mail.userId,
+      mail.purpose,
+      mail.to,
+      mail.subject,
+      mail.text,
+      mail.html,
+      mail.link,
+      mail.status
+    ]
+  );
+}
+
+export async function listMail(
+  tx: Queryable,
+  limit: number
+): Promise<OutboxMail[]> {
+  const { rows } = await tx.query<OutboxMail>(
+    `select ${COLUMNS} from auth.insighter_mail_outbox
+      order by created_at desc, id desc limit $1`,
+    [limit]
+  );
+  return rows.map(normalize);
+}
+
+export async function getMail(
+  tx: Queryable,
+  id: string
+): Promise<OutboxMail | undefined> {
+  const { rows } = await tx.query<OutboxMail>(
+    `select ${COLUMNS} from auth.insighter_mail_outbox where id = $1`,
+    [id]
+  );
+  return rows[0] && normalize(rows[0]);
+}
+
+export async function setMailStatus(
+  tx: Queryable,
+  id: string,
+  status: 'sent' | 'failed',
+  error?: string
+): Promise<void> {
+  await tx.query(
+    `update auth.insighter_mail_outbox
+        set status = $2, error = $3, sent_at = case when $2 = 'sent' then now() end
+      where id = $1`,
+    [id, status, error ?? null]
+  );
+}
+
+function normalize(row: OutboxMail): OutboxMail {
+  return {
+    ...row,
+    created_at: iso(row.created_at)!,
+    sent_at: iso(row.sent_at)
+  };
+}
+
+function iso(value: unknown): string | null {
+  if (value === null || value === undefined) {
+    return null;
+  }
+  return value instanceof Date
+    ? value.toISOString()
+    : new Date(String(value)).toISOString();
+}
