@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClientBase } from 'pg';
 import type { Logger } from '../logger';
+import { errorMessage } from './errors';
 
 /**
  * A folder of SQL files applied in filename order. `embeddedOnly` sources
@@ -149,7 +150,7 @@ async function applyOne(client: ClientBase, file: MigrationFile, supabaseManaged
     await client.query('commit');
   } catch (err) {
     await client.query('rollback').catch(() => undefined);
-    throw new MigrationError(`Migration ${file.file} failed${where(file.sql, err)}: ${message(err)}`);
+    throw new MigrationError(`Migration ${file.file} failed${where(file.sql, err)}: ${errorMessage(err)}`);
   }
 }
 
@@ -211,10 +212,6 @@ async function recordForSupabaseCli(client: ClientBase, file: MigrationFile) {
 /** The CLI's version of `20261126160000_profiles.sql` is `20261126160000`. */
 function cliVersion(name: string): string | undefined {
   return /^(\d+)_/.exec(name)?.[1];
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** " at line N" from a Postgres error position, when there is one. */

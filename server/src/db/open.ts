@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Connector } from './connector';
+import { errorMessage } from './errors';
 import { runMigrations, type MigrationReport, type MigrationSource } from './migrations';
 import { defaultMigrationSources } from './migration-plan';
 import { openPgliteConnector } from './pglite-connector';
@@ -53,7 +54,7 @@ export async function openDatabase(
     const version = await db
       .withSession(client => client.query<{ v: string }>("select current_setting('server_version') as v"))
       .catch(err => {
-        throw new Error(`Cannot reach the database (${description}): ${messageOf(err)}`);
+        throw new Error(`Cannot reach the database (${description}): ${errorMessage(err)}`);
       });
     if (target.backend === 'postgres') {
       assertSupportedVersion(version.rows[0].v, description);
@@ -87,8 +88,4 @@ function assertSupportedVersion(version: string, description: string): void {
       `The database (${description}) runs PostgreSQL ${version}; Insighter needs PostgreSQL 15 or newer.`
     );
   }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
