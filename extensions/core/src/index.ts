@@ -1,5 +1,6 @@
 export * from './bus';
 export * from './client';
 export * from './errors';
+export * from './session';
 export * from './tokens';
 export * from './types';

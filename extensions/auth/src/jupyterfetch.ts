@@ -1,0 +1,66 @@
+import { ACCESS_TOKEN_HEADER } from '@insighter/core';
+import { ServerConnection } from '@jupyterlab/services';
+
+type Fetch = typeof fetch;
+
+/**
+ * A `fetch` for supabase-js whose requests to the Jupyter server carry
+ * Jupyter's own credentials: in embedded mode the auth server sits behind the
+ * Jupyter proxy, which admits only requests with the Jupyter token or the
+ * `_xsrf` cookie echoed in `X-XSRFToken` (every POST needs it).
+ * `ServerConnection.makeRequest` adds both, as for any Jupyter API call.
+ *
+ * supabase-js puts its bearer token (the anon key or the user's access token)
+ * in `Authorization`, where Jupyter expects `token <jupyter token>`; it moves
+ * to `X-Insighter-Authorization`, which the proxy hands to the sidecar as
+ * `Authorization` — the same convention as `SidecarClient`.
+ *
+ * Anything outside the Jupyter server (a hosted Supabase project) goes out
+ * through the plain `fetch`, untouched.
+ */
+export function jupyterFetch(
+  settings: ServerConnection.ISettings,
+  plainFetch: Fetch = (input, init) =>
+    settings.fetch(input instanceof URL ? input.href : input, init)
+): Fetch {
+  return async (input, init) => {
+    const url = requestUrl(input);
+    if (!url.startsWith(settings.baseUrl)) {
+      return plainFetch(input, init);
+    }
+    const source = input instanceof Request ? input : undefined;
+    const headers = new Headers(init?.headers ?? source?.headers);
+    const bearer = headers.get('Authorization');
+    if (bearer !== null) {
+      headers.delete('Authorization');
+      headers.set(ACCESS_TOKEN_HEADER, bearer);
+    }
+    let body = init?.body;
+    if (body === undefined && source && source.body !== null) {
+      body = await source.arrayBuffer();
+    }
+    return ServerConnection.makeRequest(
+      url,
+      {
+        method: init?.method ?? source?.method,
+        body,
+        headers,
+        signal: init?.signal ?? source?.signal,
+        // Auth answers must never come from a cache; this also keeps
+        // ServerConnection from appending its cache-busting query parameter.
+        cache: 'no-cache'
+      },
+      settings
+    );
+  };
+}
+
+function requestUrl(input: RequestInfo | URL): string {
+  if (typeof input === 'string') {
+    return input;
+  }
+  if (input instanceof URL) {
+    return input.href;
+  }
+  return input.url;
+}
