@@ -104,6 +104,9 @@ export class SidecarClient implements ISidecarClient {
     }, timeoutMs);
     const forwardAbort = () => controller.abort();
     callerSignal?.addEventListener('abort', forwardAbort);
+    if (callerSignal?.aborted) {
+      controller.abort();
+    }
 
     try {
       let response: Response;
@@ -117,7 +120,8 @@ export class SidecarClient implements ISidecarClient {
         text = await response.text();
       } catch (error) {
         if (callerSignal?.aborted) {
-          throw error;
+          // As fetch does: the caller's abort reason, not a network error.
+          throw callerSignal.reason ?? error;
         }
         if (timedOut) {
           throw SidecarError.unreachable(`No answer within ${timeoutMs} ms.`);

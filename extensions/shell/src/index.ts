@@ -21,7 +21,11 @@ import { CommandIDs, ExternalCommandIDs, OPEN_VIEW_COMMANDS } from './commands';
 import { insighterIcon } from './icons';
 import { isViewName, VIEW_NAMES, ViewName, viewInfos } from './navigation';
 import { NotebooksModel } from './notebooksmodel';
-import { IStatusPollTiming, SystemStatusModel } from './statusmodel';
+import {
+  announceStatusChanges,
+  IStatusPollTiming,
+  SystemStatusModel
+} from './statusmodel';
 import { statusTitle } from './statustext';
 import { ViewManager } from './viewmanager';
 import { ComingSoonView } from './widgets/comingsoon';
@@ -90,18 +94,7 @@ function activateStatus(
   const trans = (translator ?? nullTranslator).load(DOMAIN);
   const model = new SystemStatusModel({ client, trans });
 
-  model.stateChanged.connect((_, change) => {
-    bus.emit({
-      type: 'system.status-changed',
-      payload: {
-        state: change.current,
-        previous: change.previous,
-        status: model.status,
-        message: model.message,
-        timestamp: Date.now()
-      }
-    });
-  });
+  announceStatusChanges(model, bus);
 
   app.commands.addCommand(CommandIDs.refreshStatus, {
     label: trans.__('Check Insighter Status Now'),

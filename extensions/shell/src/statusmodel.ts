@@ -1,5 +1,6 @@
 import {
   ComponentName,
+  IInsighterBus,
   ISidecarClient,
   ISystemStatus,
   ISystemStatusModel,
@@ -163,6 +164,8 @@ export class SystemStatusModel implements ISystemStatusModel, IDisposable {
     if (this.isDisposed) {
       return;
     }
+    // `stop` clears the pending timer, which `dispose` alone leaves running.
+    void this._poll.stop();
     this._poll.dispose();
     Signal.clearData(this);
   }
@@ -212,6 +215,28 @@ export class SystemStatusModel implements ISystemStatusModel, IDisposable {
     }
     this._changed.emit();
   }
+}
+
+/**
+ * Announce each change of state on the bus as `system.status-changed`, so
+ * tools react to the sidecar going down or coming back without polling.
+ */
+export function announceStatusChanges(
+  model: SystemStatusModel,
+  bus: IInsighterBus
+): void {
+  model.stateChanged.connect((_, change) => {
+    bus.emit({
+      type: 'system.status-changed',
+      payload: {
+        state: change.current,
+        previous: change.previous,
+        status: model.status,
+        message: model.message,
+        timestamp: Date.now()
+      }
+    });
+  });
 }
 
 function componentsIn(
