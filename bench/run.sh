@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm run bench`: every benchmark, each next to its baseline, in one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+npx tsx bench/foundation.ts
+for b in bench/*/run.mjs; do
+  [ -f "$b" ] && node "$b"
+done
