@@ -40,3 +40,28 @@ if (
     );
   window.cancelIdleCallback = (handle: number) => window.clearTimeout(handle);
 }
+
+if (
+  typeof window !== 'undefined' &&
+  typeof window.ResizeObserver === 'undefined'
+) {
+  // jsdom does no layout, so there is never a size change to report.
+  window.ResizeObserver = class {
+    observe(): void {}
+    unobserve(): void {}
+    disconnect(): void {}
+  };
+}
+
+if (typeof navigator !== 'undefined' && !navigator.clipboard) {
+  // JupyterLab's clipboard looks for the system one when it loads.
+  let text = '';
+  Object.defineProperty(navigator, 'clipboard', {
+    value: {
+      readText: async () => text,
+      writeText: async (value: string) => {
+        text = value;
+      }
+    }
+  });
+}
