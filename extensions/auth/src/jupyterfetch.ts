@@ -11,9 +11,12 @@ type Fetch = typeof fetch;
  * `ServerConnection.makeRequest` adds both, as for any Jupyter API call.
  *
  * supabase-js puts its bearer token (the anon key or the user's access token)
- * in `Authorization`, where Jupyter expects `token <jupyter token>`; it moves
- * to `X-Insighter-Authorization`, which the proxy hands to the sidecar as
- * `Authorization` — the same convention as `SidecarClient`.
+ * in `Authorization`. It is copied to `X-Insighter-Authorization`, which the
+ * proxy hands to the sidecar as `Authorization` (`SidecarClient`'s
+ * convention). When the page holds a Jupyter token, `Authorization` is
+ * Jupyter's (`token …`, added by `ServerConnection`) and the bearer leaves
+ * it; without one (cookie login, or no token at all) the bearer stays there
+ * too, for a proxy that forwards `Authorization` as it comes.
  *
  * Anything outside the Jupyter server (a hosted Supabase project) goes out
  * through the plain `fetch`, untouched.
@@ -32,8 +35,11 @@ export function jupyterFetch(
     const headers = new Headers(init?.headers ?? source?.headers);
     const bearer = headers.get('Authorization');
     if (bearer !== null) {
-      headers.delete('Authorization');
       headers.set(ACCESS_TOKEN_HEADER, bearer);
+      if (settings.token) {
+        // ServerConnection appends `token …`: two schemes in one header fail both.
+        headers.delete('Authorization');
+      }
     }
     let body = init?.body;
     if (body === undefined && source && source.body !== null) {

@@ -30,4 +30,10 @@ export const OPEN_VIEW_COMMANDS: Readonly<Record<ViewName, string>> = {
 export namespace ExternalCommandIDs {
   export const createNotebook = 'notebook:create-new';
   export const openDocument = 'docmanager:open';
+  /** Account commands of `@insighter/auth`. */
+  export const login = 'insighter:login';
+  export const signup = 'insighter:signup';
+  export const logout = 'insighter:logout';
+  export const openProfile = 'insighter:open-profile';
+  export const openTeams = 'insighter:open-teams';
 }

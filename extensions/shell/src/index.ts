@@ -1,6 +1,7 @@
 import {
   IInsighterBus,
   InsighterBus,
+  ISession,
   ISidecarClient,
   ISystemStatusModel,
   SidecarClient
@@ -30,6 +31,7 @@ import { statusTitle } from './statustext';
 import { ViewManager } from './viewmanager';
 import { ComingSoonView } from './widgets/comingsoon';
 import { NotebooksView } from './widgets/notebooksview';
+import { guardView } from './widgets/sessiongate';
 import { SettingsView } from './widgets/settingsview';
 import { Sidebar } from './widgets/sidebar';
 import { StatusItem } from './widgets/statusitem';
@@ -159,7 +161,8 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ILauncher,
     ILabShell,
-    ITranslator
+    ITranslator,
+    ISession
   ],
   activate: activateSidebar
 };
@@ -172,7 +175,8 @@ function activateSidebar(
   palette: ICommandPalette | null,
   launcher: ILauncher | null,
   labShell: ILabShell | null,
-  translator: ITranslator | null
+  translator: ITranslator | null,
+  session: ISession | null
 ): void {
   const { commands, shell } = app;
   const trans = (translator ?? nullTranslator).load(DOMAIN);
@@ -213,7 +217,17 @@ function activateSidebar(
         return new ComingSoonView(infos[name], comingSoon[name]);
     }
   };
-  const views = new ViewManager({ shell, infos, create });
+  const views = new ViewManager({
+    shell,
+    infos,
+    create,
+    // Settings stays open to all: it shows the system status and the way to log in.
+    decorate: (name, widget) => {
+      if (session && name !== 'settings') {
+        guardView(widget, session, commands, trans);
+      }
+    }
+  });
 
   for (const name of VIEW_NAMES) {
     const info = infos[name];
@@ -239,7 +253,8 @@ function activateSidebar(
   const sidebar = new Sidebar(
     VIEW_NAMES.map(name => infos[name]),
     commands,
-    trans
+    trans,
+    session
   );
   shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
   commands.addCommand(CommandIDs.showSidebar, {

@@ -10,6 +10,8 @@ export interface IViewManagerOptions {
   infos: Readonly<Record<ViewName, IViewInfo>>;
   /** Builds the content of a view the first time it opens. */
   create: (name: ViewName) => InsighterView;
+  /** Called once per new view panel, e.g. to hide it from signed-out people. */
+  decorate?: (name: ViewName, widget: ViewWidget) => void;
 }
 
 /**
@@ -47,6 +49,7 @@ export class ViewManager {
     widget.title.caption = info.caption;
     widget.title.icon = info.icon;
     widget.title.closable = true;
+    this._options.decorate?.(name, widget);
     void this.tracker.add(widget);
     return widget;
   }

@@ -31,7 +31,7 @@ const ADA: ISessionProfile = {
 /** A session whose state the test sets (the real one needs a sidecar). */
 class SessionDouble implements ISession {
   readonly started = new PromiseDelegate<void>();
-  readonly changed = new Signal<ISession, ISessionChangedArgs>(this);
+  readonly changed: Signal<ISession, ISessionChangedArgs> = new Signal(this);
   user: ISessionProfile | null = null;
   signedOut = 0;
 

@@ -2,7 +2,7 @@ import type { ISystemStatusModel } from '@insighter/core';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
-import { CommandIDs } from '../commands';
+import { CommandIDs, ExternalCommandIDs } from '../commands';
 import type { IViewInfo } from '../navigation';
 import {
   componentLabel,
@@ -23,6 +23,8 @@ export class SettingsView extends InsighterView {
     super(_info.name);
     this.addClass('jp-insighter-SettingsView');
     this._model.changed.connect(this.update, this);
+    // Account sections appear once @insighter/auth registers its commands.
+    this._commands.commandChanged.connect(this._onCommandChanged, this);
   }
 
   dispose(): void {
@@ -30,6 +32,7 @@ export class SettingsView extends InsighterView {
       return;
     }
     this._model.changed.disconnect(this.update, this);
+    this._commands.commandChanged.disconnect(this._onCommandChanged, this);
     super.dispose();
   }
 
@@ -79,6 +82,7 @@ export class SettingsView extends InsighterView {
             {trans.__('Check now')}
           </button>
         </section>
+        {this._renderAccount()}
         <section
           className="jp-insighter-Section"
           aria-labelledby="jp-insighter-about"
@@ -88,6 +92,58 @@ export class SettingsView extends InsighterView {
         </section>
       </div>
     );
+  }
+
+  /** Settings → Profile and Teams, when the account extension provides them. */
+  private _renderAccount(): React.ReactElement | null {
+    const trans = this._trans;
+    const entries = [
+      {
+        command: ExternalCommandIDs.openProfile,
+        label: trans.__('Profile'),
+        action: 'open-profile'
+      },
+      {
+        command: ExternalCommandIDs.openTeams,
+        label: trans.__('Teams'),
+        action: 'open-teams'
+      }
+    ].filter(entry => this._commands.hasCommand(entry.command));
+    if (entries.length === 0) {
+      return null;
+    }
+    return (
+      <section
+        className="jp-insighter-Section"
+        aria-labelledby="jp-insighter-account-settings"
+      >
+        <h3 id="jp-insighter-account-settings">{trans.__('Account')}</h3>
+        <div className="jp-insighter-Toolbar">
+          {entries.map(entry => (
+            <button
+              key={entry.command}
+              className="jp-mod-styled"
+              data-insighter-action={entry.action}
+              onClick={() => void this._commands.execute(entry.command)}
+            >
+              {entry.label}
+            </button>
+          ))}
+        </div>
+      </section>
+    );
+  }
+
+  private _onCommandChanged(
+    _: CommandRegistry,
+    change: CommandRegistry.ICommandChangedArgs
+  ): void {
+    if (
+      change.id === ExternalCommandIDs.openProfile ||
+      change.id === ExternalCommandIDs.openTeams
+    ) {
+      this.update();
+    }
   }
 
   private _renderComponents(): React.ReactElement | null {
