@@ -45,7 +45,9 @@ export function acquireDataDirLock(lockPath: string, dir: string): DataDirLock {
     }
     removeIfUnchanged(lockPath, holder);
   }
-  throw new Error(`Could not take the lock ${lockPath}: it keeps changing hands.`);
+  throw new Error(
+    `Could not take the lock ${lockPath}: it keeps changing hands.`
+  );
 }
 
 function heldLock(lockPath: string): DataDirLock {
@@ -86,7 +88,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function removeIfUnchanged(lockPath: string, stalePid: number | undefined): void {
+function removeIfUnchanged(
+  lockPath: string,
+  stalePid: number | undefined
+): void {
   if (readLockPid(lockPath) === stalePid) {
     fs.rmSync(lockPath, { force: true });
   }

@@ -17,7 +17,9 @@ export const SqlState = {
 /** The SQLSTATE of a database error (from `pg` or PGlite), if it is one. */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
+    ? code
+    : undefined;
 }
 
 /** The message of anything thrown (database errors need not be `Error`s). */

@@ -16,13 +16,21 @@ const REPO_ROOT = path.resolve(SERVER_SRC, '..', '..');
  */
 export function defaultMigrationSources(): MigrationSource[] {
   return [
-    { name: 'bootstrap', dir: path.join(SERVER_SRC, 'db', 'bootstrap'), embeddedOnly: true },
+    {
+      name: 'bootstrap',
+      dir: path.join(SERVER_SRC, 'db', 'bootstrap'),
+      embeddedOnly: true
+    },
     {
       name: 'auth',
       dir: path.join(SERVER_SRC, 'auth', 'sql'),
       embeddedOnly: true,
       optional: true
     },
-    { name: 'app', dir: path.join(REPO_ROOT, 'supabase', 'migrations'), embeddedOnly: false }
+    {
+      name: 'app',
+      dir: path.join(REPO_ROOT, 'supabase', 'migrations'),
+      embeddedOnly: false
+    }
   ];
 }

@@ -44,14 +44,18 @@ export class MigrationError extends Error {
 /** Any fixed number: only Insighter sidecars take this advisory lock. */
 const MIGRATION_LOCK_KEY = 7_140_256_198_233;
 
-export function loadMigrationFiles(sources: MigrationSource[]): MigrationFile[] {
+export function loadMigrationFiles(
+  sources: MigrationSource[]
+): MigrationFile[] {
   const files: MigrationFile[] = [];
   for (const source of sources) {
     if (!fs.existsSync(source.dir)) {
       if (source.optional) {
         continue;
       }
-      throw new MigrationError(`The migrations folder ${source.dir} does not exist.`);
+      throw new MigrationError(
+        `The migrations folder ${source.dir} does not exist.`
+      );
     }
     const names = fs
       .readdirSync(source.dir)
@@ -60,7 +64,13 @@ export function loadMigrationFiles(sources: MigrationSource[]): MigrationFile[] 
     for (const name of names) {
       const file = path.join(source.dir, name);
       const sql = fs.readFileSync(file, 'utf8');
-      files.push({ source: source.name, name, file, sql, checksum: checksum(sql) });
+      files.push({
+        source: source.name,
+        name,
+        file,
+        sql,
+        checksum: checksum(sql)
+      });
     }
   }
   return files;
@@ -84,7 +94,9 @@ export async function runMigrations(
   logger: Logger
 ): Promise<MigrationReport> {
   const files = loadMigrationFiles(sources);
-  const embeddedOnly = new Set(sources.filter(s => s.embeddedOnly).map(s => s.name));
+  const embeddedOnly = new Set(
+    sources.filter(s => s.embeddedOnly).map(s => s.name)
+  );
   await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
     await client.query(`
@@ -99,15 +111,23 @@ export async function runMigrations(
     `);
     const supabaseManaged = await isSupabaseManaged(client);
     const applied = new Map<string, string>();
-    const rows = await client.query<{ source: string; name: string; checksum: string }>(
-      'select source, name, checksum from insighter.schema_migrations'
-    );
+    const rows = await client.query<{
+      source: string;
+      name: string;
+      checksum: string;
+    }>('select source, name, checksum from insighter.schema_migrations');
     for (const row of rows.rows) {
       applied.set(`${row.source}/${row.name}`, row.checksum);
     }
-    const cliVersions = supabaseManaged ? await supabaseCliVersions(client) : new Set<string>();
+    const cliVersions = supabaseManaged
+      ? await supabaseCliVersions(client)
+      : new Set<string>();
 
-    const report: MigrationReport = { applied: [], adopted: [], supabaseManaged };
+    const report: MigrationReport = {
+      applied: [],
+      adopted: [],
+      supabaseManaged
+    };
     for (const file of files) {
       const key = `${file.source}/${file.name}`;
       const recorded = applied.get(key);
@@ -135,11 +155,17 @@ export async function runMigrations(
     }
     return report;
   } finally {
-    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client
+      .query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
   }
 }
 
-async function applyOne(client: ClientBase, file: MigrationFile, supabaseManaged: boolean) {
+async function applyOne(
+  client: ClientBase,
+  file: MigrationFile,
+  supabaseManaged: boolean
+) {
   await client.query('begin');
   try {
     await client.query(file.sql);
@@ -150,7 +176,9 @@ async function applyOne(client: ClientBase, file: MigrationFile, supabaseManaged
     await client.query('commit');
   } catch (err) {
     await client.query('rollback').catch(() => undefined);
-    throw new MigrationError(`Migration ${file.file} failed${where(file.sql, err)}: ${errorMessage(err)}`);
+    throw new MigrationError(
+      `Migration ${file.file} failed${where(file.sql, err)}: ${errorMessage(err)}`
+    );
   }
 }
 

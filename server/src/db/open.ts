@@ -3,10 +3,17 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Connector } from './connector';
 import { errorMessage } from './errors';
-import { runMigrations, type MigrationReport, type MigrationSource } from './migrations';
+import {
+  runMigrations,
+  type MigrationReport,
+  type MigrationSource
+} from './migrations';
 import { defaultMigrationSources } from './migration-plan';
 import { openPgliteConnector } from './pglite-connector';
-import { describePostgresUrl, openPostgresConnector } from './postgres-connector';
+import {
+  describePostgresUrl,
+  openPostgresConnector
+} from './postgres-connector';
 import { SqlDatabase } from './sql-database';
 
 export type DatabaseTarget =
@@ -28,7 +35,9 @@ export interface OpenedDatabase {
 }
 
 /** DATABASE_URL when set, else PGlite in `<INSIGHTER_DATA_DIR>/db`. */
-export function databaseTarget(config: Pick<Config, 'dataDir' | 'databaseUrl'>): DatabaseTarget {
+export function databaseTarget(
+  config: Pick<Config, 'dataDir' | 'databaseUrl'>
+): DatabaseTarget {
   return config.databaseUrl
     ? { backend: 'postgres', url: config.databaseUrl }
     : { backend: 'pglite', dataDir: path.join(config.dataDir, 'db') };
@@ -44,7 +53,9 @@ export async function openDatabase(
   let description: string;
   if (target.backend === 'pglite') {
     connector = await openPgliteConnector({ ...target, logger });
-    description = target.dataDir ? `PGlite in ${target.dataDir}` : 'PGlite in memory';
+    description = target.dataDir
+      ? `PGlite in ${target.dataDir}`
+      : 'PGlite in memory';
   } else {
     connector = openPostgresConnector({ url: target.url, logger });
     description = `PostgreSQL at ${describePostgresUrl(target.url)}`;
@@ -52,9 +63,15 @@ export async function openDatabase(
   const db = new SqlDatabase(connector, description);
   try {
     const version = await db
-      .withSession(client => client.query<{ v: string }>("select current_setting('server_version') as v"))
+      .withSession(client =>
+        client.query<{ v: string }>(
+          "select current_setting('server_version') as v"
+        )
+      )
       .catch(err => {
-        throw new Error(`Cannot reach the database (${description}): ${errorMessage(err)}`);
+        throw new Error(
+          `Cannot reach the database (${description}): ${errorMessage(err)}`
+        );
       });
     if (target.backend === 'postgres') {
       assertSupportedVersion(version.rows[0].v, description);
@@ -63,7 +80,11 @@ export async function openDatabase(
       options.migrate === false
         ? { applied: [], adopted: [], supabaseManaged: false }
         : await db.withSession(client =>
-            runMigrations(client, options.sources ?? defaultMigrationSources(), logger)
+            runMigrations(
+              client,
+              options.sources ?? defaultMigrationSources(),
+              logger
+            )
           );
     logger.info(
       {

@@ -20,7 +20,9 @@ export interface PgliteOptions {
  * adapter. It is one connection: callers are queued one transaction at a
  * time, and the data dir is locked against a second process.
  */
-export async function openPgliteConnector(options: PgliteOptions): Promise<PgliteConnector> {
+export async function openPgliteConnector(
+  options: PgliteOptions
+): Promise<PgliteConnector> {
   const { dataDir, logger } = options;
   let lock: DataDirLock | undefined;
   if (dataDir) {
@@ -30,16 +32,24 @@ export async function openPgliteConnector(options: PgliteOptions): Promise<Pglit
   const started = performance.now();
   let pglite: PGlite | undefined;
   try {
-    const firstStart = dataDir ? !fs.existsSync(path.join(dataDir, 'PG_VERSION')) : true;
+    const firstStart = dataDir
+      ? !fs.existsSync(path.join(dataDir, 'PG_VERSION'))
+      : true;
     if (dataDir && firstStart && !options.loadFrom) {
-      logger.info({ dataDir }, 'creating the embedded database (first start takes a few seconds)');
+      logger.info(
+        { dataDir },
+        'creating the embedded database (first start takes a few seconds)'
+      );
     }
     pglite = new PGlite({ dataDir, loadDataDir: options.loadFrom });
     await pglite.waitReady;
     const client = new Client(createPgConfig(pglite));
     await client.connect();
     logger.debug(
-      { dataDir: dataDir ?? 'memory', ms: Math.round(performance.now() - started) },
+      {
+        dataDir: dataDir ?? 'memory',
+        ms: Math.round(performance.now() - started)
+      },
       'embedded database open'
     );
     return new PgliteConnector(pglite, client, logger, lock);
@@ -62,13 +72,17 @@ export class PgliteConnector implements Connector {
     private readonly lock: DataDirLock | undefined
   ) {}
 
-  withConnection<T>(fn: (client: Client, discard: () => void) => Promise<T>): Promise<T> {
+  withConnection<T>(
+    fn: (client: Client, discard: () => void) => Promise<T>
+  ): Promise<T> {
     if (this.closing) {
       return Promise.reject(new Error('The database is closed.'));
     }
     const run = this.queue.then(() =>
       fn(this.client, () =>
-        this.logger.error('the embedded database connection is in an unknown state')
+        this.logger.error(
+          'the embedded database connection is in an unknown state'
+        )
       )
     );
     this.queue = run.catch(() => undefined);

@@ -20,7 +20,9 @@ export function openPostgresConnector(options: PostgresOptions): Connector {
   });
   // An idle client losing its connection must not crash the process; the
   // pool replaces it and the health check reports the outage.
-  pool.on('error', err => options.logger.warn({ err }, 'idle database connection lost'));
+  pool.on('error', err =>
+    options.logger.warn({ err }, 'idle database connection lost')
+  );
   let closing: Promise<void> | undefined;
   return {
     backend: 'postgres',
@@ -45,7 +47,8 @@ export function openPostgresConnector(options: PostgresOptions): Connector {
 export function describePostgresUrl(url: string): string {
   try {
     const u = new URL(url);
-    const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
+    const database =
+      decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
     return `${u.hostname || 'localhost'}:${u.port || '5432'}/${database}`;
   } catch {
     return 'the configured server';

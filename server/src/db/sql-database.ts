@@ -3,10 +3,17 @@ import type { ClientBase } from 'pg';
 import type { Backend, Connector } from './connector';
 import type { Database, JwtClaims, Queryable, QueryResult } from './types';
 
-const API_ROLES: ReadonlySet<string> = new Set(['anon', 'authenticated', 'service_role']);
+const API_ROLES: ReadonlySet<string> = new Set([
+  'anon',
+  'authenticated',
+  'service_role'
+]);
 
 /** Which database (and transaction) the current async call chain is inside. */
-const activeTransaction = new AsyncLocalStorage<{ db: SqlDatabase; open: boolean }>();
+const activeTransaction = new AsyncLocalStorage<{
+  db: SqlDatabase;
+  open: boolean;
+}>();
 
 /**
  * The `Database` seam over a connector: every unit of work is one transaction
@@ -23,10 +30,15 @@ export class SqlDatabase implements Database {
     this.backend = connector.backend;
   }
 
-  withClaims<T>(claims: JwtClaims | null, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  withClaims<T>(
+    claims: JwtClaims | null,
+    fn: (tx: Queryable) => Promise<T>
+  ): Promise<T> {
     const role = claims?.role ?? 'anon';
     if (!API_ROLES.has(role)) {
-      return Promise.reject(new Error(`Refusing to run as role "${role}": not an API role.`));
+      return Promise.reject(
+        new Error(`Refusing to run as role "${role}": not an API role.`)
+      );
     }
     const claimsJson = JSON.stringify(claims ?? { role: 'anon' });
     return this.transaction(async (client, tx) => {
@@ -57,7 +69,9 @@ export class SqlDatabase implements Database {
   snapshot(): Promise<Blob> {
     this.refuseNesting();
     if (!this.connector.snapshot) {
-      return Promise.reject(new Error('Snapshots are only available for the embedded database.'));
+      return Promise.reject(
+        new Error('Snapshots are only available for the embedded database.')
+      );
     }
     return this.connector.snapshot();
   }
@@ -68,14 +82,18 @@ export class SqlDatabase implements Database {
     return this.connector.withConnection(client => fn(client));
   }
 
-  private transaction<T>(fn: (client: ClientBase, tx: Queryable) => Promise<T>): Promise<T> {
+  private transaction<T>(
+    fn: (client: ClientBase, tx: Queryable) => Promise<T>
+  ): Promise<T> {
     this.refuseNesting();
     return this.connector.withConnection(async (client, discard) => {
       const marker = { db: this, open: true };
       await client.query('begin');
       try {
         const tx = transactionHandle(client, marker);
-        const result = await activeTransaction.run(marker, () => fn(client, tx));
+        const result = await activeTransaction.run(marker, () =>
+          fn(client, tx)
+        );
         await client.query('commit');
         return result;
       } catch (err) {
@@ -103,14 +121,22 @@ export class SqlDatabase implements Database {
 }
 
 /** The `tx` handed to callers; it refuses work once its transaction ended. */
-function transactionHandle(client: ClientBase, marker: { open: boolean }): Queryable {
+function transactionHandle(
+  client: ClientBase,
+  marker: { open: boolean }
+): Queryable {
   return {
     async query<T = Record<string, unknown>>(sql: string, params?: unknown[]) {
       if (!marker.open) {
-        throw new Error('This transaction has ended: run the query inside withClaims/asService.');
+        throw new Error(
+          'This transaction has ended: run the query inside withClaims/asService.'
+        );
       }
       const result = await client.query(sql, params);
-      return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 } as QueryResult<T>;
+      return {
+        rows: result.rows as T[],
+        rowCount: result.rowCount ?? 0
+      } as QueryResult<T>;
     }
   };
 }

@@ -38,7 +38,10 @@ export interface Database {
    * begin; set_config('request.jwt.claims', …, true); set local role …; fn; commit.
    * `null` claims run as `anon`.
    */
-  withClaims<T>(claims: JwtClaims | null, fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  withClaims<T>(
+    claims: JwtClaims | null,
+    fn: (tx: Queryable) => Promise<T>
+  ): Promise<T>;
   /** One transaction as the table owner (no RLS): only trusted server code (auth, migrations). */
   asService<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** A cheap round trip for the health check. */

@@ -49,7 +49,11 @@ describe.each(BACKENDS)('the database layer on %s', backend => {
 
   it('runs null claims as anon, with no user', async () => {
     const session = await t.db.withClaims(null, whoAmI);
-    expect(session).toMatchObject({ current_user: 'anon', uid: null, role: 'anon' });
+    expect(session).toMatchObject({
+      current_user: 'anon',
+      uid: null,
+      role: 'anon'
+    });
   });
 
   it('does not leak claims or role into the next transaction', async () => {
@@ -57,9 +61,11 @@ describe.each(BACKENDS)('the database layer on %s', backend => {
     await t.db.withClaims(user.claims, whoAmI);
     const after = await t.db.asService(async tx => ({
       ...(await whoAmI(tx)),
-      claims: (await tx.query<{ c: string | null }>(
-        "select current_setting('request.jwt.claims', true) as c"
-      )).rows[0].c
+      claims: (
+        await tx.query<{ c: string | null }>(
+          "select current_setting('request.jwt.claims', true) as c"
+        )
+      ).rows[0].c
     }));
     expect(after.current_user).not.toBe('authenticated');
     expect(after.uid).toBeNull();
@@ -80,7 +86,9 @@ describe.each(BACKENDS)('the database layer on %s', backend => {
   });
 
   it('gives each of many concurrent requests its own user', async () => {
-    const users = await Promise.all(Array.from({ length: 6 }, () => createUser(t.db)));
+    const users = await Promise.all(
+      Array.from({ length: 6 }, () => createUser(t.db))
+    );
     const seen = await Promise.all(
       users.flatMap(u => [1, 2, 3].map(() => t.db.withClaims(u.claims, whoAmI)))
     );
@@ -106,9 +114,13 @@ describe.each(BACKENDS)('the database layer on %s', backend => {
   });
 
   it('refuses a claims role that is not one of the API roles', async () => {
-    const claims = { ...claimsFor('8d3c7f0e-1111-4b4b-9c9c-000000000002', 'x@example.com') };
+    const claims = {
+      ...claimsFor('8d3c7f0e-1111-4b4b-9c9c-000000000002', 'x@example.com')
+    };
     (claims as { role: string }).role = 'postgres';
-    await expect(t.db.withClaims(claims, whoAmI)).rejects.toThrow(/not an API role/);
+    await expect(t.db.withClaims(claims, whoAmI)).rejects.toThrow(
+      /not an API role/
+    );
   });
 
   it('refuses a nested transaction instead of deadlocking', async () => {
@@ -124,13 +136,17 @@ describe.each(BACKENDS)('the database layer on %s', backend => {
     await t.db.asService(async tx => {
       leaked = tx;
     });
-    await expect(leaked!.query('select 1')).rejects.toThrow(/transaction has ended/);
+    await expect(leaked!.query('select 1')).rejects.toThrow(
+      /transaction has ended/
+    );
   });
 
   it('reports the database as ok, with its backend, to the status check', async () => {
     const health = await databaseHealthCheck(t.db).check();
     expect(health).toMatchObject({ state: 'ok', backend });
-    expect(health.detail).toMatch(backend === 'pglite' ? /PGlite/ : /PostgreSQL at 127\.0\.0\.1/);
+    expect(health.detail).toMatch(
+      backend === 'pglite' ? /PGlite/ : /PostgreSQL at 127\.0\.0\.1/
+    );
   });
 });
 

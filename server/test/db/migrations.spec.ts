@@ -68,7 +68,9 @@ describe.each(BACKENDS)('migrations on %s, from a bare database', backend => {
       )
     );
     expect(recorded.rows.map(r => r.name)).toEqual(APP_MIGRATIONS);
-    expect(recorded.rows.every(r => /^[0-9a-f]{64}$/.test(r.checksum))).toBe(true);
+    expect(recorded.rows.every(r => /^[0-9a-f]{64}$/.test(r.checksum))).toBe(
+      true
+    );
   });
 
   it('is idempotent: a second run applies nothing', async () => {
@@ -108,7 +110,10 @@ describe.each(BACKENDS)('migrations on %s, from a bare database', backend => {
     );
     expect(functions.rows.length).toBeGreaterThanOrEqual(5);
     const unpinned = functions.rows.filter(
-      r => !(r.config ?? []).some(c => c === 'search_path=""' || c === 'search_path=')
+      r =>
+        !(r.config ?? []).some(
+          c => c === 'search_path=""' || c === 'search_path='
+        )
     );
     expect(unpinned).toEqual([]);
   });
@@ -130,77 +135,97 @@ describe.each(BACKENDS)('migrations on %s, from a bare database', backend => {
       sub: '11111111-2222-4333-8444-555555555555'
     });
     // After a transaction-local setting ends it reads as '', not null.
-    const after = await t.db.asService(tx => tx.query('select auth.uid() as uid'));
+    const after = await t.db.asService(tx =>
+      tx.query('select auth.uid() as uid')
+    );
     expect(after.rows[0]).toEqual({ uid: null });
   });
 });
 
-describe.each(BACKENDS)('migrations on %s, when things go wrong or Supabase is there', backend => {
-  let t: TestDatabase;
+describe.each(BACKENDS)(
+  'migrations on %s, when things go wrong or Supabase is there',
+  backend => {
+    let t: TestDatabase;
 
-  beforeEach(async () => {
-    t = await freshDatabase(backend, { migrated: false });
-  });
-
-  afterEach(async () => {
-    await t?.close();
-  });
-
-  it('stops at an applied migration whose content changed, naming the file', async () => {
-    const source = tempSource({ '20260101000000_one.sql': 'create table public.one (id int);' });
-    const plan = [...sources.filter(s => s.name === 'bootstrap'), source];
-    await migrate(t.db, plan);
-    fs.writeFileSync(path.join(source.dir, '20260101000000_one.sql'), 'create table public.one (id bigint);');
-    const failure = migrate(t.db, plan);
-    await expect(failure).rejects.toThrow(MigrationError);
-    await expect(failure).rejects.toThrow(/20260101000000_one\.sql changed after it was applied/);
-  });
-
-  it('applies a failing migration not at all, says where it failed, and keeps earlier ones', async () => {
-    const source = tempSource({
-      '20260101000000_good.sql': 'create table public.good (id int);',
-      '20260101000001_bad.sql':
-        'create table public.half (id int);\ninsert into public.half values (1);\nselect nonsense from nowhere;'
+    beforeEach(async () => {
+      t = await freshDatabase(backend, { migrated: false });
     });
-    const plan = [...sources.filter(s => s.name === 'bootstrap'), source];
-    await expect(migrate(t.db, plan)).rejects.toThrow(
-      /Migration .*20260101000001_bad\.sql failed at line 3: relation "nowhere" does not exist/
-    );
-    const state = await t.db.asService(tx =>
-      tx.query<{ good: boolean; half: boolean; recorded: string[] }>(`
-        select to_regclass('public.good') is not null as good, to_regclass('public.half') is not null as half,
-               array(select name from insighter.schema_migrations where source = 'app' order by name) as recorded`)
-    );
-    expect(state.rows[0]).toEqual({
-      good: true,
-      half: false,
-      recorded: ['20260101000000_good.sql']
-    });
-  });
 
-  it('skips the bootstrap on a Supabase database and adopts what the Supabase CLI applied', async () => {
-    // What a Supabase project has before its migrations: Supabase Auth owns
-    // the auth schema; the CLI records pushed migrations.
-    const first = APP_MIGRATIONS[0];
-    await t.db.withSession(async client => {
-      await prepareSupabaseLikeDatabase(client);
-      await client.query(fs.readFileSync(path.join(sourceDir('app'), first), 'utf8'));
-      await client.query(
-        "insert into supabase_migrations.schema_migrations (version, name) values ($1, 'profiles')",
-        [first.split('_')[0]]
+    afterEach(async () => {
+      await t?.close();
+    });
+
+    it('stops at an applied migration whose content changed, naming the file', async () => {
+      const source = tempSource({
+        '20260101000000_one.sql': 'create table public.one (id int);'
+      });
+      const plan = [...sources.filter(s => s.name === 'bootstrap'), source];
+      await migrate(t.db, plan);
+      fs.writeFileSync(
+        path.join(source.dir, '20260101000000_one.sql'),
+        'create table public.one (id bigint);'
+      );
+      const failure = migrate(t.db, plan);
+      await expect(failure).rejects.toThrow(MigrationError);
+      await expect(failure).rejects.toThrow(
+        /20260101000000_one\.sql changed after it was applied/
       );
     });
-    const report = await migrate(t.db);
-    expect(report.supabaseManaged).toBe(true);
-    expect(report.adopted).toEqual([`app/${first}`]);
-    expect(report.applied).toEqual(APP_MIGRATIONS.slice(1).map(f => `app/${f}`));
-    const cli = await t.db.asService(tx =>
-      tx.query<{ version: string }>('select version from supabase_migrations.schema_migrations order by 1')
-    );
-    expect(cli.rows.map(r => r.version)).toEqual(APP_MIGRATIONS.map(f => f.split('_')[0]));
-    expect((await migrate(t.db)).applied).toEqual([]);
-  });
-});
+
+    it('applies a failing migration not at all, says where it failed, and keeps earlier ones', async () => {
+      const source = tempSource({
+        '20260101000000_good.sql': 'create table public.good (id int);',
+        '20260101000001_bad.sql':
+          'create table public.half (id int);\ninsert into public.half values (1);\nselect nonsense from nowhere;'
+      });
+      const plan = [...sources.filter(s => s.name === 'bootstrap'), source];
+      await expect(migrate(t.db, plan)).rejects.toThrow(
+        /Migration .*20260101000001_bad\.sql failed at line 3: relation "nowhere" does not exist/
+      );
+      const state = await t.db.asService(tx =>
+        tx.query<{ good: boolean; half: boolean; recorded: string[] }>(`
+        select to_regclass('public.good') is not null as good, to_regclass('public.half') is not null as half,
+               array(select name from insighter.schema_migrations where source = 'app' order by name) as recorded`)
+      );
+      expect(state.rows[0]).toEqual({
+        good: true,
+        half: false,
+        recorded: ['20260101000000_good.sql']
+      });
+    });
+
+    it('skips the bootstrap on a Supabase database and adopts what the Supabase CLI applied', async () => {
+      // What a Supabase project has before its migrations: Supabase Auth owns
+      // the auth schema; the CLI records pushed migrations.
+      const first = APP_MIGRATIONS[0];
+      await t.db.withSession(async client => {
+        await prepareSupabaseLikeDatabase(client);
+        await client.query(
+          fs.readFileSync(path.join(sourceDir('app'), first), 'utf8')
+        );
+        await client.query(
+          "insert into supabase_migrations.schema_migrations (version, name) values ($1, 'profiles')",
+          [first.split('_')[0]]
+        );
+      });
+      const report = await migrate(t.db);
+      expect(report.supabaseManaged).toBe(true);
+      expect(report.adopted).toEqual([`app/${first}`]);
+      expect(report.applied).toEqual(
+        APP_MIGRATIONS.slice(1).map(f => `app/${f}`)
+      );
+      const cli = await t.db.asService(tx =>
+        tx.query<{ version: string }>(
+          'select version from supabase_migrations.schema_migrations order by 1'
+        )
+      );
+      expect(cli.rows.map(r => r.version)).toEqual(
+        APP_MIGRATIONS.map(f => f.split('_')[0])
+      );
+      expect((await migrate(t.db)).applied).toEqual([]);
+    });
+  }
+);
 
 /**
  * The relevant part of a fresh Supabase database, set up the way Supabase
@@ -221,7 +246,9 @@ async function prepareSupabaseLikeDatabase(client: ClientBase): Promise<void> {
   `);
   // Supabase's own copy of these objects; the bootstrap files are that copy.
   for (const file of BOOTSTRAP) {
-    await client.query(fs.readFileSync(path.join(sourceDir('bootstrap'), file), 'utf8'));
+    await client.query(
+      fs.readFileSync(path.join(sourceDir('bootstrap'), file), 'utf8')
+    );
   }
 }
 
@@ -230,7 +257,10 @@ describe('migrations on postgres, two sidecars starting at once', () => {
     const scratch = await scratchPostgresDatabase();
     try {
       const open = () =>
-        openDatabase({ backend: 'postgres', url: scratch.url }, { logger: silentLogger });
+        openDatabase(
+          { backend: 'postgres', url: scratch.url },
+          { logger: silentLogger }
+        );
       const [a, b] = await Promise.all([open(), open()]);
       const applied = [...a.migrations.applied, ...b.migrations.applied].sort();
       expect(applied).toEqual(

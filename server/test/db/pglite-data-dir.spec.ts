@@ -2,7 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { acquireDataDirLock, DataDirLockedError } from '../../src/db/data-dir-lock';
+import {
+  acquireDataDirLock,
+  DataDirLockedError
+} from '../../src/db/data-dir-lock';
 import { openDatabase } from '../../src/db/open';
 import { createUser, pgliteSnapshot, silentLogger } from '../support/postgres';
 
@@ -22,7 +25,10 @@ describe('PGlite in the data dir', () => {
 
   // Starting from the pristine snapshot skips initdb (≈ 5 s); the folder is real.
   const open = (loadFrom?: Blob) =>
-    openDatabase({ backend: 'pglite', dataDir, loadFrom }, { logger: silentLogger });
+    openDatabase(
+      { backend: 'pglite', dataDir, loadFrom },
+      { logger: silentLogger }
+    );
 
   it('keeps committed data across a restart, and the restart applies no migration', async () => {
     const first = await open(pgliteSnapshot('pristine'));
@@ -34,7 +40,9 @@ describe('PGlite in the data dir', () => {
     try {
       expect(second.migrations.applied).toEqual([]);
       const { rows } = await second.db.withClaims(user.claims, tx =>
-        tx.query('select full_name from public.profiles where id = $1', [user.id])
+        tx.query('select full_name from public.profiles where id = $1', [
+          user.id
+        ])
       );
       expect(rows).toEqual([{ full_name: 'Ada Lovelace' }]);
     } finally {

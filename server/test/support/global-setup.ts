@@ -16,12 +16,17 @@ export default async function globalSetup(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-test-'));
   (globalThis as { __insighterTest?: TestRunState }).__insighterTest = { work };
 
-  const cluster = process.env.INSIGHTER_TEST_DATABASE_URL ? undefined : startPgCluster();
+  const cluster = process.env.INSIGHTER_TEST_DATABASE_URL
+    ? undefined
+    : startPgCluster();
   const snapshots = buildPgliteSnapshots(work);
   const [started] = await Promise.all([cluster, snapshots]);
   if (started) {
     process.env.INSIGHTER_TEST_DATABASE_URL = started.url;
-    (globalThis as { __insighterTest?: TestRunState }).__insighterTest = { work, cluster: started };
+    (globalThis as { __insighterTest?: TestRunState }).__insighterTest = {
+      work,
+      cluster: started
+    };
   }
 }
 
@@ -34,7 +39,10 @@ async function buildPgliteSnapshots(work: string): Promise<void> {
   const pristine = new PGlite();
   await pristine.waitReady;
   const pristineFile = path.join(work, 'pglite-pristine.tar');
-  fs.writeFileSync(pristineFile, Buffer.from(await (await pristine.dumpDataDir('none')).arrayBuffer()));
+  fs.writeFileSync(
+    pristineFile,
+    Buffer.from(await (await pristine.dumpDataDir('none')).arrayBuffer())
+  );
   await pristine.close();
 
   const blob = new Blob([fs.readFileSync(pristineFile)]);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { TestRunState } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
-  const state = (globalThis as { __insighterTest?: TestRunState }).__insighterTest;
+  const state = (globalThis as { __insighterTest?: TestRunState })
+    .__insighterTest;
   state?.cluster?.stop();
   if (state?.work) {
     fs.rmSync(state.work, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import path from 'node:path';
  * postgresql-15). Its server refuses to run as root, so as root the cluster
  * belongs to the `postgres` user.
  */
-export const PG_BIN = process.env.INSIGHTER_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+export const PG_BIN =
+  process.env.INSIGHTER_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 export interface PgCluster {
   dir: string;
@@ -31,13 +32,26 @@ export async function startPgCluster(): Promise<PgCluster> {
     const [cmd, argv] = asRoot
       ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]]
       : [path.join(PG_BIN, bin), args];
-    return execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    return execFileSync(cmd, argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir
+    });
   };
   if (asRoot) {
     execFileSync('chown', ['postgres:postgres', dir]);
   }
   const data = path.join(dir, 'data');
-  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  run('initdb', [
+    '-D',
+    data,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '-E',
+    'UTF8',
+    '--no-sync'
+  ]);
   const port = await freePort();
   run('pg_ctl', [
     '-D',
@@ -56,14 +70,32 @@ export async function startPgCluster(): Promise<PgCluster> {
     }
     stopped = true;
     const [cmd, argv] = asRoot
-      ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop']]
+      ? [
+          'runuser',
+          [
+            '-u',
+            'postgres',
+            '--',
+            path.join(PG_BIN, 'pg_ctl'),
+            '-D',
+            data,
+            '-m',
+            'immediate',
+            'stop'
+          ]
+        ]
       : [path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']];
     spawnSync(cmd, argv as string[], { stdio: 'ignore', cwd: '/' });
     fs.rmSync(dir, { recursive: true, force: true });
   };
   // Also when the run is interrupted before the teardown.
   process.once('exit', stop);
-  return { dir, port, url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+  return {
+    dir,
+    port,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop
+  };
 }
 
 function freePort(): Promise<number> {

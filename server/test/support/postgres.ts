@@ -38,7 +38,10 @@ export async function freshDatabase(
   const migrated = options.migrated ?? true;
   if (backend === 'pglite') {
     const { db, migrations } = await openDatabase(
-      { backend: 'pglite', loadFrom: pgliteSnapshot(migrated ? 'migrated' : 'pristine') },
+      {
+        backend: 'pglite',
+        loadFrom: pgliteSnapshot(migrated ? 'migrated' : 'pristine')
+      },
       { logger: silentLogger, sources: options.sources, migrate: migrated }
     );
     return { backend, db, migrations, close: () => db.close() };
@@ -108,7 +111,10 @@ export async function scratchPostgresDatabase(): Promise<ScratchDatabase> {
   };
 }
 
-async function withAdmin<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  url: string,
+  fn: (client: Client) => Promise<T>
+): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
@@ -134,7 +140,8 @@ export async function createUser(
 ): Promise<TestUser> {
   const id = randomUUID();
   userCounter += 1;
-  const email = options.email ?? `user${userCounter}-${id.slice(0, 8)}@example.com`;
+  const email =
+    options.email ?? `user${userCounter}-${id.slice(0, 8)}@example.com`;
   const fullName = options.fullName ?? `Test User ${userCounter}`;
   await db.asService(tx =>
     tx.query(
@@ -143,7 +150,12 @@ export async function createUser(
           raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
        values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated',
                $2, '', $3, '{"provider":"email","providers":["email"]}', $4, now(), now())`,
-      [id, email, options.confirmed === false ? null : new Date(), { full_name: fullName }]
+      [
+        id,
+        email,
+        options.confirmed === false ? null : new Date(),
+        { full_name: fullName }
+      ]
     )
   );
   return { id, email, fullName, claims: claimsFor(id, email) };
