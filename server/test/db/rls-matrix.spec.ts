@@ -58,18 +58,27 @@ const SIGNED_IN: readonly Actor[] = [
 const MANAGERS: readonly Actor[] = ['owner', 'admin'];
 const NOBODY: readonly Actor[] = [];
 
+/** Refused outright (no privilege, or a policy's check failed): not allowed. */
+const refused = (err: unknown) => {
+  if (sqlState(err) === SqlState.insufficientPrivilege) {
+    return false;
+  }
+  throw err;
+};
 /** select: were rows visible? */
-const sees = async (tx: Queryable, sql: string, params: unknown[]) =>
-  (await tx.query(sql, params)).rows.length > 0;
+const sees = async (tx: Queryable, sql: string, params: unknown[]) => {
+  try {
+    return (await tx.query(sql, params)).rows.length > 0;
+  } catch (err) {
+    return refused(err);
+  }
+};
 /** insert/update/delete: did it change a row, or was it refused? */
 const changes = async (tx: Queryable, sql: string, params: unknown[]) => {
   try {
     return (await tx.query(sql, params)).rowCount > 0;
   } catch (err) {
-    if (sqlState(err) === SqlState.insufficientPrivilege) {
-      return false;
-    }
-    throw err;
+    return refused(err);
   }
 };
 const myId = (me: TestUser | undefined) => me?.id ?? null;
@@ -424,18 +433,7 @@ const CASES: Case[] = [
     op: 'select',
     what: 'my own account',
     allowed: NOBODY,
-    probe: async tx => {
-      try {
-        return await sees(
-          tx,
-          'select 1 from auth.users where id = auth.uid()',
-          []
-        );
-      } catch (err) {
-        if (sqlState(err) === SqlState.insufficientPrivilege) return false;
-        throw err;
-      }
-    }
+    probe: tx => sees(tx, 'select 1 from auth.users where id = auth.uid()', [])
   },
   {
     table: 'auth.users',
