@@ -43,27 +43,33 @@ export const TEAM_ROLES = ['viewer', 'member', 'admin', 'owner'] as const;
 
 export type TeamRole = (typeof TEAM_ROLES)[number];
 
-/** A team I belong to, with my role in it. */
+/** A team I belong to, with my role in it (`/api/v1/teams`). */
 export interface ITeam {
   id: string;
   name: string;
   role: TeamRole;
+  member_count: number;
+  created_by: string | null;
   created_at: string;
+  updated_at: string;
 }
 
 export interface ITeamMember {
   user_id: string;
   email: string;
-  full_name: string;
+  full_name: string | null;
+  avatar_url: string | null;
   role: TeamRole;
   created_at: string;
 }
 
+/** A pending invitation: accepted when that email signs up or logs in. */
 export interface ITeamInvitation {
   id: string;
   team_id: string;
   email: string;
   role: TeamRole;
+  invited_by: string | null;
   created_at: string;
 }
 
