@@ -13,9 +13,12 @@ export const API_URL_OPTION = 'insighterApiUrl';
 
 /**
  * The header that carries the user's `Bearer` access token to the proxy.
- * `Authorization` itself is taken: `ServerConnection` puts the Jupyter token
- * there, and the Jupyter proxy must see that to let the request through. The
- * proxy forwards this header to the sidecar as `Authorization`.
+ * `Authorization` is taken when the page holds a Jupyter token:
+ * `ServerConnection` puts `token …` there, and the Jupyter proxy must see it
+ * to let the request through (two schemes in one header fail both). The
+ * proxy forwards this header to the sidecar as `Authorization`. Without a
+ * Jupyter token (cookie login, or none at all) the bearer also goes in
+ * `Authorization` itself, for a proxy that forwards that header as it comes.
  */
 export const ACCESS_TOKEN_HEADER = 'X-Insighter-Authorization';
 
@@ -93,6 +96,9 @@ export class SidecarClient implements ISidecarClient {
     const accessToken = await this.accessTokenProvider?.();
     if (accessToken) {
       headers.set(ACCESS_TOKEN_HEADER, `Bearer ${accessToken}`);
+      if (!this.serverSettings.token) {
+        headers.set('Authorization', `Bearer ${accessToken}`);
+      }
     }
 
     // One controller for our time limit and the caller's own abort.

@@ -214,6 +214,22 @@ describe('SidecarClient over real HTTP', () => {
     ).toBeUndefined();
   });
 
+  it('also puts the access token in Authorization when the page has no Jupyter token', async () => {
+    const cookieOnly = new SidecarClient({
+      serverSettings: ServerConnection.makeSettings({
+        baseUrl: `http://127.0.0.1:${port}/`,
+        token: ''
+      }),
+      baseUrl: '/insighter/',
+      accessTokenProvider: () => 'user-jwt'
+    });
+    await cookieOnly.status();
+    expect(requests[0].headers.authorization).toBe('Bearer user-jwt');
+    expect(requests[0].headers[ACCESS_TOKEN_HEADER.toLowerCase()]).toBe(
+      'Bearer user-jwt'
+    );
+  });
+
   it('serializes a JSON body', async () => {
     const answer = await client.request<{ method: string; body: string }>(
       'api/v1/echo',

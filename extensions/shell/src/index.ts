@@ -271,10 +271,17 @@ function activateSidebar(
     caption: trans.__('Create a notebook and open it'),
     icon: args => (args.isPalette ? undefined : notebookIcon),
     isEnabled: () => commands.hasCommand(ExternalCommandIDs.createNotebook),
-    execute: () =>
-      commands.execute(ExternalCommandIDs.createNotebook, {
-        cwd: notebooks.folder
-      })
+    execute: async () => {
+      // With the server's default kernel, as a launcher card would pass it,
+      // so one click gives a running notebook instead of a kernel dialog.
+      const specs = app.serviceManager.kernelspecs;
+      await specs.ready;
+      const kernelName = specs.specs?.default;
+      return commands.execute(ExternalCommandIDs.createNotebook, {
+        cwd: notebooks.folder,
+        ...(kernelName ? { kernelName } : {})
+      });
+    }
   });
   commands.addCommand(CommandIDs.refreshNotebooks, {
     label: trans.__('Refresh Notebook List'),
