@@ -10,6 +10,8 @@ import type {
 export const INSIGHTER_EVENT_TYPES: readonly InsighterEventType[] = [
   'session.changed',
   'project.created',
+  'project.updated',
+  'project.deleted',
   'project.selected',
   'dataset.uploaded',
   'dataset.selected',
@@ -69,6 +71,14 @@ export class InsighterBus implements IInsighterBus {
 
   get projectCreated(): ISignal<this, IInsighterEventMap['project.created']> {
     return this._signals['project.created'];
+  }
+
+  get projectUpdated(): ISignal<this, IInsighterEventMap['project.updated']> {
+    return this._signals['project.updated'];
+  }
+
+  get projectDeleted(): ISignal<this, IInsighterEventMap['project.deleted']> {
+    return this._signals['project.deleted'];
   }
 
   get projectSelected(): ISignal<this, IInsighterEventMap['project.selected']> {

@@ -36,6 +36,13 @@ export interface IProjectCreated extends IProjectRef {
   timestamp: number;
 }
 
+/** A project's name or sharing changed; the payload carries its new state. */
+export type IProjectUpdated = IProjectCreated;
+
+export interface IProjectDeleted extends IProjectRef {
+  timestamp: number;
+}
+
 export interface IProjectSelected {
   /** `null` when no project is open any more. */
   project: IProjectRef | null;
@@ -139,6 +146,8 @@ export interface ISystemStatusChanged {
 export interface IInsighterEventMap {
   'session.changed': ISessionChanged;
   'project.created': IProjectCreated;
+  'project.updated': IProjectUpdated;
+  'project.deleted': IProjectDeleted;
   'project.selected': IProjectSelected;
   'dataset.uploaded': IDatasetUploaded;
   'dataset.selected': IDatasetSelected;
@@ -166,6 +175,8 @@ export type InsighterEvent = {
 export interface IInsighterBus extends IDisposable {
   readonly sessionChanged: ISignal<IInsighterBus, ISessionChanged>;
   readonly projectCreated: ISignal<IInsighterBus, IProjectCreated>;
+  readonly projectUpdated: ISignal<IInsighterBus, IProjectUpdated>;
+  readonly projectDeleted: ISignal<IInsighterBus, IProjectDeleted>;
   readonly projectSelected: ISignal<IInsighterBus, IProjectSelected>;
   readonly datasetUploaded: ISignal<IInsighterBus, IDatasetUploaded>;
   readonly datasetSelected: ISignal<IInsighterBus, IDatasetSelected>;

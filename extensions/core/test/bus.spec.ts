@@ -30,6 +30,20 @@ const SAMPLES: InsighterEvent[] = [
     }
   },
   {
+    type: 'project.updated',
+    payload: {
+      projectId: 'p1',
+      name: 'Churn v2',
+      slug: 'churn',
+      visibility: 'team',
+      timestamp: T0
+    }
+  },
+  {
+    type: 'project.deleted',
+    payload: { projectId: 'p1', name: 'Churn v2', slug: 'churn', timestamp: T0 }
+  },
+  {
     type: 'project.selected',
     payload: {
       project: { projectId: 'p1', name: 'Churn', slug: 'churn' },
@@ -130,6 +144,8 @@ describe('InsighterBus', () => {
     const named: Record<InsighterEventType, ISignal<InsighterBus, unknown>> = {
       'session.changed': bus.sessionChanged,
       'project.created': bus.projectCreated,
+      'project.updated': bus.projectUpdated,
+      'project.deleted': bus.projectDeleted,
       'project.selected': bus.projectSelected,
       'dataset.uploaded': bus.datasetUploaded,
       'dataset.selected': bus.datasetSelected,
