@@ -227,6 +227,50 @@ describe.each(BACKENDS)(
       );
     });
 
+    it('verifies through verifyOtp with the email and the link token, for that email only', async () => {
+      const email = uniqueEmail('otpmail');
+      const supabase = t.client();
+      await supabase.auth.signUp({
+        email,
+        password: GOOD_PASSWORD,
+        options: { data: { full_name: 'Otp Mail' } }
+      });
+      const token = new URL(await t.linkFor(email, 'signup')).searchParams.get(
+        'token'
+      )!;
+      const wrongEmail = await supabase.auth.verifyOtp({
+        email: uniqueEmail('other'),
+        token,
+        type: 'email'
+      });
+      expect(wrongEmail.error?.code).toBe('otp_expired');
+      const verified = await supabase.auth.verifyOtp({
+        email,
+        token,
+        type: 'email'
+      });
+      expect(verified.error).toBeNull();
+      expect(verified.data.user?.email).toBe(email);
+    });
+
+    it('answers CORS preflights without an API key, as Supabase does', async () => {
+      const res = await fetch(`${t.url}/auth/v1/token?grant_type=password`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://localhost:8888',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers':
+            'apikey, authorization, content-type, x-client-info'
+        }
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-headers')).toMatch(/apikey/);
+      expect(res.headers.get('access-control-expose-headers')).toMatch(
+        /X-Supabase-Api-Version/
+      );
+    });
+
     it('resends a confirmation mail whose newest link alone works', async () => {
       const email = uniqueEmail('resend');
       const supabase = t.client();
