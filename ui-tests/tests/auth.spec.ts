@@ -99,6 +99,7 @@ test('sign up, confirm from the outbox, log in, reload, log out', async ({
   // The confirmation mail waits in the outbox; its link confirms and signs in.
   await page.getByTestId('insighter-open-outbox').click();
   await followMailLink(page, email, /confirm/i);
+  await expect(welcome).toBeVisible();
   await expect(welcome).toHaveText('Welcome back, Ada');
   expect(consoleErrors, 'browser console errors after the mail link').toEqual(
     []
@@ -113,11 +114,13 @@ test('sign up, confirm from the outbox, log in, reload, log out', async ({
   expect(consoleErrors).toEqual([expect.stringMatching(/status of 400/)]);
   consoleErrors.length = 0;
   await logIn(page, email, password);
+  await expect(welcome).toBeVisible();
   await expect(welcome).toHaveText('Welcome back, Ada');
 
   // A reload keeps the session.
   await page.reload();
   await waitForRestored(page);
+  await expect(welcome).toBeVisible();
   await expect(welcome).toHaveText('Welcome back, Ada');
   expect(consoleErrors, 'browser console errors after the reload').toEqual([]);
 
@@ -139,6 +142,7 @@ test('forgot password: the reset link leads to "Set new password"', async ({
 }) => {
   const email = uniqueEmail('ada.reset');
   const message = page.getByTestId('insighter-auth-message');
+  const welcome = page.getByTestId('insighter-welcome');
 
   await openLab();
   await page.getByTestId('insighter-show-signup').click();
@@ -150,9 +154,8 @@ test('forgot password: the reset link leads to "Set new password"', async ({
   await expect(message).toContainText('Please verify your email');
   await page.getByTestId('insighter-open-outbox').click();
   await followMailLink(page, email, /confirm/i);
-  await expect(page.getByTestId('insighter-welcome')).toHaveText(
-    'Welcome back, Ada'
-  );
+  await expect(welcome).toBeVisible();
+  await expect(welcome).toHaveText('Welcome back, Ada');
   await logOutFromSidebar(page);
 
   await page.getByTestId('insighter-forgot-password').click();
@@ -168,15 +171,13 @@ test('forgot password: the reset link leads to "Set new password"', async ({
   await page.getByTestId('insighter-recovery-password').fill('difference1822');
   await page.getByTestId('insighter-recovery-confirm').fill('difference1822');
   await page.getByTestId('insighter-recovery-submit').click();
-  await expect(page.getByTestId('insighter-welcome')).toHaveText(
-    'Welcome back, Ada'
-  );
+  await expect(welcome).toBeVisible();
+  await expect(welcome).toHaveText('Welcome back, Ada');
   await expect(message).toHaveText('Your new password is set.');
 
   await logOutFromSidebar(page);
   await logIn(page, email, 'difference1822');
-  await expect(page.getByTestId('insighter-welcome')).toHaveText(
-    'Welcome back, Ada'
-  );
+  await expect(welcome).toBeVisible();
+  await expect(welcome).toHaveText('Welcome back, Ada');
   expect(consoleErrors).toEqual([]);
 });

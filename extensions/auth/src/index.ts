@@ -214,11 +214,17 @@ function activateHome(
       name: () => 'home'
     });
   }
-  // Greet on start: the login form when signed out, else the dashboard if
-  // nothing else fills the main area.
+  // Greet on start: the login form when signed out, the outcome of a mail
+  // link that brought the person here, else the dashboard if nothing else
+  // fills the main area.
   void Promise.all([app.restored, session.ready]).then(() => {
     const mainIsEmpty = !labShell || labShell.isEmpty('main');
-    if (!session.isLoggedIn || session.isRecovering || mainIsEmpty) {
+    if (
+      !session.isLoggedIn ||
+      session.isRecovering ||
+      session.linkOutcome !== null ||
+      mainIsEmpty
+    ) {
       home.open();
     }
   });

@@ -224,9 +224,11 @@ function SignUpForm({ model, trans }: IViewProps): React.ReactElement {
           error={model.errors.password}
           testId="insighter-signup-password"
         />
-        <p className="jp-insighter-Hint">
-          {trans.__('At least 8 characters, with letters and digits.')}
-        </p>
+        {!model.errors.password && (
+          <p className="jp-insighter-Hint">
+            {trans.__('At least 8 characters, with letters and digits.')}
+          </p>
+        )}
         <Field
           id="jp-insighter-signup-confirm"
           label={trans.__('Confirm password')}
