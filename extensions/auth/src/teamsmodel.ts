@@ -93,6 +93,11 @@ export class TeamsModel implements IDisposable {
     return this._loaded;
   }
 
+  /** Teams are someone's: without a signed-in user there are none to show. */
+  get signedIn(): boolean {
+    return this._session.user !== null;
+  }
+
   /** My role in the selected team. */
   get myRole(): TeamRole | null {
     return this.selected?.role ?? null;

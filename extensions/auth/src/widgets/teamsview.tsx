@@ -20,20 +20,47 @@ export class TeamsView extends ReactWidget {
     super();
     this.addClass('jp-insighter-View');
     this.addClass('jp-insighter-TeamsView');
-    this._model.changed.connect(this.update, this);
+    this._model.changed.connect(this._onModelChanged, this);
   }
 
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
-    this._model.changed.disconnect(this.update, this);
+    this._model.changed.disconnect(this._onModelChanged, this);
     super.dispose();
   }
 
   protected onAfterShow(msg: LuminoMessage): void {
     super.onAfterShow(msg);
-    void this._model.refresh();
+    this._load();
+  }
+
+  protected onAfterAttach(msg: LuminoMessage): void {
+    super.onAfterAttach(msg);
+    this._load();
+  }
+
+  /** On screen and signed in: fetch the teams afresh. */
+  private _load(): void {
+    if (this.isVisible && this._model.signedIn && !this._model.busy) {
+      void this._model.refresh();
+    }
+  }
+
+  /** Someone signed in while the view is on screen: show their teams. */
+  private _onModelChanged(): void {
+    const model = this._model;
+    if (
+      this.isVisible &&
+      model.signedIn &&
+      !model.loaded &&
+      !model.busy &&
+      model.error === null
+    ) {
+      void model.refresh();
+    }
+    this.update();
   }
 
   protected render(): React.ReactElement {
@@ -47,27 +74,34 @@ export class TeamsView extends ReactWidget {
     return (
       <div className="jp-insighter-View-body">
         <h2 className="jp-insighter-View-title">{trans.__('Teams')}</h2>
+        {!model.signedIn && (
+          <p className="jp-insighter-Muted">
+            {trans.__('Log in to see and manage your teams.')}
+          </p>
+        )}
         <Message testId="insighter-teams-message" message={message} />
-        <div className="jp-insighter-Teams">
-          <TeamList model={model} trans={trans} />
-          {model.selected ? (
-            <TeamDetail
-              key={model.selected.id}
-              team={model.selected}
-              model={model}
-              trans={trans}
-              confirm={this._confirm}
-            />
-          ) : (
-            model.loaded && (
-              <p className="jp-insighter-Muted">
-                {trans.__(
-                  'You are not in a team yet. Create one to share projects.'
-                )}
-              </p>
-            )
-          )}
-        </div>
+        {model.signedIn && (
+          <div className="jp-insighter-Teams">
+            <TeamList model={model} trans={trans} />
+            {model.selected ? (
+              <TeamDetail
+                key={model.selected.id}
+                team={model.selected}
+                model={model}
+                trans={trans}
+                confirm={this._confirm}
+              />
+            ) : (
+              model.loaded && (
+                <p className="jp-insighter-Muted">
+                  {trans.__(
+                    'You are not in a team yet. Create one to share projects.'
+                  )}
+                </p>
+              )
+            )}
+          </div>
+        )}
       </div>
     );
   }
