@@ -33,8 +33,16 @@ const EMBEDDED_AUTH = sqlFiles(sourceDir('auth'));
 const migrate = (db: SqlDatabase, s: MigrationSource[] = sources) =>
   db.withSession(client => runMigrations(client, s, silentLogger));
 
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 function tempSource(files: Record<string, string>): MigrationSource {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-migrations-'));
+  tempDirs.push(dir);
   for (const [name, sql] of Object.entries(files)) {
     fs.writeFileSync(path.join(dir, name), sql);
   }
