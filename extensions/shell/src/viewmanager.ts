@@ -37,7 +37,30 @@ export class ViewManager {
       this._options.shell.add(widget, 'main');
     }
     this._options.shell.activateById(widget.id);
+    if (!existing) {
+      this._focusWhenShown(widget);
+    }
     return widget;
+  }
+
+  /**
+   * In the browser a tab that is added and activated in the same turn does
+   * not receive focus, so the shell's current widget (and the sidebar's
+   * highlight) stays on the previous tab. Activating it again once it is on
+   * screen does; a view the user left in the meantime is not pulled back.
+   */
+  private _focusWhenShown(widget: ViewWidget): void {
+    void widget.revealed.then(() => {
+      requestAnimationFrame(() => {
+        if (
+          !widget.isDisposed &&
+          widget.isVisible &&
+          !widget.node.contains(document.activeElement)
+        ) {
+          this._options.shell.activateById(widget.id);
+        }
+      });
+    });
   }
 
   private _create(name: ViewName): ViewWidget {
