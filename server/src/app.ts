@@ -4,16 +4,25 @@ import type { Auth } from './auth';
 import { redactRequest, redactResponse } from './auth/log-redaction';
 import type { Config } from './config';
 import { errorHandler, notFound } from './http/errors';
+import { requireUser } from './http/require-user';
 import type { Logger } from './logger';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
+import { projectRoutes } from './routes/projects';
+import { routePaths, toolRoutes } from './routes/tools';
+import type { ProjectsService } from './services/projects';
 import { StatusService } from './services/status';
+import { loadRegistry, type ToolRegistry } from '@insighter/registry';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   status: StatusService;
   auth: Auth;
+  /** Omitted: `/api/v1/projects` is not served (e.g. an auth-only test app). */
+  projects?: ProjectsService;
+  /** The tool manifest (`INSIGHTER_TOOLS_MANIFEST`); omitted: the bundled one. */
+  tools?: ToolRegistry;
 }
 
 /** Builds the HTTP app from its dependencies; no I/O happens here. */
@@ -38,6 +47,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '1mb' }));
   app.use(healthRoutes(deps.status));
   app.use(auth.api);
+  const authenticate = requireUser(deps.auth.verifier);
+  if (deps.projects) {
+    app.use(projectRoutes(deps.projects, authenticate));
+  }
+  app.use(
+    toolRoutes(
+      deps.tools ?? loadRegistry(),
+      () => routePaths(app),
+      authenticate
+    )
+  );
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

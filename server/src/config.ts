@@ -30,6 +30,8 @@ const envSchema = z.object({
       .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
       .optional()
   ),
+  /** A tool manifest (JSON, see registry/README.md) instead of the bundled one. */
+  INSIGHTER_TOOLS_MANIFEST: z.string().min(1).optional(),
   ...authEnvShape
 });
 
@@ -44,6 +46,8 @@ export interface Config {
   databaseUrl?: string;
   /** Embedded GoTrue or a hosted Supabase project; keys, mail, rate limits. */
   auth: AuthConfig;
+  /** Path of the tool manifest; unset: `@insighter/registry`'s own. */
+  toolsManifest?: string;
 }
 
 export class ConfigError extends Error {}
@@ -75,6 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.INSIGHTER_PUBLIC_URL ?? `http://${e.INSIGHTER_HOST}:${e.INSIGHTER_API_PORT}`,
     shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS,
     databaseUrl: e.DATABASE_URL,
-    auth
+    auth,
+    toolsManifest: e.INSIGHTER_TOOLS_MANIFEST
+      ? path.resolve(e.INSIGHTER_TOOLS_MANIFEST)
+      : undefined
   };
 }

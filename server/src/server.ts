@@ -5,8 +5,12 @@ import { createAuth } from './auth';
 import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
 import { databaseTarget, openDatabase } from './db/open';
+import { EventHub } from './events/hub';
+import { attachEventStream } from './events/stream';
 import type { Logger } from './logger';
+import { ProjectsService } from './services/projects';
 import { notConfigured, StatusService } from './services/status';
+import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
 export interface RunningSidecar {
@@ -23,6 +27,8 @@ export async function startSidecar(
   config: Config,
   logger: Logger
 ): Promise<RunningSidecar> {
+  // A bad manifest stops the start with a message naming the bad entry.
+  const tools = loadRegistry(config.toolsManifest);
   const { db } = await openDatabase(databaseTarget(config), { logger });
   // The public URL names the real port once listening (tests use port 0).
   let publicUrl = config.publicUrl;
@@ -45,9 +51,18 @@ export async function startSidecar(
     ],
     VERSION
   );
-  const app = createApp({ config, logger, status, auth });
+  const events = new EventHub(logger);
+  const projects = new ProjectsService(db, events);
+  const app = createApp({ config, logger, status, auth, projects, tools });
   const server = http.createServer(app);
+  const eventStream = attachEventStream(server, {
+    hub: events,
+    db,
+    verifier: auth.verifier,
+    logger
+  });
   const release = async () => {
+    await eventStream.close();
     await auth.close();
     await db.close();
   };
@@ -71,6 +86,8 @@ export async function startSidecar(
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // WebSockets count as open connections: end them first, or close() waits for them.
+      await eventStream.close();
       await new Promise<void>(resolve => {
         server.close(() => resolve());
         server.closeIdleConnections();

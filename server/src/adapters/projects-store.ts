@@ -1,0 +1,134 @@
+import type { Queryable } from '../db/types';
+
+/**
+ * SQL for `public.projects`. Every function runs inside the caller's
+ * transaction (`withClaims`), so row-level security decides what it sees.
+ */
+export type ProjectVisibility = 'private' | 'team';
+
+export interface ProjectRow {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  visibility: ProjectVisibility;
+  team_id: string | null;
+  owner_id: string;
+  created_at: Date;
+  updated_at: Date;
+  dataset_count: number;
+  run_count: number;
+  model_count: number;
+  last_activity_at: Date;
+}
+
+export interface NewProject {
+  slug: string;
+  name: string;
+  description: string;
+  visibility: ProjectVisibility;
+  team_id: string | null;
+}
+
+export type ProjectChanges = Partial<Omit<NewProject, 'slug'>>;
+
+/**
+ * The columns every answer carries. The datasets, runs and models tables do
+ * not exist yet: their counts are 0 and the last activity is the project's own
+ * `updated_at`. When those tables land, replace the constants with counts
+ * (e.g. `(select count(*) from public.datasets d where d.project_id = p.id)`)
+ * and take the newest of their timestamps as `last_activity_at`.
+ */
+const PROJECT_COLUMNS = `
+  p.id, p.slug, p.name, p.description, p.visibility, p.team_id, p.owner_id,
+  p.created_at, p.updated_at,
+  0 as dataset_count, 0 as run_count, 0 as model_count,
+  p.updated_at as last_activity_at`;
+
+/** The same columns for `returning`, which cannot name a table alias. */
+const RETURNING_COLUMNS = PROJECT_COLUMNS.replace(/\bp\./g, 'projects.');
+
+/** The projects the current user can read, most recently changed first. */
+export async function listProjects(tx: Queryable): Promise<ProjectRow[]> {
+  const result = await tx.query<ProjectRow>(
+    `select ${PROJECT_COLUMNS} from public.projects p order by p.updated_at desc, p.id`
+  );
+  return result.rows;
+}
+
+export async function findProject(
+  tx: Queryable,
+  id: string
+): Promise<ProjectRow | undefined> {
+  const result = await tx.query<ProjectRow>(
+    `select ${PROJECT_COLUMNS} from public.projects p where p.id = $1`,
+    [id]
+  );
+  return result.rows[0];
+}
+
+/** Owned by the current user (the column's default is `auth.uid()`). */
+export async function insertProject(
+  tx: Queryable,
+  project: NewProject
+): Promise<ProjectRow> {
+  const result = await tx.query<ProjectRow>(
+    `insert into public.projects (slug, name, description, visibility, team_id)
+     values ($1, $2, $3, $4, $5)
+     returning ${RETURNING_COLUMNS}`,
+    [
+      project.slug,
+      project.name,
+      project.description,
+      project.visibility,
+      project.team_id
+    ]
+  );
+  return result.rows[0];
+}
+
+/** Undefined when the row is not there or the user may not change it. */
+export async function updateProject(
+  tx: Queryable,
+  id: string,
+  changes: ProjectChanges
+): Promise<ProjectRow | undefined> {
+  const columns = (
+    ['name', 'description', 'visibility', 'team_id'] as const
+  ).filter(column => changes[column] !== undefined);
+  if (columns.length === 0) {
+    return findProject(tx, id);
+  }
+  const assignments = columns
+    .map((column, i) => `${column} = $${i + 2}`)
+    .join(', ');
+  const result = await tx.query<ProjectRow>(
+    `update public.projects set ${assignments} where id = $1 returning ${RETURNING_COLUMNS}`,
+    [id, ...columns.map(column => changes[column])]
+  );
+  return result.rows[0];
+}
+
+/** The deleted row, or undefined when it is not there or the user may not delete it. */
+export async function deleteProject(
+  tx: Queryable,
+  id: string
+): Promise<ProjectRow | undefined> {
+  const result = await tx.query<ProjectRow>(
+    `delete from public.projects where id = $1 returning ${RETURNING_COLUMNS}`,
+    [id]
+  );
+  return result.rows[0];
+}
+
+/** The first free slug of `base`, `base-2`, `base-3`, … across every project. */
+export async function availableSlug(
+  tx: Queryable,
+  base: string
+): Promise<string> {
+  const result = await tx.query<{ slug: string }>(
+    'select public.available_project_slug($1) as slug',
+    [base]
+  );
+  return result.rows[0].slug;
+}

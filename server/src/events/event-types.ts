@@ -1,0 +1,35 @@
+/**
+ * The events the sidecar pushes on `/api/v1/events`, by type. Type names and
+ * payloads mirror the frontend bus (`IInsighterEventMap` in
+ * `extensions/core/src/tokens.ts`) so the bus re-emits them untranslated;
+ * `timestamp` is milliseconds since the epoch, as there.
+ *
+ * `project.updated` and `project.deleted` are not in the frontend's map yet:
+ * a stream client must drop types it does not know (`isInsighterEvent`).
+ */
+export type ProjectVisibility = 'private' | 'team';
+
+export interface ProjectCreatedPayload {
+  projectId: string;
+  name: string;
+  slug: string;
+  visibility: ProjectVisibility;
+  timestamp: number;
+}
+
+export type ProjectUpdatedPayload = ProjectCreatedPayload;
+
+export interface ProjectDeletedPayload {
+  projectId: string;
+  name: string;
+  slug: string;
+  timestamp: number;
+}
+
+export interface ServerEventMap {
+  'project.created': ProjectCreatedPayload;
+  'project.updated': ProjectUpdatedPayload;
+  'project.deleted': ProjectDeletedPayload;
+}
+
+export type ServerEventType = keyof ServerEventMap;
