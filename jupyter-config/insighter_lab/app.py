@@ -1,0 +1,186 @@
+"""The Insighter Lab server application.
+
+A `jupyterlab_server.LabServerApp` that serves the frontend built in
+extensions/app/build, keeps user settings and workspaces in the data dir,
+starts and supervises the sidecar, and proxies it at `<base_url>insighter/`.
+It runs standalone (`python3 -m insighter_lab`) or as a server extension of
+another Jupyter server (JupyterHub's single-user server).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+from typing import Optional
+
+from jupyter_server.utils import url_path_join
+from jupyterlab_server import LabServerApp
+from traitlets import Unicode, default
+
+from . import __version__
+from .config import REPO_ROOT, InsighterSettings
+from .proxy import PROXY_PREFIX, ProxyTarget, proxy_rules
+from .shims import shim_handlers
+from .sidecar import SidecarSupervisor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _app_version() -> str:
+    try:
+        with open(REPO_ROOT / "extensions" / "app" / "package.json", encoding="utf-8") as f:
+            return str(json.load(f)["version"])
+    except (OSError, ValueError, KeyError):
+        return __version__
+
+
+class InsighterLabApp(LabServerApp):
+    name = "insighter_lab"
+    app_name = "Insighter Lab"
+    description = "Insighter Lab: the ML workbench inside JupyterLab."
+    extension_url = "/lab"
+    default_url = Unicode("/lab", help="Where `/` redirects to.").tag(config=True)
+    load_other_extensions = True
+
+    #: Filled from the environment once; see config.py for the variables.
+    _settings: Optional[InsighterSettings] = None
+    supervisor: Optional[SidecarSupervisor] = None
+
+    @property
+    def insighter(self) -> InsighterSettings:
+        if self._settings is None:
+            self._settings = InsighterSettings.from_env()
+        return self._settings
+
+    # --- where things are -------------------------------------------------
+
+    @default("app_version")
+    def _default_app_version(self) -> str:
+        return _app_version()
+
+    @default("static_dir")
+    def _default_static_dir(self) -> str:
+        return str(self.insighter.app_dir)
+
+    @default("schemas_dir")
+    def _default_schemas_dir(self) -> str:
+        return str(self.insighter.app_dir / "schemas")
+
+    @default("themes_dir")
+    def _default_themes_dir(self) -> str:
+        return str(self.insighter.app_dir / "themes")
+
+    @default("templates_dir")
+    def _default_templates_dir(self) -> str:
+        return os.path.join(HERE, "templates")
+
+    @default("app_settings_dir")
+    def _default_app_settings_dir(self) -> str:
+        # overrides.json: Insighter's defaults for JupyterLab's settings.
+        return os.path.join(HERE, "app_settings")
+
+    @default("user_settings_dir")
+    def _default_user_settings_dir(self) -> str:
+        return str(self.insighter.settings_dir)
+
+    @default("workspaces_dir")
+    def _default_workspaces_dir(self) -> str:
+        return str(self.insighter.workspaces_dir)
+
+    @default("labextensions_path")
+    def _default_labextensions_path(self) -> list:
+        # The frontend is one static bundle: it loads no prebuilt extensions,
+        # so it advertises none (e.g. ones Debian installed for another lab).
+        return []
+
+    # --- extension hooks --------------------------------------------------
+
+    def initialize_settings(self) -> None:
+        super().initialize_settings()
+        settings = self.insighter
+        settings.ensure_dirs()
+        if not (settings.app_dir / "bundle.js").exists():
+            self.log.error(
+                "Insighter Lab's frontend is not built: %s has no bundle.js. "
+                "Build it with `npm run build -w @insighter/app`.",
+                settings.app_dir,
+            )
+        base_url = self.serverapp.base_url
+        env = dict(os.environ)
+        env.pop("INSIGHTER_TOKEN", None)  # Jupyter's credential, not the sidecar's business
+        env.update(
+            INSIGHTER_HOST=settings.host,
+            INSIGHTER_API_PORT=str(settings.api_port),
+            INSIGHTER_DATA_DIR=str(settings.data_dir),
+        )
+        self.supervisor = SidecarSupervisor(
+            command=settings.sidecar_command,
+            env=env,
+            pid_file=settings.sidecar_pid_file,
+            log_file=settings.sidecar_log_file,
+            log=self.log,
+            cwd=REPO_ROOT,
+        )
+        self.proxy_target = ProxyTarget(
+            host=settings.sidecar_connect_host,
+            port=settings.api_port,
+            prefix=url_path_join(base_url, PROXY_PREFIX),
+            supervisor=self.supervisor,
+        )
+        page_config = self.serverapp.web_app.settings.setdefault("page_config_data", {})
+        page_config.update(
+            insighterApiUrl=url_path_join(base_url, PROXY_PREFIX) + "/",
+            insighterDirectUrl=settings.sidecar_url,
+            # As JupyterLab's own server does: API calls then carry the token
+            # and work even where the login cookie is not sent.
+            token=self.serverapp.token,
+        )
+        atexit.register(self._stop_sidecar_at_exit)
+        # Once the loop runs the server is listening (its port is known).
+        self.serverapp.io_loop.add_callback(self._on_server_started)
+
+    def initialize_handlers(self) -> None:
+        super().initialize_handlers()
+        self.handlers.extend(shim_handlers())
+        # Rules (not tuples): the WebSocket route matches on the Upgrade header.
+        self.serverapp.web_app.add_handlers(
+            ".*$", proxy_rules(self.serverapp.base_url, self.proxy_target)
+        )
+
+    def _public_url(self) -> str:
+        """Where browsers reach the sidecar: through this server's proxy."""
+        if self.insighter.public_url:
+            return self.insighter.public_url
+        return url_path_join(self.serverapp.connection_url, PROXY_PREFIX)
+
+    def _on_server_started(self) -> None:
+        assert self.supervisor is not None
+        self.supervisor.env["INSIGHTER_PUBLIC_URL"] = self._public_url()
+        self.supervisor.start()
+        if self.serverapp.starter_app is self:
+            print(f"Insighter Lab is running at {self.lab_url()}", flush=True)
+
+    def lab_url(self) -> str:
+        """The URL to open, with the token when there is one."""
+        server = self.serverapp
+        ip = server.ip
+        if ip in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif ip == "::":
+            host = "[::1]"
+        elif ":" in ip:
+            host = f"[{ip}]"
+        else:
+            host = ip
+        url = f"http://{host}:{server.port}{url_path_join(server.base_url, 'lab')}"
+        return f"{url}?token={server.token}" if server.token else url
+
+    async def stop_extension(self) -> None:
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+
+    def _stop_sidecar_at_exit(self) -> None:
+        """Last resort when the loop ended without a clean shutdown."""
+        if self.supervisor is not None:
+            self.supervisor.kill_now()
