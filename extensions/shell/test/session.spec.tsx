@@ -13,7 +13,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { PromiseDelegate } from '@lumino/coreutils';
 import { MessageLoop } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
-import { Widget } from '@lumino/widgets';
+import { BoxLayout, Widget } from '@lumino/widgets';
 import { ExternalCommandIDs } from '../src/commands';
 import { VIEW_NAMES, viewInfos } from '../src/navigation';
 import { guardView } from '../src/widgets/sessiongate';
@@ -153,10 +153,12 @@ describe('guardView', () => {
     await new Promise(resolve => setTimeout(resolve, 0));
     expect(content.isHidden).toBe(true);
     expect(prompt().isHidden).toBe(false);
+    expect(BoxLayout.getStretch(panel.contentHeader)).toBe(1);
 
     session.set(ADA);
     expect(content.isHidden).toBe(false);
     expect(prompt().isHidden).toBe(true);
+    expect(BoxLayout.getStretch(panel.contentHeader)).toBe(0);
 
     session.set(null);
     expect(content.isHidden).toBe(true);

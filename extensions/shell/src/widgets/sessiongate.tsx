@@ -3,6 +3,7 @@ import { MainAreaWidget } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
+import { BoxLayout } from '@lumino/widgets';
 import * as React from 'react';
 import { ExternalCommandIDs } from '../commands';
 
@@ -63,8 +64,11 @@ export function guardView(
     if (widget.isDisposed) {
       return;
     }
-    prompt.setHidden(!known || session.isLoggedIn);
-    widget.content.setHidden(!known || !session.isLoggedIn);
+    const open = known && session.isLoggedIn;
+    prompt.setHidden(!known || open);
+    widget.content.setHidden(!open);
+    // The header takes the content's place (as MainAreaWidget's own error does).
+    BoxLayout.setStretch(widget.contentHeader, open ? 0 : 1);
   };
   sync();
   void session.ready.then(() => {
