@@ -51,7 +51,10 @@ export class SettingsView extends InsighterView {
           aria-labelledby="jp-insighter-system-status"
         >
           <h3 id="jp-insighter-system-status">{trans.__('System status')}</h3>
-          <p className="jp-insighter-SettingsView-state" data-state={model.state}>
+          <p
+            className="jp-insighter-SettingsView-state"
+            data-state={model.state}
+          >
             <span
               className="jp-insighter-StatusDot"
               data-state={model.state}
