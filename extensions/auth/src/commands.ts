@@ -13,4 +13,6 @@ export namespace CommandIDs {
 /** Commands of JupyterLab plugins this package runs. */
 export namespace ExternalCommandIDs {
   export const openSettingEditor = 'settingeditor:open';
+  /** `@insighter/projects`' dashboard: when installed, it is the signed-in home. */
+  export const openDashboard = 'insighter:open-dashboard';
 }

@@ -155,11 +155,27 @@ function activateHome(
     create: () => new HomeView(account, commands, trans)
   });
 
+  // Signed in, the projects dashboard (when installed) is the home; this
+  // view keeps the forms, a new password, and what a mail link did.
+  const dashboardTakesOver = () =>
+    session.isLoggedIn &&
+    !session.isRecovering &&
+    session.linkOutcome === null &&
+    commands.hasCommand(ExternalCommandIDs.openDashboard);
+  const openHome = async (): Promise<void> => {
+    if (dashboardTakesOver()) {
+      home.close();
+      await commands.execute(ExternalCommandIDs.openDashboard);
+    } else {
+      home.open();
+    }
+  };
+
   commands.addCommand(CommandIDs.openHome, {
     label: trans.__('Open Insighter Home'),
     caption: trans.__('Your dashboard, or log in'),
     icon: args => (args.isPalette ? undefined : homeIcon),
-    execute: () => home.open()
+    execute: () => openHome()
   });
   commands.addCommand(CommandIDs.login, {
     label: trans.__('Log In to Insighter'),
@@ -206,6 +222,16 @@ function activateHome(
     if (change.reason === 'signed-out') {
       home.open();
     }
+    // Logging in on the form leads on to the dashboard. (The session read at
+    // start-up is handled once the layout is restored, below.)
+    if (
+      change.reason === 'signed-in' &&
+      session.status === 'ready' &&
+      home.isOpen &&
+      dashboardTakesOver()
+    ) {
+      void openHome();
+    }
   });
 
   if (restorer) {
@@ -223,9 +249,10 @@ function activateHome(
       !session.isLoggedIn ||
       session.isRecovering ||
       session.linkOutcome !== null ||
-      mainIsEmpty
+      mainIsEmpty ||
+      (home.isOpen && dashboardTakesOver())
     ) {
-      home.open();
+      void openHome();
     }
   });
 

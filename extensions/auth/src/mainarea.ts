@@ -50,6 +50,11 @@ export class SingleView<T extends Widget> {
     return widget;
   }
 
+  /** Close the view if it is open. */
+  close(): void {
+    this.widget?.dispose();
+  }
+
   private _create(): MainAreaWidget<T> {
     const options = this._options;
     const widget = new MainAreaWidget({ content: options.create() });

@@ -26,6 +26,14 @@ export const OPEN_VIEW_COMMANDS: Readonly<Record<ViewName, string>> = {
   settings: CommandIDs.openSettings
 };
 
+/**
+ * Views a tool takes over when it is installed: the shell runs the tool's
+ * command instead of opening its own stand-in.
+ */
+export const VIEW_REPLACEMENTS: Readonly<Partial<Record<ViewName, string>>> = {
+  projects: 'insighter:open-dashboard'
+};
+
 /** Commands of other JupyterLab plugins the shell runs. */
 export namespace ExternalCommandIDs {
   export const createNotebook = 'notebook:create-new';

@@ -18,7 +18,12 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { notebookIcon, refreshIcon } from '@jupyterlab/ui-components';
-import { CommandIDs, ExternalCommandIDs, OPEN_VIEW_COMMANDS } from './commands';
+import {
+  CommandIDs,
+  ExternalCommandIDs,
+  OPEN_VIEW_COMMANDS,
+  VIEW_REPLACEMENTS
+} from './commands';
 import { insighterIcon } from './icons';
 import { isViewName, VIEW_NAMES, ViewName, viewInfos } from './navigation';
 import { NotebooksModel } from './notebooksmodel';
@@ -38,6 +43,7 @@ import { StatusItem } from './widgets/statusitem';
 import type { InsighterView } from './widgets/view';
 
 export { CommandIDs } from './commands';
+export { INotebookEntry, NotebooksModel } from './notebooksmodel';
 
 /** The gettext domain of Insighter's strings. */
 const DOMAIN = 'insighter';
@@ -229,6 +235,15 @@ function activateSidebar(
     }
   });
 
+  // A tool that owns a view's place (e.g. `@insighter/projects`' dashboard
+  // for Projects) registers its command; the shell's stand-in view is used
+  // only while no such tool is installed.
+  const openView = (name: ViewName) => {
+    const replacement = VIEW_REPLACEMENTS[name];
+    return replacement && commands.hasCommand(replacement)
+      ? commands.execute(replacement)
+      : views.open(name);
+  };
   for (const name of VIEW_NAMES) {
     const info = infos[name];
     commands.addCommand(OPEN_VIEW_COMMANDS[name], {
@@ -236,7 +251,7 @@ function activateSidebar(
         args.isPalette ? trans.__('Open %1', info.label) : info.label,
       caption: info.caption,
       icon: args => (args.isPalette ? undefined : info.icon),
-      execute: () => views.open(name)
+      execute: () => openView(name)
     });
   }
   commands.addCommand(CommandIDs.openView, {
@@ -263,7 +278,10 @@ function activateSidebar(
     execute: () => shell.activateById(sidebar.id)
   });
   labShell?.currentChanged.connect((_, change) => {
-    sidebar.activeView = views.viewOf(change.newValue);
+    // Tools' own main-area widgets name the view they belong to on their node.
+    const named = change.newValue?.node.dataset.insighterView;
+    sidebar.activeView =
+      views.viewOf(change.newValue) ?? (isViewName(named) ? named : null);
   });
 
   commands.addCommand(CommandIDs.newNotebook, {

@@ -1,0 +1,2 @@
+// CSS and SVG imports have no meaning in unit tests.
+export default {};
