@@ -1,2 +1,0 @@
-// CSS and SVG imports have no meaning in unit tests.
-export default {};
