@@ -11,6 +11,9 @@ What the sidecar receives:
 - `X-Insighter-Proxy-Secret: <secret>`: the request came through an
   authenticated Jupyter session (an incoming header of that name is dropped);
 - `X-Forwarded-For`, `-Proto`, `-Host` and `-Prefix` (the public path prefix);
+- `Authorization` from `X-Insighter-Authorization` when the browser sent one:
+  a page that authenticates to Jupyter with `Authorization: token …` carries
+  the user's Supabase access token in that header instead;
 - every other header, except hop-by-hop ones and Jupyter's own credentials
   (its token, as `Authorization: token …` or `?token=`, and its login and
   XSRF cookies), which are meant for Jupyter, not for the sidecar.
@@ -78,7 +81,12 @@ WEBSOCKET_HANDSHAKE = frozenset(
     )
 )
 #: Headers the proxy sets itself; incoming values are dropped or replaced.
-PROXY_SET = frozenset(h.lower() for h in ("Host", PROXY_SECRET_HEADER, "X-Forwarded-Prefix"))
+#: Where the browser puts the user's access token when `Authorization` holds Jupyter's.
+ACCESS_TOKEN_HEADER = "X-Insighter-Authorization"
+
+PROXY_SET = frozenset(
+    h.lower() for h in ("Host", PROXY_SECRET_HEADER, "X-Forwarded-Prefix", ACCESS_TOKEN_HEADER)
+)
 
 UNAVAILABLE = {
     "error": {
@@ -197,6 +205,11 @@ class _ProxyMixin:
             headers["X-Forwarded-Host"] = self.request.host
         headers["X-Forwarded-Prefix"] = self.target.prefix
         headers[PROXY_SECRET_HEADER] = self.target.secret
+        # The user's own credential for the sidecar wins over whatever was
+        # left in Authorization (Jupyter's token has been dropped above).
+        bearer = incoming.get(ACCESS_TOKEN_HEADER)
+        if bearer:
+            headers["Authorization"] = bearer
         return headers
 
     def _authenticate(self) -> None:

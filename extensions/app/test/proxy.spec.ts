@@ -173,6 +173,17 @@ describe('HTTP forwarding', () => {
     expect((await res.json()).headers.authorization).toBe('Bearer a-user-jwt');
   });
 
+  it("hands the sidecar the user's token from X-Insighter-Authorization, never Jupyter's", async () => {
+    // How the browser calls when Authorization already carries Jupyter's token.
+    const res = await lab.fetch('insighter/echo', {
+      headers: { 'X-Insighter-Authorization': 'Bearer a-user-jwt' }
+    });
+    expect(res.status).toBe(200);
+    const echoed = (await res.json()).headers;
+    expect(echoed.authorization).toBe('Bearer a-user-jwt');
+    expect(echoed['x-insighter-authorization']).toBeUndefined();
+  });
+
   it('forwards every method', async () => {
     for (const method of ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
       const res = await lab.fetch('insighter/echo', {
