@@ -9,9 +9,11 @@ import type { Logger } from './logger';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
+import { teamRoutes } from './routes/teams';
 import { routePaths, toolRoutes } from './routes/tools';
 import type { ProjectsService } from './services/projects';
 import { StatusService } from './services/status';
+import type { TeamsService } from './services/teams';
 import { loadRegistry, type ToolRegistry } from '@insighter/registry';
 
 export interface AppDeps {
@@ -21,6 +23,8 @@ export interface AppDeps {
   auth: Auth;
   /** Omitted: `/api/v1/projects` is not served (e.g. an auth-only test app). */
   projects?: ProjectsService;
+  /** Omitted: `/api/v1/teams` is not served. */
+  teams?: TeamsService;
   /** The tool manifest (`INSIGHTER_TOOLS_MANIFEST`); omitted: the bundled one. */
   tools?: ToolRegistry;
 }
@@ -50,6 +54,9 @@ export function createApp(deps: AppDeps): Express {
   const authenticate = requireUser(deps.auth.verifier);
   if (deps.projects) {
     app.use(projectRoutes(deps.projects, authenticate));
+  }
+  if (deps.teams) {
+    app.use(teamRoutes(deps.teams, authenticate));
   }
   app.use(
     toolRoutes(

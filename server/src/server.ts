@@ -10,6 +10,7 @@ import { attachEventStream } from './events/stream';
 import type { Logger } from './logger';
 import { ProjectsService } from './services/projects';
 import { notConfigured, StatusService } from './services/status';
+import { TeamsService } from './services/teams';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
@@ -53,7 +54,8 @@ export async function startSidecar(
   );
   const events = new EventHub(logger);
   const projects = new ProjectsService(db, events);
-  const app = createApp({ config, logger, status, auth, projects, tools });
+  const teams = new TeamsService(db);
+  const app = createApp({ config, logger, status, auth, projects, teams, tools });
   const server = http.createServer(app);
   const eventStream = attachEventStream(server, {
     hub: events,
