@@ -22,10 +22,10 @@ module.exports = {
     '^@insighter/core$': '<rootDir>/../core/src/index.ts',
     '^@insighter/shell$': '<rootDir>/../shell/src/index.ts',
     '^@insighter/registry$': '<rootDir>/../../registry/src/index.ts',
-    '\\.css$': '<rootDir>/test/style-stub.ts'
+    '\\.css$': '<rootDir>/../shell/test/style-stub.ts'
   },
   transform: {
-    '\\.svg$': '<rootDir>/test/svg-transform.js',
+    '\\.svg$': '<rootDir>/../shell/test/svg-transform.js',
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
     '^.+\\.m?js$': [
       'ts-jest',
@@ -33,6 +33,7 @@ module.exports = {
     ]
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
-  setupFiles: ['<rootDir>/test/jsdom-setup.ts'],
+  // The shell's jsdom shims and asset stubs serve every extension's tests.
+  setupFiles: ['<rootDir>/../shell/test/jsdom-setup.ts'],
   testTimeout: 30000
 };

@@ -23,10 +23,16 @@ import {
 
 const trans = nullTranslator.load('insighter');
 
-/** React renders in a later frame: flush Lumino's messages, then wait for it. */
-async function rendered(): Promise<void> {
+/**
+ * React renders in a later frame: resolves once the DOM shows what
+ * `predicate` looks for (the test's timeout ends the wait otherwise).
+ */
+async function shows(predicate: () => boolean): Promise<void> {
   MessageLoop.flush();
-  await new Promise(resolve => setTimeout(resolve, 20));
+  while (!predicate()) {
+    await new Promise(resolve => setTimeout(resolve, 5));
+    MessageLoop.flush();
+  }
 }
 
 describe('StudioView', () => {
@@ -84,7 +90,11 @@ describe('StudioView', () => {
     });
     Widget.attach(view, document.body);
     await model.load();
-    await rendered();
+    await shows(
+      () =>
+        model.status !== 'ready' ||
+        view.node.querySelector('[role="tab"]') !== null
+    );
   }
 
   const text = (testId: string) =>
@@ -92,6 +102,7 @@ describe('StudioView', () => {
 
   it("shows the project's facts in its header", async () => {
     await open();
+    await shows(() => text('insighter-studio-owner') !== null);
     expect(text('insighter-studio-name')).toBe('Credit Risk Alpha');
     expect(text('insighter-studio-visibility')).toBe('Team · Risk');
     expect(text('insighter-studio-slug')).toBe('credit-risk-alpha');
@@ -126,7 +137,13 @@ describe('StudioView', () => {
   it('says plainly that a tool nobody built yet is coming, and shows nothing made up', async () => {
     await open();
     view.select('experiments');
-    await rendered();
+    await shows(() =>
+      Boolean(
+        view.node
+          .querySelector('[data-tool="experiments"]')
+          ?.textContent?.includes('Coming soon')
+      )
+    );
     const section = view.node.querySelector('[data-tool="experiments"]')!;
     expect(section.textContent).toContain('Coming soon: Experiments');
     expect(section.querySelectorAll('table, li')).toHaveLength(0);
@@ -151,11 +168,10 @@ describe('StudioView', () => {
     expect(section.textContent).toBe('notebooks of projects/credit-risk-alpha');
     expect(contexts[0].project.id).toBe(credit.id);
 
+    // Hiding and showing are synchronous in Lumino: no wait needed.
     view.select('data');
-    await rendered();
     expect(section.classList.contains('lm-mod-hidden')).toBe(true);
     view.select('notebooks');
-    await rendered();
     expect(section.classList.contains('lm-mod-hidden')).toBe(false);
     expect(contexts).toHaveLength(1);
   });
@@ -171,8 +187,8 @@ describe('StudioView', () => {
         timestamp: 1
       }
     });
-    await rendered();
     expect(model.status).toBe('missing');
+    await shows(() => text('insighter-studio-message') !== null);
     expect(text('insighter-studio-message')).toMatch(/does not exist any more/);
     expect(view.node.querySelector('.jp-insighter-Studio-section')).toBeNull();
   });
@@ -184,6 +200,7 @@ describe('StudioView', () => {
     });
     await open(unknown);
     expect(model.status).toBe('missing');
+    await shows(() => text('insighter-studio-message') !== null);
     expect(text('insighter-studio-message')).toMatch(
       /no longer shared with you/
     );
