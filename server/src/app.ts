@@ -9,11 +9,13 @@ import type { Logger } from './logger';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
+import { storageRoutes } from './routes/storage';
 import { teamRoutes } from './routes/teams';
 import { routePaths, toolRoutes } from './routes/tools';
 import type { ProjectsService } from './services/projects';
 import { StatusService } from './services/status';
 import type { TeamsService } from './services/teams';
+import type { StorageService } from './storage/service';
 import { loadRegistry, type ToolRegistry } from '@insighter/registry';
 
 export interface AppDeps {
@@ -25,6 +27,8 @@ export interface AppDeps {
   projects?: ProjectsService;
   /** Omitted: `/api/v1/teams` is not served. */
   teams?: TeamsService;
+  /** The embedded Storage; omitted (hosted Supabase, or a test app): `/storage/v1` is not served. */
+  storage?: StorageService;
   /** The tool manifest (`INSIGHTER_TOOLS_MANIFEST`); omitted: the bundled one. */
   tools?: ToolRegistry;
 }
@@ -47,6 +51,17 @@ export function createApp(deps: AppDeps): Express {
   if (auth.gotrue) {
     // Before the app's JSON parser: GoTrue's own 64 KB body limit and error shape.
     app.use('/auth/v1', auth.gotrue);
+  }
+  if (deps.storage) {
+    // Before the JSON parser too: uploads stream their bodies raw.
+    app.use(
+      '/storage/v1',
+      storageRoutes({
+        service: deps.storage,
+        verifier: deps.auth.verifier,
+        logger: deps.logger
+      })
+    );
   }
   app.use(express.json({ limit: '1mb' }));
   app.use(healthRoutes(deps.status));

@@ -32,6 +32,15 @@ const envSchema = z.object({
   ),
   /** A tool manifest (JSON, see registry/README.md) instead of the bundled one. */
   INSIGHTER_TOOLS_MANIFEST: z.string().min(1).optional(),
+  /** Largest object the embedded Storage accepts (bytes); larger uploads get 413. */
+  INSIGHTER_STORAGE_MAX_BYTES: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(5 * 1024 ** 3)
+  ),
   ...authEnvShape
 });
 
@@ -48,6 +57,8 @@ export interface Config {
   auth: AuthConfig;
   /** Path of the tool manifest; unset: `@insighter/registry`'s own. */
   toolsManifest?: string;
+  /** The embedded `/storage/v1` (served when auth is embedded). */
+  storage: { maxObjectBytes: number };
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth,
     toolsManifest: e.INSIGHTER_TOOLS_MANIFEST
       ? path.resolve(e.INSIGHTER_TOOLS_MANIFEST)
-      : undefined
+      : undefined,
+    storage: { maxObjectBytes: e.INSIGHTER_STORAGE_MAX_BYTES }
   };
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { createAuth } from './auth';
+import { loadJwtKeys } from './auth/keys';
 import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
 import { databaseTarget, openDatabase } from './db/open';
@@ -10,6 +11,7 @@ import { attachEventStream } from './events/stream';
 import type { Logger } from './logger';
 import { ProjectsService } from './services/projects';
 import { notConfigured, StatusService } from './services/status';
+import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
 import { TeamsService } from './services/teams';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
@@ -43,10 +45,30 @@ export async function startSidecar(
     await db.close();
     throw err;
   });
+  // Embedded auth means embedded Storage (objects on disk, signed with the
+  // same secret); with a hosted Supabase project its Storage serves instead.
+  let storage: EmbeddedStorage | undefined;
+  if (auth.mode === 'embedded') {
+    storage = await createEmbeddedStorage({
+      dataDir: config.dataDir,
+      db,
+      jwtSecret: (await loadJwtKeys(config.dataDir)).secret,
+      maxObjectBytes: config.storage.maxObjectBytes,
+      logger
+    }).catch(async err => {
+      await auth.close();
+      await db.close();
+      throw err;
+    });
+  }
   const status = new StatusService(
     [
       databaseHealthCheck(db),
-      notConfigured('storage', 'Not configured yet: dataset storage arrives with the data catalog.'),
+      storage?.health ??
+        notConfigured(
+          'storage',
+          'Supabase Storage of the hosted project serves objects; the sidecar does not check it.'
+        ),
       notConfigured('jobs', 'Not configured yet: training jobs arrive with experiments.'),
       notConfigured('tracking', 'Not configured yet: MLflow-compatible tracking arrives with experiments.')
     ],
@@ -55,7 +77,16 @@ export async function startSidecar(
   const events = new EventHub(logger);
   const projects = new ProjectsService(db, events);
   const teams = new TeamsService(db);
-  const app = createApp({ config, logger, status, auth, projects, teams, tools });
+  const app = createApp({
+    config,
+    logger,
+    status,
+    auth,
+    projects,
+    teams,
+    storage: storage?.service,
+    tools
+  });
   const server = http.createServer(app);
   const eventStream = attachEventStream(server, {
     hub: events,
@@ -65,6 +96,7 @@ export async function startSidecar(
   });
   const release = async () => {
     await eventStream.close();
+    await storage?.close();
     await auth.close();
     await db.close();
   };
