@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { HttpError } from '../http/errors';
+import { parseJsonBody } from '../http/parse-body';
 import { currentUser } from '../http/require-user';
 import type { ProjectsService } from '../services/projects';
 
@@ -78,6 +78,8 @@ const patchBody = z
     error: `Nothing to change: send one or more of ${FIELDS}.`
   });
 
+const PROJECT_EXAMPLE = '{"name": "Churn model"}';
+
 export function projectRoutes(
   projects: ProjectsService,
   authenticate: RequestHandler
@@ -90,7 +92,12 @@ export function projectRoutes(
   });
 
   router.post('/api/v1/projects', async (req, res) => {
-    const input = parseBody(createBody, req.body);
+    const input = parseJsonBody(
+      createBody,
+      req.body,
+      PROJECT_EXAMPLE,
+      'the project as a JSON object'
+    );
     res.status(201).json(await projects.create(currentUser(req), input));
   });
 
@@ -99,7 +106,12 @@ export function projectRoutes(
   });
 
   router.patch('/api/v1/projects/:id', async (req, res) => {
-    const patch = parseBody(patchBody, req.body);
+    const patch = parseJsonBody(
+      patchBody,
+      req.body,
+      PROJECT_EXAMPLE,
+      'the project as a JSON object'
+    );
     res.json(await projects.update(currentUser(req), req.params.id, patch));
   });
 
@@ -109,29 +121,4 @@ export function projectRoutes(
   });
 
   return router;
-}
-
-/** The body as the schema wants it, or a 400 whose message lists every problem. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(
-      400,
-      'Send the project as a JSON object, e.g. {"name": "Churn model"}, with Content-Type: application/json.',
-      'invalid_input'
-    );
-  }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map(issue => ({
-      field: issue.path.join('.') || null,
-      message: issue.message
-    }));
-    throw new HttpError(
-      400,
-      [...new Set(fields.map(f => f.message))].join(' '),
-      'invalid_input',
-      { fields }
-    );
-  }
-  return parsed.data;
 }

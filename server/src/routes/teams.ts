@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { TEAM_ROLES } from '../adapters/teams-store';
-import { HttpError } from '../http/errors';
+import { parseJsonBody } from '../http/parse-body';
 import { currentUser } from '../http/require-user';
 import type { TeamsService } from '../services/teams';
 
@@ -77,7 +77,7 @@ export function teamRoutes(
   });
 
   router.post('/api/v1/teams', async (req, res) => {
-    const input = parseBody(teamBody, req.body, '{"name": "Research"}');
+    const input = parseJsonBody(teamBody, req.body, '{"name": "Research"}');
     res.status(201).json(await teams.create(currentUser(req), input));
   });
 
@@ -86,7 +86,7 @@ export function teamRoutes(
   });
 
   router.patch('/api/v1/teams/:id', async (req, res) => {
-    const input = parseBody(teamBody, req.body, '{"name": "Research"}');
+    const input = parseJsonBody(teamBody, req.body, '{"name": "Research"}');
     res.json(await teams.rename(currentUser(req), req.params.id, input));
   });
 
@@ -100,7 +100,7 @@ export function teamRoutes(
   });
 
   router.patch('/api/v1/teams/:id/members/:userId', async (req, res) => {
-    const input = parseBody(memberBody, req.body, '{"role": "admin"}');
+    const input = parseJsonBody(memberBody, req.body, '{"role": "admin"}');
     res.json(
       await teams.changeRole(
         currentUser(req),
@@ -132,7 +132,7 @@ export function teamRoutes(
   });
 
   router.post('/api/v1/teams/:id/invitations', async (req, res) => {
-    const input = parseBody(
+    const input = parseJsonBody(
       invitationBody,
       req.body,
       '{"email": "ada@example.com", "role": "member"}'
@@ -155,31 +155,4 @@ export function teamRoutes(
   );
 
   return router;
-}
-
-/** The body as the schema wants it, or a 400 whose message lists every problem. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown, example: string): T {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(
-      400,
-      `Send a JSON object, e.g. ${example}, with Content-Type: application/json.`,
-      'invalid_input'
-    );
-  }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map(issue => ({
-      field: issue.path.join('.') || null,
-      message: issue.message
-    }));
-    throw new HttpError(
-      400,
-      [...new Set(fields.map(f => f.message))].join(' '),
-      'invalid_input',
-      {
-        fields
-      }
-    );
-  }
-  return parsed.data;
 }
