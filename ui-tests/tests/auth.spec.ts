@@ -2,7 +2,8 @@
  * Issue 3 acceptance: inside Insighter Lab a person signs up, confirms the
  * address from the mail in the outbox, logs in, is greeted by first name,
  * stays logged in across a reload and logs out — against the real sidecar
- * behind the Jupyter proxy. Also: the forgotten-password flow end to end.
+ * behind the Jupyter proxy. Also: the forgotten-password flow end to end,
+ * and Settings → Teams (issue 3, item 5) with the user's token through the proxy.
  */
 import type { Page } from '@playwright/test';
 import { expect, test, waitForRestored } from '../fixtures';
@@ -43,6 +44,37 @@ async function followMailLink(
   await waitForRestored(page);
 }
 
+/** The layout restorer's names of the tabs that greet: the account home, or the projects dashboard once it took over. */
+const GREETING_TABS: Record<string, string> = {
+  'jp-insighter-home': 'insighter-home:home',
+  'jp-insighter-dashboard': 'insighter-dashboard:dashboard'
+};
+
+/**
+ * Reload once JupyterLab has saved the layout with the greeting's tab in
+ * front: it saves shortly after each change, and a reload before that
+ * restores the layout as it was before.
+ */
+async function reloadOnceSaved(page: Page, labUrl: string): Promise<void> {
+  const front = await page.evaluate(
+    () => (window as any).jupyterapp.shell.currentWidget?.id ?? ''
+  );
+  const expected = GREETING_TABS[front];
+  expect(
+    expected,
+    `the greeting's tab is in front, not "${front}"`
+  ).toBeDefined();
+  const workspace = new URL('lab/api/workspaces/default', labUrl).toString();
+  await expect
+    .poll(async () => {
+      const saved = await (await page.request.get(workspace)).json();
+      return saved?.data?.['layout-restorer:data']?.main?.current ?? '';
+    })
+    .toBe(expected);
+  await page.reload();
+  await waitForRestored(page);
+}
+
 async function logIn(
   page: Page,
   email: string,
@@ -64,6 +96,7 @@ async function logOutFromSidebar(page: Page): Promise<void> {
 
 test('sign up, confirm from the outbox, log in, reload, log out', async ({
   page,
+  lab,
   openLab,
   consoleErrors
 }) => {
@@ -118,8 +151,7 @@ test('sign up, confirm from the outbox, log in, reload, log out', async ({
   await expect(welcome).toHaveText('Welcome back, Ada');
 
   // A reload keeps the session.
-  await page.reload();
-  await waitForRestored(page);
+  await reloadOnceSaved(page, lab.url);
   await expect(welcome).toBeVisible();
   await expect(welcome).toHaveText('Welcome back, Ada');
   expect(consoleErrors, 'browser console errors after the reload').toEqual([]);
@@ -173,11 +205,79 @@ test('forgot password: the reset link leads to "Set new password"', async ({
   await page.getByTestId('insighter-recovery-submit').click();
   await expect(welcome).toBeVisible();
   await expect(welcome).toHaveText('Welcome back, Ada');
-  await expect(message).toHaveText('Your new password is set.');
+  // On the home, or in a notification once the projects dashboard took over.
+  await expect(
+    page.getByText('Your new password is set.').first()
+  ).toBeVisible();
 
   await logOutFromSidebar(page);
   await logIn(page, email, 'difference1822');
   await expect(welcome).toBeVisible();
   await expect(welcome).toHaveText('Welcome back, Ada');
+  expect(consoleErrors).toEqual([]);
+});
+
+test('Settings → Teams: create a team, invite by email, withdraw', async ({
+  page,
+  openLab,
+  consoleErrors
+}) => {
+  const email = uniqueEmail('ada.teams');
+  const bob = uniqueEmail('bob');
+  const teamsMessage = page.getByTestId('insighter-teams-message');
+
+  await openLab();
+  await page.getByTestId('insighter-show-signup').click();
+  await page.getByTestId('insighter-signup-name').fill('Ada Lovelace');
+  await page.getByTestId('insighter-signup-email').fill(email);
+  await page.getByTestId('insighter-signup-password').fill('engine1843');
+  await page.getByTestId('insighter-signup-confirm').fill('engine1843');
+  await page.getByTestId('insighter-signup-submit').click();
+  await page.getByTestId('insighter-open-outbox').click();
+  await followMailLink(page, email, /confirm/i);
+  await expect(page.getByTestId('insighter-welcome')).toBeVisible();
+
+  // Settings, from the sidebar, leads to Teams.
+  await runCommand(page, 'insighter:show-sidebar');
+  await page
+    .locator('#jp-insighter-sidebar [data-insighter-nav="settings"]')
+    .click();
+  await page.locator('[data-insighter-action="open-teams"]').click();
+  const teams = page.locator('#jp-insighter-teams');
+  await expect(teams).toBeVisible();
+  await expect(teams).toContainText('You are not in a team yet');
+
+  await page.getByTestId('insighter-team-name').fill('Research');
+  await page.getByTestId('insighter-team-create').click();
+  await expect(teamsMessage).toHaveText('Team "Research" created.');
+  await expect(page.getByTestId('insighter-team-item')).toHaveText(
+    /Research\s*Owner/
+  );
+  const members = page.getByTestId('insighter-team-member');
+  await expect(members).toHaveCount(1);
+  await expect(members.first()).toContainText(email);
+
+  await page.getByTestId('insighter-invite-email').fill(bob);
+  await page.getByTestId('insighter-invite-role').selectOption('viewer');
+  await page.getByTestId('insighter-invite-submit').click();
+  await expect(teamsMessage).toHaveText(`Invitation sent to ${bob}.`);
+  const invitation = page.getByTestId('insighter-team-invitation');
+  await expect(invitation).toContainText(bob);
+  await expect(invitation).toContainText('Viewer');
+
+  // Inviting the same address twice: the server's refusal, as it says it.
+  await page.getByTestId('insighter-invite-email').fill(bob);
+  await page.getByTestId('insighter-invite-submit').click();
+  await expect(teamsMessage).toHaveAttribute('data-kind', 'error');
+  await expect(teamsMessage).toHaveText(
+    `${bob} already has a pending invitation to this team.`
+  );
+  // The browser logs the refused request, and only that.
+  expect(consoleErrors).toEqual([expect.stringMatching(/status of 409/)]);
+  consoleErrors.length = 0;
+
+  await invitation.getByRole('button', { name: 'Withdraw' }).click();
+  await expect(teamsMessage).toHaveText('Invitation withdrawn.');
+  await expect(invitation).toHaveCount(0);
   expect(consoleErrors).toEqual([]);
 });

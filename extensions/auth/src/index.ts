@@ -5,7 +5,12 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { homeIcon, userIcon, usersIcon } from '@jupyterlab/ui-components';
@@ -152,18 +157,23 @@ function activateHome(
     label: trans.__('Insighter'),
     caption: trans.__('Insighter: your account and dashboard'),
     icon: homeIcon,
-    create: () => new HomeView(account, commands, trans)
+    create: () => new HomeView(account, commands, trans, hasDashboard)
   });
 
   // Signed in, the projects dashboard (when installed) is the home; this
-  // view keeps the forms, a new password, and what a mail link did.
+  // view keeps the forms and the new password a reset link asks for.
+  function hasDashboard(): boolean {
+    return commands.hasCommand(ExternalCommandIDs.openDashboard);
+  }
   const dashboardTakesOver = () =>
-    session.isLoggedIn &&
-    !session.isRecovering &&
-    session.linkOutcome === null &&
-    commands.hasCommand(ExternalCommandIDs.openDashboard);
+    session.isLoggedIn && !session.isRecovering && hasDashboard();
   const openHome = async (): Promise<void> => {
     if (dashboardTakesOver()) {
+      // What the home last said (e.g. "Your new password is set.") goes along.
+      const message = account.message;
+      if (home.isOpen && message?.kind === 'success') {
+        Notification.success(message.text, { autoClose: 5000 });
+      }
       home.close();
       await commands.execute(ExternalCommandIDs.openDashboard);
     } else {
@@ -207,6 +217,21 @@ function activateHome(
     execute: () => session.signOut()
   });
 
+  // Logging in on the form, or setting the new password after a reset link,
+  // leads on to the dashboard once the form is done (its message goes
+  // along). The session read at start-up is handled once the layout is
+  // restored, below.
+  const handOver = () => {
+    if (
+      session.status === 'ready' &&
+      !account.busy &&
+      home.isOpen &&
+      dashboardTakesOver()
+    ) {
+      void openHome();
+    }
+  };
+  account.changed.connect(handOver);
   session.stateChanged.connect(() => {
     for (const id of [
       CommandIDs.login,
@@ -216,21 +241,12 @@ function activateHome(
     ]) {
       commands.notifyCommandChanged(id);
     }
+    handOver();
   });
   session.changed.connect((_, change) => {
     // Whoever signs out lands on the login form, wherever they signed out.
     if (change.reason === 'signed-out') {
       home.open();
-    }
-    // Logging in on the form leads on to the dashboard. (The session read at
-    // start-up is handled once the layout is restored, below.)
-    if (
-      change.reason === 'signed-in' &&
-      session.status === 'ready' &&
-      home.isOpen &&
-      dashboardTakesOver()
-    ) {
-      void openHome();
     }
   });
 

@@ -3,7 +3,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 import type { AccountModel } from '../accountmodel';
-import { CommandIDs } from '../commands';
+import { CommandIDs, ExternalCommandIDs } from '../commands';
 import { Field, Form, LinkButton, Message } from './components';
 
 /** The class of the home view's content (its tab's id is `jp-insighter-home`). */
@@ -13,6 +13,8 @@ interface IViewProps {
   model: AccountModel;
   commands: CommandRegistry;
   trans: TranslationBundle;
+  /** True once a dashboard tool (projects) is the signed-in home instead. */
+  hasDashboard: () => boolean;
 }
 
 /**
@@ -24,7 +26,8 @@ export class HomeView extends ReactWidget {
   constructor(
     private readonly _model: AccountModel,
     private readonly _commands: CommandRegistry,
-    private readonly _trans: TranslationBundle
+    private readonly _trans: TranslationBundle,
+    private readonly _hasDashboard: () => boolean = () => false
   ) {
     super();
     this.addClass('jp-insighter-View');
@@ -50,6 +53,7 @@ export class HomeView extends ReactWidget {
           model={this._model}
           commands={this._commands}
           trans={this._trans}
+          hasDashboard={this._hasDashboard}
         />
       </div>
     );
@@ -98,6 +102,9 @@ function HomeContent(props: IViewProps): React.ReactElement {
   }
   if (session.isLoggedIn && session.isRecovering) {
     return <NewPasswordForm {...props} />;
+  }
+  if (session.isLoggedIn && props.hasDashboard()) {
+    return <DashboardLink {...props} />;
   }
   if (session.isLoggedIn) {
     return <Dashboard {...props} />;
@@ -399,6 +406,32 @@ function NewPasswordForm({ model, trans }: IViewProps): React.ReactElement {
           </button>
         </div>
       </Form>
+    </div>
+  );
+}
+
+/**
+ * Signed in with the projects dashboard installed: the greeting lives there
+ * (one greeting on the page), this tab only points to it.
+ */
+function DashboardLink({
+  model,
+  commands,
+  trans
+}: IViewProps): React.ReactElement {
+  return (
+    <div className="jp-insighter-Dashboard">
+      <Message testId="insighter-auth-message" message={model.message} />
+      <p className="jp-insighter-Muted">
+        {trans.__('Signed in as %1', model.session.user?.email ?? '')}
+      </p>
+      <button
+        type="button"
+        className="jp-mod-styled jp-mod-accept"
+        onClick={() => void commands.execute(ExternalCommandIDs.openDashboard)}
+      >
+        {trans.__('Open the dashboard')}
+      </button>
     </div>
   );
 }
