@@ -18,13 +18,19 @@ export interface LabWorkerFixtures {
   lab: RunningLab;
   /** Extra environment for the lab server and its sidecar (a worker option). */
   labEnv: Record<string, string>;
+  /**
+   * Jupyter's token (a worker option): `null` runs without one, as most
+   * tests do; a string makes Jupyter demand it, as `npm start` does.
+   */
+  labToken: string | null;
 }
 
 export const test = base.extend<LabFixtures, LabWorkerFixtures>({
   labEnv: [{ INSIGHTER_AUTH_AUTOCONFIRM: 'false' }, { scope: 'worker', option: true }],
+  labToken: [null, { scope: 'worker', option: true }],
   lab: [
-    async ({ labEnv }, use) => {
-      const lab = await startLab({ token: null, env: labEnv });
+    async ({ labEnv, labToken }, use) => {
+      const lab = await startLab({ token: labToken, env: labEnv });
       try {
         await use(lab);
       } finally {
@@ -44,7 +50,9 @@ export const test = base.extend<LabFixtures, LabWorkerFixtures>({
   openLab: async ({ page, lab, consoleErrors }, use) => {
     void consoleErrors; // attach the listeners before the first navigation
     await use(async (path = 'lab') => {
-      await page.goto(new URL(path, lab.url).toString());
+      const url = new URL(path, lab.url);
+      if (lab.token) url.searchParams.set('token', lab.token);
+      await page.goto(url.toString());
       await waitForRestored(page);
     });
   }
