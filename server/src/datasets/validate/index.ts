@@ -1,0 +1,4 @@
+export * from './validator';
+export * from './validate-file';
+export * from './parquet-footer';
+export { detectDelimiter } from './delimiter';
