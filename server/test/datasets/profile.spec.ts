@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { profileDataset } from '../../src/datasets/profile';
+
+const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
+let dir: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-profile-test-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('profileDataset', () => {
+  it('profiles german_credit with counts matching a direct computation', async () => {
+    const lines = fs.readFileSync(GERMAN_CREDIT, 'utf8').trim().split('\n');
+    const amounts = lines.slice(1).map(line => Number(line.split(',')[1]));
+    const mean = amounts.reduce((a, b) => a + b, 0) / amounts.length;
+
+    const profile = await profileDataset(GERMAN_CREDIT, 'csv', {
+      delimiter: ','
+    });
+    expect(profile.row_count).toBe(1000);
+    expect(profile.column_count).toBe(62);
+    expect(profile.columns).toHaveLength(62);
+
+    const amount = profile.columns.find(c => c.name === 'Amount')!;
+    expect(amount.type).toBe('BIGINT');
+    expect(amount.null_count).toBe(0);
+    expect(amount.min).toBe(Math.min(...amounts));
+    expect(amount.max).toBe(Math.max(...amounts));
+    expect(amount.mean).toBeCloseTo(mean, 6);
+    expect(amount.q25!).toBeLessThan(amount.q50!);
+    expect(amount.q50!).toBeLessThan(amount.q75!);
+    expect(amount.distinct_approx).toBeGreaterThan(900);
+    const bins = amount.histogram!.bins;
+    expect(bins).toHaveLength(20);
+    expect(bins[0].lower).toBe(250);
+    expect(bins[19].upper).toBe(18424);
+    expect(bins.reduce((sum, bin) => sum + bin.count, 0)).toBe(1000);
+
+    const target = profile.columns.find(c => c.name === 'Class')!;
+    expect(target.type).toBe('VARCHAR');
+    expect(target.mean).toBeNull();
+    expect(target.histogram).toBeUndefined();
+    expect(target.top_values).toEqual([
+      { value: 'Good', count: 700 },
+      { value: 'Bad', count: 300 }
+    ]);
+
+    expect(profile.preview.columns).toHaveLength(62);
+    expect(profile.preview.rows).toHaveLength(20);
+    expect(profile.preview.rows[0].slice(0, 2)).toEqual([6, 1169]);
+    expect(profile.preview.rows[0][9]).toBe('Good');
+    expect(() => JSON.stringify(profile)).not.toThrow();
+  });
+
+  it('profiles a Parquet file with nulls, dates and big integers', async () => {
+    const parquet = path.join(dir, 'mixed.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    await connection.run(
+      `COPY (SELECT i AS id,
+                    CASE WHEN i % 10 = 0 THEN NULL ELSE i * 0.5 END AS score,
+                    DATE '2024-01-01' + i::INTEGER AS day,
+                    TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (i) MINUTE AS at,
+                    9007199254740993::BIGINT + i AS big,
+                    ['red', 'green', 'green', 'blue'][i % 4 + 1] AS colour
+             FROM range(1000) t(i)) TO '${parquet}' (FORMAT parquet)`
+    );
+    connection.closeSync();
+    instance.closeSync();
+
+    const profile = await profileDataset(parquet, 'parquet');
+    expect(profile.row_count).toBe(1000);
+    expect(profile.column_count).toBe(6);
+    const byName = Object.fromEntries(profile.columns.map(c => [c.name, c]));
+    expect(byName.score.null_count).toBe(100);
+    expect(byName.score.min).toBe(0.5);
+    expect(byName.score.max).toBe(499.5);
+    expect(byName.score.histogram!.bins.reduce((s, b) => s + b.count, 0)).toBe(
+      900
+    );
+    expect(byName.day.min).toBe('2024-01-01');
+    expect(byName.day.mean).toBeNull();
+    expect(byName.at.min).toBe('2024-01-01T00:00:00');
+    // Beyond 2^53: kept exact as a string.
+    expect(byName.big.min).toBe('9007199254740993');
+    expect(byName.colour.top_values).toEqual([
+      { value: 'green', count: 500 },
+      { value: 'blue', count: 250 },
+      { value: 'red', count: 250 }
+    ]);
+    expect(profile.preview.rows[1]).toEqual([
+      1,
+      0.5,
+      '2024-01-02',
+      '2024-01-01T00:01:00',
+      '9007199254740994',
+      'green'
+    ]);
+  });
+
+  it('infers types from every row when a late row breaks the sample', async () => {
+    const rows = Array.from({ length: 30000 }, (_, i) => `${i},${i}`);
+    rows.push('30000,not a number');
+    const csv = path.join(dir, 'late-text.csv');
+    fs.writeFileSync(csv, `id,value\n${rows.join('\n')}\n`);
+    const profile = await profileDataset(csv, 'csv', { delimiter: ',' });
+    expect(profile.row_count).toBe(30001);
+    expect(profile.columns[1].type).toBe('VARCHAR');
+  });
+
+  it('gives a single bin to a constant numeric column', async () => {
+    const csv = path.join(dir, 'constant.csv');
+    fs.writeFileSync(csv, 'k,v\n7,a\n7,b\n7,c\n');
+    const profile = await profileDataset(csv, 'csv');
+    expect(profile.columns[0].histogram).toEqual({
+      bins: [{ lower: 7, upper: 7, count: 3 }]
+    });
+    // Every value distinct: a top list would say nothing.
+    expect(profile.columns[1].top_values).toBeUndefined();
+  });
+});
