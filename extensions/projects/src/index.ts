@@ -112,7 +112,6 @@ function activateEvents(
       void projects?.refresh();
     }
   });
-  window.addEventListener('pagehide', () => stream.dispose());
 }
 
 const dashboardPlugin: JupyterFrontEndPlugin<void> = {
@@ -288,7 +287,7 @@ const studioPlugin: JupyterFrontEndPlugin<IStudioSections> = {
     "Adds each project's Studio: its facts and the registry's tool sections, restored on reload.",
   autoStart: true,
   requires: [IProjectsModel, IInsighterBus],
-  optional: [ISession, ILayoutRestorer, ICommandPalette, ITranslator],
+  optional: [ISession, ILayoutRestorer, ITranslator],
   provides: IStudioSections,
   activate: activateStudio
 };
@@ -299,7 +298,6 @@ function activateStudio(
   bus: IInsighterBus,
   session: ISession | null,
   restorer: ILayoutRestorer | null,
-  palette: ICommandPalette | null,
   translator: ITranslator | null
 ): IStudioSections {
   const { commands, shell } = app;
@@ -327,7 +325,10 @@ function activateStudio(
     }
   };
 
-  const createStudio = (projectId: string): MainAreaWidget<StudioView> => {
+  const createStudio = (
+    projectId: string,
+    restoring: boolean
+  ): MainAreaWidget<StudioView> => {
     const model = new StudioModel({ projectId, projects, session, trans });
     const widget = new MainAreaWidget({
       content: new StudioView({ model, sections, layout, trans })
@@ -351,7 +352,14 @@ function activateStudio(
       }
     });
     widget.disposed.connect(() => model.dispose());
-    void model.load();
+    void model.load().then(() => {
+      // A Studio left in the layout for a project this person cannot read
+      // (deleted since, or the workspace is shared with someone else) is
+      // not brought back.
+      if (restoring && model.status === 'missing') {
+        widget.dispose();
+      }
+    });
     void tracker.add(widget);
     return widget;
   };
@@ -392,7 +400,7 @@ function activateStudio(
       const projectId = await projectIdOf(args);
       const widget =
         tracker.find(w => w.content.model.projectId === projectId) ??
-        createStudio(projectId);
+        createStudio(projectId, args.restoring === true);
       if (!widget.isAttached) {
         shell.add(widget, 'main');
       }
@@ -411,11 +419,14 @@ function activateStudio(
   if (restorer) {
     void restorer.restore(tracker, {
       command: CommandIDs.openStudio,
-      args: widget => ({ id: widget.content.model.projectId }),
+      args: widget => ({
+        id: widget.content.model.projectId,
+        restoring: true
+      }),
       name: widget => widget.content.model.projectId
     });
   }
-  palette?.addItem({ command: CommandIDs.openStudio, category: CATEGORY });
+  // Not in the palette: it needs a project ({id} or {slug}); cards open it.
   return sections;
 }
 
