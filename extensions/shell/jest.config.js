@@ -21,6 +21,7 @@ module.exports = {
   testMatch: ['<rootDir>/test/**/*.spec.ts?(x)'],
   moduleNameMapper: {
     '^@insighter/core$': '<rootDir>/../core/src/index.ts',
+    '^@insighter/registry$': '<rootDir>/../../registry/src/index.ts',
     '\\.css$': '<rootDir>/test/style-stub.ts'
   },
   transform: {

@@ -37,6 +37,10 @@ export interface ToolEntry {
   studio: { section: string; order: number };
   /** The sidecar route prefix that serves the tool, e.g. `/api/v1/datasets`. */
   routes: string;
+  /** Its place in the sidebar, between Projects and Settings; absent: Studio only. */
+  sidebar?: { order: number };
+  /** Whether the launcher shows a card opening the tool's global view. */
+  launcher?: boolean;
 }
 
 export interface ToolRegistry {
@@ -158,9 +162,27 @@ export function studioLayout(registry: ToolRegistry): StudioLayoutSection[] {
   }));
 }
 
-/** Every tool in sidebar and launcher order: by section, then within it. */
+/** Every tool in Studio order: by section, then within it. */
 export function toolsInOrder(registry: ToolRegistry): ToolEntry[] {
   return studioLayout(registry).flatMap(section => section.tools);
+}
+
+/** The tools with a sidebar entry, in sidebar order (ties broken by id). */
+export function sidebarTools(registry: ToolRegistry): ToolEntry[] {
+  const order = (tool: ToolEntry) => tool.sidebar?.order ?? 0;
+  return registry.tools
+    .filter(tool => tool.sidebar !== undefined)
+    .sort((a, b) => order(a) - order(b) || a.id.localeCompare(b.id));
+}
+
+/**
+ * The tools with a launcher card: those in the sidebar in sidebar order, then
+ * the others in Studio order.
+ */
+export function launcherTools(registry: ToolRegistry): ToolEntry[] {
+  const inSidebar = sidebarTools(registry);
+  const rest = toolsInOrder(registry).filter(tool => !tool.sidebar);
+  return [...inSidebar, ...rest].filter(tool => tool.launcher === true);
 }
 
 function crossEntryProblems(registry: ToolRegistry): string[] {

@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   bundledManifestPath,
+  launcherTools,
   loadRegistry,
   manifest,
   RegistryError,
+  sidebarTools,
   studioLayout,
   toolsInOrder,
   validateRegistry,
@@ -87,6 +89,20 @@ describe('the shipped manifest', () => {
     ]);
   });
 
+  it('puts data, notebooks, models and workflow in the sidebar and the launcher, in that order', () => {
+    const registry = loadRegistry();
+    const ids = ['data', 'notebooks', 'models', 'workflow'];
+    expect(sidebarTools(registry).map(t => t.id)).toEqual(ids);
+    expect(launcherTools(registry).map(t => t.id)).toEqual(ids);
+  });
+
+  it('lists the Notebooks tool as available in @insighter/projects', () => {
+    expect(manifest.tools.find(t => t.id === 'notebooks')).toMatchObject({
+      extension: '@insighter/projects',
+      status: 'available'
+    });
+  });
+
   it('returns a copy, so callers cannot change the next load', () => {
     const first = loadRegistry();
     first.tools[0].label = 'Changed';
@@ -110,6 +126,40 @@ describe('validateRegistry', () => {
     };
     data.tools.push(tool);
     expect(validateRegistry(data).tools).toContainEqual(tool);
+  });
+
+  it('orders sidebar entries by their order, then id, and launcher cards after them by Studio order', () => {
+    const data = copy();
+    data.tools.find(t => t.id === 'workflow')!.sidebar = { order: 5 };
+    data.tools.find(t => t.id === 'experiments')!.launcher = true;
+    data.tools.find(t => t.id === 'data')!.launcher = false;
+    const registry = validateRegistry(data);
+    expect(sidebarTools(registry).map(t => t.id)).toEqual([
+      'workflow',
+      'data',
+      'notebooks',
+      'models'
+    ]);
+    expect(launcherTools(registry).map(t => t.id)).toEqual([
+      'workflow',
+      'notebooks',
+      'models',
+      'experiments'
+    ]);
+  });
+
+  it('refuses a bad sidebar entry or launcher flag', () => {
+    const data = copy() as unknown as {
+      tools: Record<string, unknown>[];
+    };
+    data.tools[0].sidebar = { order: 'first' };
+    data.tools[1].sidebar = { order: 10, rank: 2 };
+    data.tools[2].launcher = 'yes';
+    expect(problemsOf(data)).toEqual([
+      'tool "data" (tools[0]): "sidebar.order" must be integer',
+      'tool "notebooks" (tools[1]): "sidebar" has an unknown field "rank"',
+      'tool "experiments" (tools[2]): "launcher" must be boolean'
+    ]);
   });
 
   it('names the entry and the missing field', () => {

@@ -1,8 +1,10 @@
+import { manifest, sidebarTools } from '@insighter/registry';
 import type { ViewName } from './navigation';
 
 /** Every user action of the shell is one of these commands. */
 export namespace CommandIDs {
   export const openProjects = 'insighter:open-projects';
+  /** The tools' commands come from the manifest (`tools.json`); these are the bundled ones. */
   export const openData = 'insighter:open-data';
   export const openNotebooks = 'insighter:open-notebooks';
   export const openModels = 'insighter:open-models';
@@ -16,15 +18,16 @@ export namespace CommandIDs {
   export const refreshStatus = 'insighter:refresh-status';
 }
 
-/** The command that opens each view (the sidebar, palette and launcher all use it). */
-export const OPEN_VIEW_COMMANDS: Readonly<Record<ViewName, string>> = {
-  projects: CommandIDs.openProjects,
-  data: CommandIDs.openData,
-  notebooks: CommandIDs.openNotebooks,
-  models: CommandIDs.openModels,
-  workflow: CommandIDs.openWorkflow,
-  settings: CommandIDs.openSettings
-};
+/**
+ * The command that opens each view of the bundled manifest's sidebar: the
+ * shell's own for Projects and Settings, each tool's `command` otherwise.
+ */
+export const OPEN_VIEW_COMMANDS: Readonly<Record<ViewName, string>> =
+  Object.fromEntries([
+    ['projects', CommandIDs.openProjects],
+    ...sidebarTools(manifest).map(tool => [tool.id, tool.command]),
+    ['settings', CommandIDs.openSettings]
+  ]);
 
 /**
  * Views a tool takes over when it is installed: the shell runs the tool's

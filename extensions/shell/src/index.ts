@@ -13,19 +13,21 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import { manifest, type ToolRegistry } from '@insighter/registry';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { notebookIcon, refreshIcon } from '@jupyterlab/ui-components';
-import {
-  CommandIDs,
-  ExternalCommandIDs,
-  OPEN_VIEW_COMMANDS,
-  VIEW_REPLACEMENTS
-} from './commands';
+import { CommandIDs, ExternalCommandIDs, VIEW_REPLACEMENTS } from './commands';
 import { insighterIcon } from './icons';
-import { isViewName, VIEW_NAMES, ViewName, viewInfos } from './navigation';
+import {
+  addLauncherCards,
+  HOME_VIEW,
+  navigation,
+  SETTINGS_VIEW,
+  ViewName
+} from './navigation';
 import { NotebooksModel } from './notebooksmodel';
 import {
   announceStatusChanges,
@@ -48,7 +50,8 @@ export { INotebookEntry, NotebooksModel } from './notebooksmodel';
 /** The gettext domain of Insighter's strings. */
 const DOMAIN = 'insighter';
 const PALETTE_CATEGORY = 'Insighter';
-const LAUNCHER_CATEGORY = 'Insighter';
+/** Tools whose global view the shell itself provides, whatever their status. */
+const SHELL_TOOL_VIEWS: readonly string[] = ['notebooks'];
 /** Above the file browser (100): Insighter's navigation comes first. */
 const SIDEBAR_RANK = 50;
 
@@ -156,24 +159,52 @@ function activateStatus(
   return model;
 }
 
-const sidebarPlugin: JupyterFrontEndPlugin<void> = {
-  id: '@insighter/shell:sidebar',
-  description:
-    "Adds Insighter's navigation to the left area, its views to the main area, and their commands to the palette and launcher.",
-  autoStart: true,
-  requires: [ISystemStatusModel, ISidecarClient],
-  optional: [
-    ILayoutRestorer,
-    ICommandPalette,
-    ILauncher,
-    ILabShell,
-    ITranslator,
-    ISession
-  ],
-  activate: activateSidebar
-};
+/**
+ * The plugin of the navigation for a tool manifest: its sidebar tools become
+ * nav items between Projects and Settings, its launcher tools launcher cards.
+ */
+export function createSidebarPlugin(
+  registry: ToolRegistry
+): JupyterFrontEndPlugin<void> {
+  function activateNavigation(
+    app: JupyterFrontEnd,
+    ...services: SidebarServices
+  ): void {
+    activateSidebar(registry, app, ...services);
+  }
+  return {
+    id: '@insighter/shell:sidebar',
+    description:
+      "Adds Insighter's navigation to the left area, its views to the main area, and their commands to the palette and launcher.",
+    autoStart: true,
+    requires: [ISystemStatusModel, ISidecarClient],
+    optional: [
+      ILayoutRestorer,
+      ICommandPalette,
+      ILauncher,
+      ILabShell,
+      ITranslator,
+      ISession
+    ],
+    activate: activateNavigation
+  };
+}
+
+type SidebarServices = [
+  statusModel: ISystemStatusModel,
+  client: ISidecarClient,
+  restorer: ILayoutRestorer | null,
+  palette: ICommandPalette | null,
+  launcher: ILauncher | null,
+  labShell: ILabShell | null,
+  translator: ITranslator | null,
+  session: ISession | null
+];
+
+const sidebarPlugin = createSidebarPlugin(manifest);
 
 function activateSidebar(
+  registry: ToolRegistry,
   app: JupyterFrontEnd,
   statusModel: ISystemStatusModel,
   client: ISidecarClient,
@@ -186,41 +217,35 @@ function activateSidebar(
 ): void {
   const { commands, shell } = app;
   const trans = (translator ?? nullTranslator).load(DOMAIN);
-  const infos = viewInfos(trans);
+  const nav = navigation(trans, registry);
+  const infos = nav.infos;
   const notebooks = new NotebooksModel(app.serviceManager.contents, '');
 
-  const comingSoon: Record<
-    Exclude<ViewName, 'notebooks' | 'settings'>,
-    string
-  > = {
-    projects: trans.__(
-      'Projects arrive with project support: create a project, choose who sees it, and open its studio. Coming soon.'
-    ),
-    data: trans.__(
-      'Datasets arrive with the data catalog: upload CSV or Parquet files and see their schema and statistics. Coming soon.'
-    ),
-    models: trans.__(
-      'Models arrive with the model registry: versions with their metrics, and deployment as a REST endpoint. Coming soon.'
-    ),
-    workflow: trans.__(
-      'Workflows arrive with training jobs: pick an algorithm and a dataset, train, and watch the run live. Coming soon.'
-    )
-  };
+  const projectsComingSoon = trans.__(
+    'Projects arrive with project support: create a project, choose who sees it, and open its studio. Coming soon.'
+  );
 
   const create = (name: ViewName): InsighterView => {
+    const info = infos[name];
     switch (name) {
       case 'notebooks':
-        return new NotebooksView(infos.notebooks, notebooks, commands, trans);
-      case 'settings':
+        return new NotebooksView(info, notebooks, commands, trans);
+      case SETTINGS_VIEW:
         return new SettingsView(
-          infos.settings,
+          info,
           statusModel,
           commands,
           trans,
           client.baseUrl
         );
+      case HOME_VIEW:
+        return new ComingSoonView(info, projectsComingSoon);
       default:
-        return new ComingSoonView(infos[name], comingSoon[name]);
+        // A planned tool: said plainly, in the manifest's words.
+        return new ComingSoonView(
+          info,
+          trans.__('Coming soon: %1. %2', info.label, info.caption)
+        );
     }
   };
   const views = new ViewManager({
@@ -244,33 +269,36 @@ function activateSidebar(
       ? commands.execute(replacement)
       : views.open(name);
   };
-  for (const name of VIEW_NAMES) {
-    const info = infos[name];
-    commands.addCommand(OPEN_VIEW_COMMANDS[name], {
+  // The shell opens Projects, Settings, its own views of tools (Notebooks)
+  // and a "coming soon" view of each planned tool; an available tool's own
+  // extension registers the command of its view.
+  const shellViews = Object.values(infos).filter(
+    info =>
+      !info.tool ||
+      info.tool.status === 'planned' ||
+      SHELL_TOOL_VIEWS.includes(info.name)
+  );
+  for (const info of shellViews) {
+    commands.addCommand(info.command, {
       label: args =>
         args.isPalette ? trans.__('Open %1', info.label) : info.label,
       caption: info.caption,
       icon: args => (args.isPalette ? undefined : info.icon),
-      execute: () => openView(name)
+      execute: () => openView(info.name)
     });
   }
   commands.addCommand(CommandIDs.openView, {
     label: trans.__('Open Insighter View'),
     execute: args => {
       const view = args.view;
-      if (!isViewName(view)) {
+      if (typeof view !== 'string' || !shellViews.some(v => v.name === view)) {
         throw new Error(`No Insighter view named "${String(view)}".`);
       }
       return views.open(view);
     }
   });
 
-  const sidebar = new Sidebar(
-    VIEW_NAMES.map(name => infos[name]),
-    commands,
-    trans,
-    session
-  );
+  const sidebar = new Sidebar(nav.views, commands, trans, session);
   shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
   commands.addCommand(CommandIDs.showSidebar, {
     label: trans.__('Show Insighter Navigation'),
@@ -281,7 +309,8 @@ function activateSidebar(
     // Tools' own main-area widgets name the view they belong to on their node.
     const named = change.newValue?.node.dataset.insighterView;
     sidebar.activeView =
-      views.viewOf(change.newValue) ?? (isViewName(named) ? named : null);
+      views.viewOf(change.newValue) ??
+      (named !== undefined && named in infos ? named : null);
   });
 
   commands.addCommand(CommandIDs.newNotebook, {
@@ -318,7 +347,7 @@ function activateSidebar(
 
   if (palette) {
     for (const command of [
-      ...VIEW_NAMES.map(name => OPEN_VIEW_COMMANDS[name]),
+      ...shellViews.map(info => info.command),
       CommandIDs.showSidebar,
       CommandIDs.newNotebook,
       CommandIDs.refreshNotebooks
@@ -328,13 +357,7 @@ function activateSidebar(
   }
 
   if (launcher) {
-    VIEW_NAMES.forEach((name, rank) => {
-      launcher.add({
-        command: OPEN_VIEW_COMMANDS[name],
-        category: LAUNCHER_CATEGORY,
-        rank
-      });
-    });
+    addLauncherCards(launcher, nav.launcher);
   }
 }
 

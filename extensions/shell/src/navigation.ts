@@ -1,29 +1,32 @@
-import type { TranslationBundle } from '@jupyterlab/translation';
 import {
-  buildIcon,
-  folderIcon,
-  LabIcon,
-  notebookIcon,
-  runningIcon,
-  settingsIcon,
-  spreadsheetIcon
-} from '@jupyterlab/ui-components';
+  launcherTools,
+  manifest,
+  sidebarTools,
+  type ToolEntry,
+  type ToolRegistry
+} from '@insighter/registry';
+import type { ILauncher } from '@jupyterlab/launcher';
+import {
+  nullTranslator,
+  type TranslationBundle
+} from '@jupyterlab/translation';
+import { folderIcon, LabIcon, settingsIcon } from '@jupyterlab/ui-components';
+import { DisposableSet, type IDisposable } from '@lumino/disposable';
+import { CommandIDs } from './commands';
 
-/** The shell's views, in the order the sidebar lists them. */
-export const VIEW_NAMES = [
-  'projects',
-  'data',
-  'notebooks',
-  'models',
-  'workflow',
-  'settings'
-] as const;
+/**
+ * A view's name: `projects` (the home, first in the sidebar), `settings`
+ * (last), or the id of a tool in the registry's manifest.
+ */
+export type ViewName = string;
 
-export type ViewName = (typeof VIEW_NAMES)[number];
+/** The first nav item: the dashboard, or the shell's stand-in for it. */
+export const HOME_VIEW = 'projects';
+/** The last nav item: system status, account and version. */
+export const SETTINGS_VIEW = 'settings';
 
-export function isViewName(value: unknown): value is ViewName {
-  return (VIEW_NAMES as readonly unknown[]).includes(value);
-}
+/** The category of Insighter's launcher cards. */
+export const LAUNCHER_CATEGORY = 'Insighter';
 
 export interface IViewInfo {
   name: ViewName;
@@ -31,48 +34,114 @@ export interface IViewInfo {
   /** One line for tooltips and launcher captions. */
   caption: string;
   icon: LabIcon;
+  /** The command that opens the view (the sidebar, palette and launcher all run it). */
+  command: string;
+  /** The manifest entry of a tool's view; none for Projects and Settings. */
+  tool?: ToolEntry;
 }
 
-/** Labels and icons of every view, in the user's language. */
-export function viewInfos(
-  trans: TranslationBundle
-): Record<ViewName, IViewInfo> {
+/** What the shell shows, in order: nav items and launcher cards. */
+export interface INavigation {
+  /** Projects, the manifest's sidebar tools in order, Settings. */
+  views: IViewInfo[];
+  /** Projects, the manifest's launcher tools in order, Settings. */
+  launcher: IViewInfo[];
+  /** Every view above by name. */
+  infos: Record<ViewName, IViewInfo>;
+}
+
+/**
+ * The `LabIcon` a manifest names, e.g. `ui-components:spreadsheet`. An icon
+ * not registered yet is a placeholder its extension replaces when it
+ * registers the name.
+ */
+export function toolIcon(name: string): LabIcon {
+  return LabIcon.resolve({ icon: name });
+}
+
+/** A tool's view, labelled from the manifest in the user's language. */
+export function toolView(tool: ToolEntry, trans: TranslationBundle): IViewInfo {
   return {
-    projects: {
-      name: 'projects',
-      label: trans.__('Projects'),
-      caption: trans.__('Your projects and team workspaces'),
-      icon: folderIcon
-    },
-    data: {
-      name: 'data',
-      label: trans.__('Data'),
-      caption: trans.__('Datasets: upload, schema and statistics'),
-      icon: spreadsheetIcon
-    },
-    notebooks: {
-      name: 'notebooks',
-      label: trans.__('Notebooks'),
-      caption: trans.__('Create and open notebooks'),
-      icon: notebookIcon
-    },
-    models: {
-      name: 'models',
-      label: trans.__('Models'),
-      caption: trans.__('Registered model versions and deployments'),
-      icon: buildIcon
-    },
-    workflow: {
-      name: 'workflow',
-      label: trans.__('Workflow'),
-      caption: trans.__('Training runs and their live metrics'),
-      icon: runningIcon
-    },
-    settings: {
-      name: 'settings',
-      label: trans.__('Settings'),
-      caption: trans.__('System status and version'),
-      icon: settingsIcon
-    }
+    name: tool.id,
+    label: trans.__(tool.label),
+    caption: trans.__(tool.description),
+    icon: toolIcon(tool.icon),
+    command: tool.command,
+    tool
   };
+}
+
+/** The sidebar's and launcher's views for a manifest (the bundled one by default). */
+export function navigation(
+  trans: TranslationBundle,
+  registry: ToolRegistry = manifest
+): INavigation {
+  const home: IViewInfo = {
+    name: HOME_VIEW,
+    label: trans.__('Projects'),
+    caption: trans.__('Your projects and team workspaces'),
+    icon: folderIcon,
+    command: CommandIDs.openProjects
+  };
+  const settings: IViewInfo = {
+    name: SETTINGS_VIEW,
+    label: trans.__('Settings'),
+    caption: trans.__('System status and version'),
+    icon: settingsIcon,
+    command: CommandIDs.openSettings
+  };
+  const views = [
+    home,
+    ...sidebarTools(registry).map(tool => toolView(tool, trans)),
+    settings
+  ];
+  const byName = new Map(views.map(view => [view.name, view]));
+  const launcher = [
+    home,
+    ...launcherTools(registry).map(
+      tool => byName.get(tool.id) ?? toolView(tool, trans)
+    ),
+    settings
+  ];
+  const infos: Record<ViewName, IViewInfo> = {};
+  for (const view of [...views, ...launcher]) {
+    infos[view.name] = view;
+  }
+  return { views, launcher, infos };
+}
+
+/** One launcher card per view, in order, in the "Insighter" category. */
+export function addLauncherCards(
+  launcher: ILauncher,
+  views: readonly IViewInfo[]
+): IDisposable {
+  const cards = new DisposableSet();
+  views.forEach((view, rank) => {
+    cards.add(
+      launcher.add({
+        command: view.command,
+        category: LAUNCHER_CATEGORY,
+        rank
+      })
+    );
+  });
+  return cards;
+}
+
+/** The views of the bundled manifest's sidebar, in order. */
+export const VIEW_NAMES: readonly ViewName[] = navigation(
+  nullTranslator.load('insighter')
+).views.map(view => view.name);
+
+/** Whether `value` names a view of the bundled manifest's sidebar. */
+export function isViewName(value: unknown): value is ViewName {
+  return typeof value === 'string' && VIEW_NAMES.includes(value);
+}
+
+/** Labels and icons of every view of the bundled manifest, in the user's language. */
+export function viewInfos(
+  trans: TranslationBundle,
+  registry: ToolRegistry = manifest
+): Record<ViewName, IViewInfo> {
+  return navigation(trans, registry).infos;
 }

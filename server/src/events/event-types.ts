@@ -4,8 +4,9 @@
  * `extensions/core/src/tokens.ts`) so the bus re-emits them untranslated;
  * `timestamp` is milliseconds since the epoch, as there.
  *
- * `project.updated` and `project.deleted` are not in the frontend's map yet:
- * a stream client must drop types it does not know (`isInsighterEvent`).
+ * Every type here, `project.updated` and `project.deleted` included, is in
+ * the frontend's map; a stream client still drops types it does not know
+ * (`isInsighterEvent`), so the sidecar may add new ones first.
  */
 export type ProjectVisibility = 'private' | 'team';
 

@@ -3,7 +3,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
-import { ExternalCommandIDs, OPEN_VIEW_COMMANDS } from '../commands';
+import { ExternalCommandIDs } from '../commands';
 import { insighterIcon } from '../icons';
 import type { IViewInfo, ViewName } from '../navigation';
 import { SignInPrompt } from './sessiongate';
@@ -12,7 +12,8 @@ import { SignInPrompt } from './sessiongate';
 export const SIDEBAR_ID = 'jp-insighter-sidebar';
 
 /**
- * The left-area panel: Insighter's navigation, one item per view. With a
+ * The left-area panel: Insighter's navigation, one item per view it is
+ * given (Projects, the manifest's sidebar tools, Settings). With a
  * session, it shows who is signed in and "Log out" above the navigation, or
  * "Log in or sign up" instead of it.
  */
@@ -140,9 +141,7 @@ export class Sidebar extends ReactWidget {
           data-insighter-nav={view.name}
           aria-current={active ? 'page' : undefined}
           title={view.caption}
-          onClick={() =>
-            void this._commands.execute(OPEN_VIEW_COMMANDS[view.name])
-          }
+          onClick={() => void this._commands.execute(view.command)}
         >
           <Icon tag="span" className="jp-insighter-NavItem-icon" />
           <span className="jp-insighter-NavItem-label">{view.label}</span>
