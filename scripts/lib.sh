@@ -39,7 +39,7 @@ ensure_apt_packages() {
   # The package lists may be missing on a fresh machine; update them once.
   $sudo apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
     -o DPkg::Lock::Timeout=600 $missing >/dev/null
 }
 
