@@ -187,30 +187,22 @@ function activateHome(
     icon: args => (args.isPalette ? undefined : homeIcon),
     execute: () => openHome()
   });
-  commands.addCommand(CommandIDs.login, {
-    label: trans.__('Log In to Insighter'),
-    isEnabled: () => !session.isLoggedIn,
-    execute: () => {
-      account.show('login');
-      home.open();
-    }
-  });
-  commands.addCommand(CommandIDs.signup, {
-    label: trans.__('Sign Up for Insighter'),
-    isEnabled: () => !session.isLoggedIn,
-    execute: () => {
-      account.show('signup');
-      home.open();
-    }
-  });
-  commands.addCommand(CommandIDs.forgotPassword, {
-    label: trans.__('Reset Insighter Password'),
-    isEnabled: () => !session.isLoggedIn,
-    execute: () => {
-      account.show('forgot');
-      home.open();
-    }
-  });
+  // Each signed-out form of the home view is a command of its own.
+  const accountForms = [
+    [CommandIDs.login, 'login', trans.__('Log In to Insighter')],
+    [CommandIDs.signup, 'signup', trans.__('Sign Up for Insighter')],
+    [CommandIDs.forgotPassword, 'forgot', trans.__('Reset Insighter Password')]
+  ] as const;
+  for (const [id, form, label] of accountForms) {
+    commands.addCommand(id, {
+      label,
+      isEnabled: () => !session.isLoggedIn,
+      execute: () => {
+        account.show(form);
+        home.open();
+      }
+    });
+  }
   commands.addCommand(CommandIDs.logout, {
     label: trans.__('Log Out of Insighter'),
     isEnabled: () => session.isLoggedIn,
