@@ -14,11 +14,14 @@ export const INSIGHTER_EVENT_TYPES: readonly InsighterEventType[] = [
   'project.deleted',
   'project.selected',
   'dataset.uploaded',
+  'dataset.updated',
+  'dataset.deleted',
   'dataset.selected',
   'run.started',
   'run.metric',
   'run.log',
   'run.finished',
+  'job.updated',
   'model.version-registered',
   'deployment.changed',
   'system.status-changed'
@@ -89,6 +92,14 @@ export class InsighterBus implements IInsighterBus {
     return this._signals['dataset.uploaded'];
   }
 
+  get datasetUpdated(): ISignal<this, IInsighterEventMap['dataset.updated']> {
+    return this._signals['dataset.updated'];
+  }
+
+  get datasetDeleted(): ISignal<this, IInsighterEventMap['dataset.deleted']> {
+    return this._signals['dataset.deleted'];
+  }
+
   get datasetSelected(): ISignal<this, IInsighterEventMap['dataset.selected']> {
     return this._signals['dataset.selected'];
   }
@@ -107,6 +118,10 @@ export class InsighterBus implements IInsighterBus {
 
   get runFinished(): ISignal<this, IInsighterEventMap['run.finished']> {
     return this._signals['run.finished'];
+  }
+
+  get jobUpdated(): ISignal<this, IInsighterEventMap['job.updated']> {
+    return this._signals['job.updated'];
   }
 
   get modelVersionRegistered(): ISignal<

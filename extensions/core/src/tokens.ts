@@ -56,8 +56,21 @@ export interface IDatasetRef {
 }
 
 export interface IDatasetUploaded extends IDatasetRef {
+  /** 1 for a new dataset; a file uploaded under an existing name adds the next one. */
+  version: number;
   sizeBytes: number;
   rowCount: number;
+  timestamp: number;
+}
+
+/** A dataset was renamed or its description changed; `name` is the new name. */
+export interface IDatasetUpdated extends IDatasetRef {
+  timestamp: number;
+}
+
+/** A dataset (every version) or, with `version`, one of its versions was deleted. */
+export interface IDatasetDeleted extends IDatasetRef {
+  version?: number;
   timestamp: number;
 }
 
@@ -112,6 +125,23 @@ export interface IModelVersionRegistered {
   timestamp: number;
 }
 
+/** A training job's lifecycle, as `GET /api/v1/jobs/:id` reports it. */
+export type JobStatus =
+  'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface IJobUpdated {
+  jobId: string;
+  projectId: string;
+  /** The MLflow run the job logs to. */
+  runId: string;
+  status: JobStatus;
+  /** Why it failed, when it did, in words a person can act on. */
+  error?: string;
+  /** The registered model version, once the job registered one. */
+  modelVersion?: number;
+  timestamp: number;
+}
+
 export type DeploymentState = 'starting' | 'running' | 'stopped' | 'failed';
 
 export interface IDeploymentChanged {
@@ -150,11 +180,14 @@ export interface IInsighterEventMap {
   'project.deleted': IProjectDeleted;
   'project.selected': IProjectSelected;
   'dataset.uploaded': IDatasetUploaded;
+  'dataset.updated': IDatasetUpdated;
+  'dataset.deleted': IDatasetDeleted;
   'dataset.selected': IDatasetSelected;
   'run.started': IRunStarted;
   'run.metric': IRunMetric;
   'run.log': IRunLog;
   'run.finished': IRunFinished;
+  'job.updated': IJobUpdated;
   'model.version-registered': IModelVersionRegistered;
   'deployment.changed': IDeploymentChanged;
   'system.status-changed': ISystemStatusChanged;
@@ -179,11 +212,14 @@ export interface IInsighterBus extends IDisposable {
   readonly projectDeleted: ISignal<IInsighterBus, IProjectDeleted>;
   readonly projectSelected: ISignal<IInsighterBus, IProjectSelected>;
   readonly datasetUploaded: ISignal<IInsighterBus, IDatasetUploaded>;
+  readonly datasetUpdated: ISignal<IInsighterBus, IDatasetUpdated>;
+  readonly datasetDeleted: ISignal<IInsighterBus, IDatasetDeleted>;
   readonly datasetSelected: ISignal<IInsighterBus, IDatasetSelected>;
   readonly runStarted: ISignal<IInsighterBus, IRunStarted>;
   readonly runMetric: ISignal<IInsighterBus, IRunMetric>;
   readonly runLog: ISignal<IInsighterBus, IRunLog>;
   readonly runFinished: ISignal<IInsighterBus, IRunFinished>;
+  readonly jobUpdated: ISignal<IInsighterBus, IJobUpdated>;
   readonly modelVersionRegistered: ISignal<
     IInsighterBus,
     IModelVersionRegistered

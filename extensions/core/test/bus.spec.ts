@@ -56,8 +56,27 @@ const SAMPLES: InsighterEvent[] = [
       datasetId: 'd1',
       projectId: 'p1',
       name: 'customers.csv',
+      version: 1,
       sizeBytes: 2048,
       rowCount: 100,
+      timestamp: T0
+    }
+  },
+  {
+    type: 'dataset.updated',
+    payload: {
+      datasetId: 'd1',
+      projectId: 'p1',
+      name: 'customers-2024.csv',
+      timestamp: T0
+    }
+  },
+  {
+    type: 'dataset.deleted',
+    payload: {
+      datasetId: 'd1',
+      projectId: 'p1',
+      name: 'customers-2024.csv',
       timestamp: T0
     }
   },
@@ -71,6 +90,17 @@ const SAMPLES: InsighterEvent[] = [
   {
     type: 'run.started',
     payload: { runId: 'r1', projectId: 'p1', name: 'xgboost', timestamp: T0 }
+  },
+  {
+    type: 'job.updated',
+    payload: {
+      jobId: 'j1',
+      projectId: 'p1',
+      runId: 'r1',
+      status: 'succeeded',
+      modelVersion: 1,
+      timestamp: T0
+    }
   },
   {
     type: 'run.metric',
@@ -148,11 +178,14 @@ describe('InsighterBus', () => {
       'project.deleted': bus.projectDeleted,
       'project.selected': bus.projectSelected,
       'dataset.uploaded': bus.datasetUploaded,
+      'dataset.updated': bus.datasetUpdated,
+      'dataset.deleted': bus.datasetDeleted,
       'dataset.selected': bus.datasetSelected,
       'run.started': bus.runStarted,
       'run.metric': bus.runMetric,
       'run.log': bus.runLog,
       'run.finished': bus.runFinished,
+      'job.updated': bus.jobUpdated,
       'model.version-registered': bus.modelVersionRegistered,
       'deployment.changed': bus.deploymentChanged,
       'system.status-changed': bus.systemStatusChanged
