@@ -94,11 +94,10 @@ export class SidecarClient implements ISidecarClient {
       headers.set('Content-Type', 'application/json');
     }
     const accessToken = await this.accessTokenProvider?.();
-    if (accessToken) {
-      headers.set(ACCESS_TOKEN_HEADER, `Bearer ${accessToken}`);
-      if (!this.serverSettings.token) {
-        headers.set('Authorization', `Bearer ${accessToken}`);
-      }
+    for (const [name, value] of Object.entries(
+      accessTokenHeaders(accessToken, this.serverSettings)
+    )) {
+      headers.set(name, value);
     }
 
     // One controller for our time limit and the caller's own abort.
@@ -172,6 +171,62 @@ export class SidecarClient implements ISidecarClient {
       timeoutMs: STATUS_TIMEOUT_MS
     });
   }
+}
+
+/**
+ * Where the user's access token goes (see `ACCESS_TOKEN_HEADER`); none when
+ * signed out.
+ */
+export function accessTokenHeaders(
+  accessToken: string | null | undefined,
+  serverSettings: Pick<ServerConnection.ISettings, 'token'>
+): Record<string, string> {
+  if (!accessToken) {
+    return {};
+  }
+  const bearer = `Bearer ${accessToken}`;
+  return serverSettings.token
+    ? { [ACCESS_TOKEN_HEADER]: bearer }
+    : { [ACCESS_TOKEN_HEADER]: bearer, Authorization: bearer };
+}
+
+/**
+ * Every header that authenticates a sidecar call made without `request`,
+ * e.g. an XMLHttpRequest, whose upload progress `fetch` cannot report:
+ * Jupyter's token and XSRF cookie, as `ServerConnection.makeRequest` sends
+ * them, and the user's access token.
+ */
+export function sidecarAuthHeaders(
+  accessToken: string | null | undefined,
+  serverSettings: Pick<ServerConnection.ISettings, 'token'>
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (serverSettings.token) {
+    headers['Authorization'] = `token ${serverSettings.token}`;
+  }
+  const xsrf = cookie('_xsrf');
+  if (xsrf !== undefined) {
+    headers['X-XSRFToken'] = xsrf;
+  }
+  return { ...headers, ...accessTokenHeaders(accessToken, serverSettings) };
+}
+
+/** The last cookie of that name, as Tornado reads duplicates. */
+function cookie(name: string): string | undefined {
+  let cookies = '';
+  try {
+    cookies = typeof document === 'undefined' ? '' : document.cookie;
+  } catch {
+    return undefined; // e.g. a sandboxed frame
+  }
+  let value: string | undefined;
+  for (const part of cookies.split(';')) {
+    const trimmed = part.trim();
+    if (trimmed.startsWith(`${name}=`)) {
+      value = trimmed.slice(name.length + 1);
+    }
+  }
+  return value;
 }
 
 /** Absolute, ending in `/`, resolved against the Jupyter server's base URL. */

@@ -8,6 +8,7 @@ import {
   isUnreachable,
   ISystemStatus,
   SidecarClient,
+  sidecarAuthHeaders,
   SidecarError,
   UNREACHABLE_MESSAGE
 } from '../src';
@@ -336,5 +337,34 @@ describe('SidecarClient with nothing listening', () => {
     expect(error.status).toBe(0);
     expect(error.code).toBe('sidecar_unreachable');
     expect(error.message).toBe(UNREACHABLE_MESSAGE);
+  });
+});
+
+describe('sidecarAuthHeaders', () => {
+  const global = globalThis as { document?: unknown };
+
+  afterEach(() => {
+    delete global.document;
+  });
+
+  it('carries what `request` sends: the Jupyter token, and the access token beside it', () => {
+    expect(sidecarAuthHeaders('user-jwt', { token: 'jupyter-secret' })).toEqual(
+      {
+        Authorization: 'token jupyter-secret',
+        [ACCESS_TOKEN_HEADER]: 'Bearer user-jwt'
+      }
+    );
+    expect(sidecarAuthHeaders('user-jwt', { token: '' })).toEqual({
+      Authorization: 'Bearer user-jwt',
+      [ACCESS_TOKEN_HEADER]: 'Bearer user-jwt'
+    });
+    expect(sidecarAuthHeaders(null, { token: '' })).toEqual({});
+  });
+
+  it("adds Jupyter's XSRF cookie, the last one of duplicates as Tornado reads them", () => {
+    global.document = { cookie: 'theme=dark; _xsrf=2|old; _xsrf=2|new' };
+    expect(sidecarAuthHeaders(null, { token: '' })).toEqual({
+      'X-XSRFToken': '2|new'
+    });
   });
 });
