@@ -240,7 +240,15 @@ function resolveApiUrl(apiUrl: string, serverBaseUrl: string): string {
   return resolved.endsWith('/') ? resolved : `${resolved}/`;
 }
 
-function errorFromResponse(response: Response, text: string): SidecarError {
+/**
+ * The `SidecarError` for a failed answer with body `text`: the sidecar's
+ * own error, or "not reachable" when the proxy answered for it. Exported for
+ * calls made without `request` (an XMLHttpRequest is no `Response`).
+ */
+export function errorFromResponse(
+  response: Pick<Response, 'status' | 'statusText'>,
+  text: string
+): SidecarError {
   const parsed = parseJson(text);
   const envelope = errorEnvelope(parsed);
   if (
@@ -279,7 +287,7 @@ function errorFromResponse(response: Response, text: string): SidecarError {
   });
 }
 
-function statusLine(response: Response): string {
+function statusLine(response: Pick<Response, 'status' | 'statusText'>): string {
   return [response.status, response.statusText].filter(Boolean).join(' ');
 }
 
