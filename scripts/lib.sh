@@ -9,8 +9,9 @@ RUNTIME_APT_PACKAGES=(
   python3-jupyter-server python3-jupyterlab-server python3-ipykernel
   python3-pandas python3-sklearn python3-xgboost python3-matplotlib
 )
-# Extra packages the test suite needs: a real browser and a real PostgreSQL 15.
-TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15)
+# Extra packages the test suite needs: a real browser, a real PostgreSQL 15 and
+# a real Docker engine (the suite starts its own dockerd, see services.sh).
+TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io)
 
 log() { printf '\033[1;34m[insighter]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[insighter]\033[0m %s\n' "$*" >&2; exit 1; }
@@ -36,11 +37,24 @@ ensure_apt_packages() {
     sudo="sudo"
   fi
   log "Installing system packages: $(echo $missing | tr '\n' ' ')"
+  # Packages with daemons (docker.io) must not start a system service: the
+  # suite starts its own, on its own socket. policy-rc.d exit 101 = "not now".
+  local policy=/usr/sbin/policy-rc.d placed_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    placed_policy=1
+  fi
   # The package lists may be missing on a fresh machine; update them once.
   $sudo apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null
   # shellcheck disable=SC2086
+  local installed=0
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
-    -o DPkg::Lock::Timeout=600 $missing >/dev/null
+    -o DPkg::Lock::Timeout=600 $missing >/dev/null || installed=$?
+  if [ -n "$placed_policy" ]; then
+    $sudo rm -f "$policy"
+  fi
+  return $installed
 }
 
 ensure_npm_dependencies() {

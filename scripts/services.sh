@@ -27,3 +27,54 @@ stop_postgres() {
   rm -rf "$PG_DIR"
   PG_DIR=
 }
+
+# A Docker engine of the suite's own (Debian's docker.io): its own data root,
+# exec root, PID file and socket in a temp dir, so it never touches a system
+# daemon and two suites on one machine do not meet. No default bridge and no
+# iptables rules: jobs run with host networking (they reach the sidecar on
+# 127.0.0.1), and a second engine on the machine cannot clash over docker0.
+start_dockerd() {
+  command -v dockerd >/dev/null || die "dockerd is not installed (apt-get install docker.io)."
+  DOCKERD_DIR=$(mktemp -d /tmp/insighter-dockerd.XXXXXX)
+  dockerd --data-root "$DOCKERD_DIR/data" --exec-root "$DOCKERD_DIR/exec" \
+    --pidfile "$DOCKERD_DIR/dockerd.pid" -H "unix://$DOCKERD_DIR/docker.sock" \
+    --bridge=none --iptables=false --ip-masq=false \
+    >"$DOCKERD_DIR/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if docker_ping "unix://$DOCKERD_DIR/docker.sock"; then
+      export DOCKER_HOST="unix://$DOCKERD_DIR/docker.sock"
+      log "Docker engine for tests at $DOCKER_HOST"
+      return 0
+    fi
+    kill -0 "$DOCKERD_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  tail -20 "$DOCKERD_DIR/dockerd.log" >&2
+  die "dockerd did not start (log above)."
+}
+
+# Whether the engine at a unix:// DOCKER_HOST answers /_ping (node: curl may be missing).
+docker_ping() {
+  node -e "
+    const req = require('http').get({ socketPath: process.argv[1].replace(/^unix:\/\//, ''), path: '/_ping', timeout: 1000 },
+      res => process.exit(res.statusCode === 200 ? 0 : 1));
+    req.on('error', () => process.exit(1));
+    req.on('timeout', () => process.exit(1));" "$1"
+}
+
+stop_dockerd() {
+  [ -n "${DOCKERD_DIR:-}" ] || return 0
+  if kill -0 "$DOCKERD_PID" 2>/dev/null; then
+    kill -TERM "$DOCKERD_PID"
+    local i
+    for i in $(seq 1 100); do
+      kill -0 "$DOCKERD_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$DOCKERD_PID" 2>/dev/null || true
+  fi
+  rm -rf "$DOCKERD_DIR"
+  DOCKERD_DIR=
+}

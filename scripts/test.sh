@@ -10,9 +10,12 @@ bash "$ROOT/scripts/setup.sh" --test || die "Setup failed."
 
 RESULTS="$ROOT/.cache/test-results"
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
-trap stop_postgres EXIT
+trap 'stop_postgres; stop_dockerd' EXIT
 if [ -z "${INSIGHTER_TEST_DATABASE_URL:-}" ]; then
   start_postgres
+fi
+if [ -z "${DOCKER_HOST:-}" ]; then
+  start_dockerd
 fi
 
 cd "$ROOT"
