@@ -20,11 +20,14 @@ from traitlets import Unicode, default
 
 from . import __version__
 from .config import REPO_ROOT, InsighterSettings
+from .kernel_session import KernelSessionFile, kernel_session_handlers
 from .proxy import PROXY_PREFIX, ProxyTarget, proxy_rules
 from .shims import shim_handlers
 from .sidecar import SidecarSupervisor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+#: jupyter-config/: holds `insighter`, the package kernels import.
+PACKAGES_DIR = os.path.dirname(HERE)
 
 
 def _app_version() -> str:
@@ -46,6 +49,7 @@ class InsighterLabApp(LabServerApp):
     #: Filled from the environment once; see config.py for the variables.
     _settings: Optional[InsighterSettings] = None
     supervisor: Optional[SidecarSupervisor] = None
+    kernel_session: Optional[KernelSessionFile] = None
 
     @property
     def insighter(self) -> InsighterSettings:
@@ -136,6 +140,10 @@ class InsighterLabApp(LabServerApp):
             # and work even where the login cookie is not sent.
             token=self.serverapp.token,
         )
+        self.kernel_session = KernelSessionFile(settings.kernel_session_file)
+        # A token left by an earlier run belongs to no page of this one.
+        self.kernel_session.clear()
+        self._export_kernel_env(settings)
         atexit.register(self._stop_sidecar_at_exit)
         # Once the loop runs the server is listening (its port is known).
         self.serverapp.io_loop.add_callback(self._on_server_started)
@@ -143,10 +151,26 @@ class InsighterLabApp(LabServerApp):
     def initialize_handlers(self) -> None:
         super().initialize_handlers()
         self.handlers.extend(shim_handlers())
+        assert self.kernel_session is not None
+        self.handlers.extend(kernel_session_handlers(self.kernel_session))
         # Rules (not tuples): the WebSocket route matches on the Upgrade header.
         self.serverapp.web_app.add_handlers(
             ".*$", proxy_rules(self.serverapp.base_url, self.proxy_target)
         )
+
+    def _export_kernel_env(self, settings: InsighterSettings) -> None:
+        """What kernels (and terminals) inherit to use the `insighter` package.
+        Set after the sidecar's environment was copied: it needs none of it."""
+        paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if PACKAGES_DIR not in paths:
+            os.environ["PYTHONPATH"] = os.pathsep.join([PACKAGES_DIR, *paths])
+        assert self.kernel_session is not None
+        os.environ.update(
+            INSIGHTER_API_URL=settings.sidecar_url,
+            INSIGHTER_KERNEL_SESSION=str(self.kernel_session.path),
+            INSIGHTER_NOTEBOOK_ROOT=os.path.abspath(self.serverapp.root_dir),
+        )
+        os.environ.pop("INSIGHTER_ACCESS_TOKEN", None)  # the session file speaks for the user
 
     def _public_url(self) -> str:
         """Where browsers reach the sidecar: through this server's proxy."""
@@ -177,10 +201,14 @@ class InsighterLabApp(LabServerApp):
         return f"{url}?token={server.token}" if server.token else url
 
     async def stop_extension(self) -> None:
+        if self.kernel_session is not None:
+            self.kernel_session.clear()
         if self.supervisor is not None:
             await self.supervisor.stop()
 
     def _stop_sidecar_at_exit(self) -> None:
         """Last resort when the loop ended without a clean shutdown."""
+        if self.kernel_session is not None:
+            self.kernel_session.clear()
         if self.supervisor is not None:
             self.supervisor.kill_now()

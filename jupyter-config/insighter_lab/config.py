@@ -13,6 +13,15 @@ the tests: add new ones, never rename.
     INSIGHTER_APP_DIR       the built frontend to serve (extensions/app/build)
     INSIGHTER_SIDECAR_COMMAND  how to start the sidecar (node server/lib/main.js)
     INSIGHTER_PUBLIC_URL    where browsers reach the sidecar (through the proxy by default)
+
+Set by Insighter Lab for its kernels and terminals (the `insighter` package
+reads them; jupyter-config/insighter/_client.py):
+
+    INSIGHTER_API_URL         the sidecar's direct loopback URL
+    INSIGHTER_KERNEL_SESSION  <data dir>/run/kernel-session.json: the signed-in
+                              person's access token (0600), kept by the browser
+    INSIGHTER_NOTEBOOK_ROOT   the notebooks' root folder
+    PYTHONPATH                with jupyter-config/ first, where `insighter` is
 """
 
 from __future__ import annotations
@@ -109,6 +118,10 @@ class InsighterSettings:
     @property
     def sidecar_pid_file(self) -> Path:
         return self.run_dir / "sidecar.pid"
+
+    @property
+    def kernel_session_file(self) -> Path:
+        return self.run_dir / "kernel-session.json"
 
     @property
     def sidecar_log_file(self) -> Path:
