@@ -41,6 +41,15 @@ const envSchema = z.object({
       .min(1)
       .default(5 * 1024 ** 3)
   ),
+  /** Largest dataset upload (bytes); larger ones get 413 and stop being read. */
+  INSIGHTER_MAX_UPLOAD_BYTES: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(5 * 1024 ** 3)
+  ),
   ...authEnvShape
 });
 
@@ -59,6 +68,8 @@ export interface Config {
   toolsManifest?: string;
   /** The embedded `/storage/v1` (served when auth is embedded). */
   storage: { maxObjectBytes: number };
+  /** The data catalog's uploads. */
+  datasets: { maxUploadBytes: number };
 }
 
 export class ConfigError extends Error {}
@@ -94,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     toolsManifest: e.INSIGHTER_TOOLS_MANIFEST
       ? path.resolve(e.INSIGHTER_TOOLS_MANIFEST)
       : undefined,
-    storage: { maxObjectBytes: e.INSIGHTER_STORAGE_MAX_BYTES }
+    storage: { maxObjectBytes: e.INSIGHTER_STORAGE_MAX_BYTES },
+    datasets: { maxUploadBytes: e.INSIGHTER_MAX_UPLOAD_BYTES }
   };
 }
