@@ -27,10 +27,38 @@ export interface ProjectDeletedPayload {
   timestamp: number;
 }
 
+export interface DatasetRef {
+  datasetId: string;
+  projectId: string;
+  name: string;
+}
+
+/** A version became ready (1 for a new dataset). */
+export interface DatasetUploadedPayload extends DatasetRef {
+  version: number;
+  sizeBytes: number;
+  rowCount: number;
+  timestamp: number;
+}
+
+/** Renamed or described anew; `name` is the new name. */
+export interface DatasetUpdatedPayload extends DatasetRef {
+  timestamp: number;
+}
+
+/** The whole dataset, or with `version` only that version, was deleted. */
+export interface DatasetDeletedPayload extends DatasetRef {
+  version?: number;
+  timestamp: number;
+}
+
 export interface ServerEventMap {
   'project.created': ProjectCreatedPayload;
   'project.updated': ProjectUpdatedPayload;
   'project.deleted': ProjectDeletedPayload;
+  'dataset.uploaded': DatasetUploadedPayload;
+  'dataset.updated': DatasetUpdatedPayload;
+  'dataset.deleted': DatasetDeletedPayload;
 }
 
 export type ServerEventType = keyof ServerEventMap;
