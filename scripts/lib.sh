@@ -8,10 +8,12 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 RUNTIME_APT_PACKAGES=(
   python3-jupyter-server python3-jupyterlab-server python3-ipykernel
   python3-pandas python3-sklearn python3-xgboost python3-matplotlib
+  python3-yaml
 )
 # Extra packages the test suite needs: a real browser, a real PostgreSQL 15 and
-# a real Docker engine (the suite starts its own dockerd, see services.sh).
-TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io)
+# a real Docker engine (the suite starts its own dockerd, see services.sh);
+# Flask for the deployments benchmark's baseline (MLflow's scoring server is Flask).
+TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask)
 
 log() { printf '\033[1;34m[insighter]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[insighter]\033[0m %s\n' "$*" >&2; exit 1; }
