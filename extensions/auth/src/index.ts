@@ -17,6 +17,7 @@ import { homeIcon, userIcon, usersIcon } from '@jupyterlab/ui-components';
 import { AccountModel } from './accountmodel';
 import { CommandIDs, ExternalCommandIDs } from './commands';
 import { mailIcon } from './icons';
+import { KernelSessionSync } from './kernelsession';
 import { SingleView } from './mainarea';
 import { OutboxModel } from './outboxmodel';
 import { ProfileModel } from './profilemodel';
@@ -127,6 +128,22 @@ function activateSessionToken(
   session: IAccountSession
 ): ISession {
   return session;
+}
+
+const kernelSessionPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@insighter/auth:kernel-session',
+  description:
+    "Hands the session's access token to the Jupyter server for kernels (the insighter Python package), renewed on refresh and withdrawn at sign-out.",
+  autoStart: true,
+  requires: [ISession],
+  activate: activateKernelSession
+};
+
+function activateKernelSession(app: JupyterFrontEnd, session: ISession): void {
+  new KernelSessionSync({
+    session,
+    serverSettings: app.serviceManager.serverSettings
+  });
 }
 
 const homePlugin: JupyterFrontEndPlugin<void> = {
@@ -448,6 +465,7 @@ function activateAccountSettings(
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
   sessionPlugin,
   sessionTokenPlugin,
+  kernelSessionPlugin,
   homePlugin,
   outboxPlugin,
   accountSettingsPlugin
