@@ -47,6 +47,7 @@ import { NotebooksSection } from './widgets/notebookssection';
 import { StudioView } from './widgets/studio';
 
 export { CommandIDs } from './commands';
+export { ensureFolder, projectFolder, PROJECTS_FOLDER } from './folders';
 export * from './tokens';
 
 /** The gettext domain of Insighter's strings. */
