@@ -247,10 +247,10 @@ test('a team project from the empty dashboard to a running notebook, live for te
     'Tool Monitor',
     'Workflow'
   ]);
-  await studio.getByTestId('insighter-studio-tab-experiments').click();
+  await studio.getByTestId('insighter-studio-tab-workflow').click();
   await expect(
     studio.getByTestId('insighter-studio-coming-soon').filter({ visible: true })
-  ).toHaveText(/Coming soon: Experiments/);
+  ).toHaveText(/Coming soon: Workflow/);
 
   // Its folder exists in the Jupyter contents.
   const folder = await lab.fetch('api/contents/projects/credit-risk-alpha');
