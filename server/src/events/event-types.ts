@@ -52,6 +52,43 @@ export interface DatasetDeletedPayload extends DatasetRef {
   timestamp: number;
 }
 
+/** A tracking run was created (by a job, a notebook or any MLflow client). */
+export interface RunStartedPayload {
+  runId: string;
+  projectId: string;
+  experimentId?: string;
+  name: string;
+  timestamp: number;
+}
+
+/** One logged metric value; sent for every value of log-metric and log-batch. */
+export interface RunMetricPayload {
+  runId: string;
+  key: string;
+  value: number;
+  step: number;
+  timestamp: number;
+}
+
+/** A run reached a terminal state. */
+export interface RunFinishedPayload {
+  runId: string;
+  status: 'FINISHED' | 'FAILED' | 'KILLED';
+  /** Why it failed, when it did, in words a person can act on. */
+  error?: string;
+  timestamp: number;
+}
+
+export interface ModelVersionRegisteredPayload {
+  modelId: string;
+  modelName: string;
+  /** 1, 2, … per model. */
+  version: number;
+  runId: string;
+  projectId: string;
+  timestamp: number;
+}
+
 export interface ServerEventMap {
   'project.created': ProjectCreatedPayload;
   'project.updated': ProjectUpdatedPayload;
@@ -59,6 +96,10 @@ export interface ServerEventMap {
   'dataset.uploaded': DatasetUploadedPayload;
   'dataset.updated': DatasetUpdatedPayload;
   'dataset.deleted': DatasetDeletedPayload;
+  'run.started': RunStartedPayload;
+  'run.metric': RunMetricPayload;
+  'run.finished': RunFinishedPayload;
+  'model.version-registered': ModelVersionRegisteredPayload;
 }
 
 export type ServerEventType = keyof ServerEventMap;
