@@ -76,7 +76,8 @@ describe('the shipped manifest', () => {
     expect(manifest.tools.find(t => t.id === 'data')).toMatchObject({
       extension: '@insighter/data-catalog',
       routes: '/api/v1/datasets',
-      command: 'insighter:open-data'
+      command: 'insighter:open-data',
+      status: 'available'
     });
   });
 

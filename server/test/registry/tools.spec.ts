@@ -87,7 +87,7 @@ describe('GET /api/v1/tools', () => {
       label: 'Data',
       extension: '@insighter/data-catalog',
       routes: '/api/v1/datasets',
-      status: 'planned'
+      status: 'available'
     });
   });
 
