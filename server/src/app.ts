@@ -7,11 +7,13 @@ import { errorHandler, notFound } from './http/errors';
 import { requireUser } from './http/require-user';
 import type { Logger } from './logger';
 import { authRoutes } from './routes/auth';
+import { datasetRoutes } from './routes/datasets';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
 import { storageRoutes } from './routes/storage';
 import { teamRoutes } from './routes/teams';
 import { routePaths, toolRoutes } from './routes/tools';
+import type { DatasetsService } from './services/datasets';
 import type { ProjectsService } from './services/projects';
 import { StatusService } from './services/status';
 import type { TeamsService } from './services/teams';
@@ -27,6 +29,8 @@ export interface AppDeps {
   projects?: ProjectsService;
   /** Omitted: `/api/v1/teams` is not served. */
   teams?: TeamsService;
+  /** Omitted: `/api/v1/datasets` is not served. */
+  datasets?: DatasetsService;
   /** The embedded Storage; omitted (hosted Supabase, or a test app): `/storage/v1` is not served. */
   storage?: StorageService;
   /** The tool manifest (`INSIGHTER_TOOLS_MANIFEST`); omitted: the bundled one. */
@@ -63,10 +67,14 @@ export function createApp(deps: AppDeps): Express {
       })
     );
   }
+  const authenticate = requireUser(deps.auth.verifier);
+  if (deps.datasets) {
+    // Before the JSON parser too: uploads stream their bodies raw.
+    app.use(datasetRoutes(deps.datasets, authenticate));
+  }
   app.use(express.json({ limit: '1mb' }));
   app.use(healthRoutes(deps.status));
   app.use(auth.api);
-  const authenticate = requireUser(deps.auth.verifier);
   if (deps.projects) {
     app.use(projectRoutes(deps.projects, authenticate));
   }

@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DatasetFiles } from './adapters/dataset-files';
+import { databaseNow } from './adapters/datasets-store';
 import { createApp } from './app';
 import { createAuth } from './auth';
 import { loadJwtKeys } from './auth/keys';
@@ -9,6 +11,7 @@ import { databaseTarget, openDatabase } from './db/open';
 import { EventHub } from './events/hub';
 import { attachEventStream } from './events/stream';
 import type { Logger } from './logger';
+import { DatasetsService } from './services/datasets';
 import { ProjectsService } from './services/projects';
 import { notConfigured, StatusService } from './services/status';
 import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
@@ -48,11 +51,13 @@ export async function startSidecar(
   // Embedded auth means embedded Storage (objects on disk, signed with the
   // same secret); with a hosted Supabase project its Storage serves instead.
   let storage: EmbeddedStorage | undefined;
-  if (auth.mode === 'embedded') {
+  const embeddedKeys =
+    auth.mode === 'embedded' ? await loadJwtKeys(config.dataDir) : undefined;
+  if (embeddedKeys) {
     storage = await createEmbeddedStorage({
       dataDir: config.dataDir,
       db,
-      jwtSecret: (await loadJwtKeys(config.dataDir)).secret,
+      jwtSecret: embeddedKeys.secret,
       maxObjectBytes: config.storage.maxObjectBytes,
       logger
     }).catch(async err => {
@@ -77,6 +82,25 @@ export async function startSidecar(
   const events = new EventHub(logger);
   const projects = new ProjectsService(db, events);
   const teams = new TeamsService(db);
+  // Dataset files go through supabase-js: to the sidecar's own /storage/v1
+  // (its loopback address, known once listening) or the hosted project's.
+  let localUrl = '';
+  const hosted = config.auth.hosted;
+  const datasets = new DatasetsService({
+    db,
+    events,
+    files: new DatasetFiles({
+      url: () => hosted?.url ?? localUrl,
+      anonKey: hosted?.anonKey ?? embeddedKeys!.anonKey,
+      serviceRoleKey: hosted?.serviceRoleKey ?? embeddedKeys!.serviceRoleKey
+    }),
+    dataDir: config.dataDir,
+    maxUploadBytes: config.datasets.maxUploadBytes,
+    logger
+  });
+  await datasets.ingest.prepare();
+  // Uploads this sidecar was receiving when it last stopped started before this.
+  const startedAt = await db.asService(databaseNow);
   const app = createApp({
     config,
     logger,
@@ -84,6 +108,7 @@ export async function startSidecar(
     auth,
     projects,
     teams,
+    datasets,
     storage: storage?.service,
     tools
   });
@@ -94,7 +119,9 @@ export async function startSidecar(
     verifier: auth.verifier,
     logger
   });
+  let datasetsSwept: Promise<void> = Promise.resolve();
   const release = async () => {
+    await datasetsSwept;
     await eventStream.close();
     await storage?.close();
     await auth.close();
@@ -112,6 +139,19 @@ export async function startSidecar(
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host}:${port}`;
+  // A wildcard listen address is not one to connect to.
+  localUrl = ['0.0.0.0', '::'].includes(config.host)
+    ? `http://127.0.0.1:${port}`
+    : url;
+  datasetsSwept = datasets.ingest.sweep(startedAt).then(
+    result => {
+      if (result.versions + result.datasets > 0) {
+        logger.info(result, 'datasets: removed unfinished uploads');
+      }
+    },
+    err =>
+      logger.warn({ err }, 'datasets: the start-up sweep of unfinished uploads failed')
+  );
   if (new URL(publicUrl).port === '0') {
     publicUrl = url;
   }

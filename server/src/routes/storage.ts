@@ -8,6 +8,7 @@ import express, {
 } from 'express';
 import { z, ZodError } from 'zod';
 import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier';
+import { drainUnreadBody } from '../http/drain-body';
 import { bearerToken } from '../http/require-user';
 import type { Logger } from '../logger';
 import { StorageError, storageErrors } from '../storage/errors';
@@ -33,9 +34,6 @@ export interface StorageRouteDeps {
 }
 
 const jsonBody = express.json({ limit: '1mb' });
-
-/** After a refusal, this much more of an unread body is drained; then the connection is cut. */
-const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const SORT_COLUMNS = [
   'name',
@@ -385,24 +383,4 @@ function storageErrorHandler(logger: Logger): ErrorRequestHandler {
     drainUnreadBody(req);
     res.status(error.status).json(error.render());
   };
-}
-
-/**
- * A refused upload may still be arriving: read and drop the rest so the
- * client gets the answer on a healthy connection, up to a limit past which
- * the connection is cut (as Supabase does) rather than receiving gigabytes.
- */
-function drainUnreadBody(req: Request): void {
-  if (req.readableEnded || req.destroyed) {
-    return;
-  }
-  let drained = 0;
-  req.unpipe();
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_LIMIT_BYTES) {
-      req.destroy();
-    }
-  });
-  req.resume();
 }

@@ -35,6 +35,11 @@ export async function createEmbeddedStorage(
 ): Promise<EmbeddedStorage> {
   const store = new DiskObjectStore(path.join(options.dataDir, 'storage'));
   await store.init();
+  // Nothing is uploading before the server listens (the data dir is this
+  // process's alone): every temp file is what a killed process left.
+  for (const file of await store.staleTempFiles(Date.now() + 1)) {
+    await store.discard(file);
+  }
   const service = new StorageService({
     db: options.db,
     store,
