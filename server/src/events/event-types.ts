@@ -89,6 +89,37 @@ export interface ModelVersionRegisteredPayload {
   timestamp: number;
 }
 
+export type DeploymentState = 'starting' | 'running' | 'stopped' | 'failed';
+
+/** A deployment started, serves, failed (and is being restarted) or stopped. */
+export interface DeploymentChangedPayload {
+  deploymentId: string;
+  projectId: string;
+  /** The model version served; `null` once undeployed. */
+  modelVersion: number | null;
+  state: DeploymentState;
+  /** `/api/v1/predict/<project slug>` while running. */
+  endpoint?: string;
+  detail?: string;
+  timestamp: number;
+}
+
+/** A deployment's traffic, every few seconds while it has some. */
+export interface DeploymentMetricsPayload {
+  deploymentId: string;
+  projectId: string;
+  requests: number;
+  errors: number;
+  /** errors / requests since the sidecar started serving it. */
+  errorRate: number;
+  /** Latency percentiles over the most recent requests, in ms; null before the first. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  requestsPerSecond: number;
+  timestamp: number;
+}
+
 export interface ServerEventMap {
   'project.created': ProjectCreatedPayload;
   'project.updated': ProjectUpdatedPayload;
@@ -100,6 +131,8 @@ export interface ServerEventMap {
   'run.metric': RunMetricPayload;
   'run.finished': RunFinishedPayload;
   'model.version-registered': ModelVersionRegisteredPayload;
+  'deployment.changed': DeploymentChangedPayload;
+  'deployment.metrics': DeploymentMetricsPayload;
 }
 
 export type ServerEventType = keyof ServerEventMap;
