@@ -86,6 +86,8 @@ export class DataCatalogModel implements IDataCatalog, IDisposable {
   /** Bumped on sign-out and sign-in: answers for the previous person are dropped. */
   private _generation = 0;
   private _uploadCount = 0;
+  /** Whether everything was listed before a sign-out, to list it again after the next sign-in. */
+  private _wantsAll = false;
   private _isDisposed = false;
   private readonly _changed = new Signal<this, void>(this);
 
@@ -498,7 +500,8 @@ export class DataCatalogModel implements IDataCatalog, IDisposable {
       return;
     }
     // Signed out, or possibly someone else signed in: nothing carries over.
-    const listed = [...this._listings.keys()];
+    const listedAll = this._listings.has(ALL) || this._wantsAll;
+    this._wantsAll = listedAll;
     this._generation++;
     for (const upload of this._uploads) {
       upload.handle?.abort();
@@ -511,11 +514,10 @@ export class DataCatalogModel implements IDataCatalog, IDisposable {
     this._members.clear();
     this._selected = null;
     this._changed.emit();
-    if (change.user) {
-      // What views were showing, they show again for the person now here.
-      for (const key of listed) {
-        void this.refresh(key === ALL ? null : key);
-      }
+    if (change.user && listedAll) {
+      // The Data view stays open across sign-ins: it lists for the person
+      // now here. Studio sections go with their Studio on sign-out.
+      void this.refresh();
     }
   }
 }

@@ -1,7 +1,6 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
-import { isAbort } from '../upload';
 import type { IDataCatalog } from '../tokens';
 import { DatasetTable } from './datasettable';
 import { DropZone } from './dropzone';
@@ -35,12 +34,8 @@ export function DatasetsPanel(props: IDatasetsPanelProps): React.ReactElement {
       return;
     }
     for (const file of files) {
-      catalog.upload({ projectId: uploadInto, file }).catch(reason => {
-        if (!isAbort(reason)) {
-          // The upload's entry shows the reason; the console keeps the detail.
-          console.warn(`Insighter: upload of ${file.name} failed`, reason);
-        }
-      });
+      // A refusal is shown in the upload's entry; a cancel needs no word.
+      catalog.upload({ projectId: uploadInto, file }).catch(() => undefined);
     }
   };
   return (
