@@ -8,11 +8,13 @@ import { requireUser } from './http/require-user';
 import type { Logger } from './logger';
 import { authRoutes } from './routes/auth';
 import { datasetRoutes } from './routes/datasets';
+import { deploymentRoutes } from './routes/deployments';
 import { healthRoutes } from './routes/health';
 import { projectRoutes } from './routes/projects';
 import { storageRoutes } from './routes/storage';
 import { teamRoutes } from './routes/teams';
 import { routePaths, toolRoutes } from './routes/tools';
+import type { DeploymentsService } from './deployments/service';
 import type { DatasetsService } from './services/datasets';
 import type { ProjectsService } from './services/projects';
 import { StatusService } from './services/status';
@@ -31,6 +33,11 @@ export interface AppDeps {
   teams?: TeamsService;
   /** Omitted: `/api/v1/datasets` is not served. */
   datasets?: DatasetsService;
+  /**
+   * Omitted: `/api/v1/deployments` is not served. (The prediction endpoint
+   * is served before this app: see `createDeployments`.)
+   */
+  deployments?: DeploymentsService;
   /** The embedded Storage; omitted (hosted Supabase, or a test app): `/storage/v1` is not served. */
   storage?: StorageService;
   /** The tool manifest (`INSIGHTER_TOOLS_MANIFEST`); omitted: the bundled one. */
@@ -80,6 +87,9 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.teams) {
     app.use(teamRoutes(deps.teams, authenticate));
+  }
+  if (deps.deployments) {
+    app.use(deploymentRoutes(deps.deployments, authenticate));
   }
   app.use(
     toolRoutes(
