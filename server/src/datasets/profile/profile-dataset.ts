@@ -8,6 +8,7 @@ import {
 } from '@duckdb/node-api';
 import type { DatasetFormat } from '../validate/validator';
 import { isNumericType, isTextType, toJsonValue } from './json-values';
+import { estimateCsvRows, sampleRowsFor } from './sample-size';
 
 export interface ColumnProfile {
   name: string;
@@ -30,6 +31,13 @@ export interface DatasetProfile {
   column_count: number;
   columns: ColumnProfile[];
   preview: { columns: string[]; rows: Json[][] };
+  /**
+   * Rows the quartiles, histograms and top values were computed from: all
+   * of them (`row_count`) for files up to the sample size, else a uniform
+   * random sample whose counts are scaled to the column's non-null count.
+   * Row and null counts, min, max, mean and std always cover every row.
+   */
+  sample_rows: number;
 }
 
 export interface ProfileOptions {
@@ -37,20 +45,34 @@ export interface ProfileOptions {
   delimiter?: string;
   /** DuckDB's buffer limit; with its threads this bounds the process' RSS. */
   memoryLimit?: string;
+  /** DuckDB's threads; default: the machine's cores. */
   threads?: number;
-  /** Where DuckDB keeps its working database and spills; default the OS temp dir. */
+  /** Where DuckDB spills if it must; default the OS temp dir. */
   workDir?: string;
   previewRows?: number;
   topValues?: number;
   histogramBins?: number;
+  /** Data rows if known (the validator counts them); sizes the sample. */
+  rows?: number;
+  /** Most rows to sample for quartiles, histograms and top values. */
+  sampleRows?: number;
 }
 
 /**
- * Profiles a validated dataset with DuckDB. The file is loaded once into a
- * table of a temporary on-disk database (one parse of the CSV; DuckDB keeps
- * within `memoryLimit` and spills to that directory), then every statistic
- * is read from the columnar table in three scans: the aggregates, the
- * histograms with the exact counts of the top values, and the preview.
+ * DuckDB's CSV reader keeps a few buffers of this size per thread; its
+ * default (32 MB) costs ≈ 110 MB more peak RSS for no measurable speed.
+ * Must stay ≥ its max_line_size (2 MB).
+ */
+const CSV_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Profiles a validated dataset with DuckDB in one scan of the file: exact
+ * counts, min, max, mean and std and an approximate distinct count
+ * (HyperLogLog) over every row, and in the same scan a uniform sample of
+ * rows (bounded, see `sampleRowsFor`) from which quartiles, histograms and
+ * top values are computed — what a second scan for histograms or a
+ * t-digest per column would cost is a parse of the whole file again, the
+ * dominant cost. The preview reads only the first rows.
  */
 export async function profileDataset(
   file: string,
@@ -60,21 +82,43 @@ export async function profileDataset(
   const workDir = fs.mkdtempSync(
     path.join(options.workDir ?? os.tmpdir(), 'insighter-profile-')
   );
-  const instance = await DuckDBInstance.create(
-    path.join(workDir, 'profile.duckdb'),
-    {
-      memory_limit: options.memoryLimit ?? '256MB',
-      threads: String(options.threads ?? 2),
-      temp_directory: path.join(workDir, 'spill')
-    }
-  );
+  const instance = await DuckDBInstance.create(':memory:', {
+    memory_limit: options.memoryLimit ?? '256MB',
+    threads: String(options.threads ?? os.availableParallelism()),
+    temp_directory: workDir
+  });
   const connection = await instance.connect();
   try {
-    await loadTable(connection, file, format, options.delimiter);
-    return await profileTable(connection, {
-      previewRows: options.previewRows ?? 20,
+    const settings: ProfileSettings = {
+      previewRows: Math.max(0, Math.floor(options.previewRows ?? 20)),
       topValues: options.topValues ?? 5,
       histogramBins: options.histogramBins ?? 20
+    };
+    return await readWithTypeFallback(async extra => {
+      const source = sourceSql(file, format, options.delimiter, extra);
+      const columns = await describe(connection, source);
+      const preview = await readPreview(
+        connection,
+        source,
+        columns,
+        settings.previewRows
+      );
+      const rows =
+        options.rows ??
+        (format === 'parquet'
+          ? await parquetRows(connection, file)
+          : estimateCsvRows(file));
+      const sampleRows = sampleRowsFor(columns.length, options.sampleRows);
+      // Aggregates need no order; without it DuckDB needs less memory.
+      await connection.run('SET preserve_insertion_order = false');
+      try {
+        return await profileColumns(connection, source, columns, settings, {
+          fraction: rows > sampleRows ? sampleRows / rows : 1,
+          preview
+        });
+      } finally {
+        await connection.run('SET preserve_insertion_order = true');
+      }
     });
   } finally {
     connection.closeSync();
@@ -83,34 +127,31 @@ export async function profileDataset(
   }
 }
 
-async function loadTable(
-  connection: DuckDBConnection,
+/**
+ * DuckDB infers CSV types from a sample of rows; a later row that does not
+ * fit (text in a numeric-looking column) fails the scan. Then infer from
+ * every row: one more pass, only for such files.
+ */
+async function readWithTypeFallback<T>(
+  read: (extraCsvOptions: string) => Promise<T>
+): Promise<T> {
+  try {
+    return await read('');
+  } catch (err) {
+    if (!/convert|cast|sniff/i.test((err as Error).message)) throw err;
+    return read(', sample_size = -1');
+  }
+}
+
+function sourceSql(
   file: string,
   format: DatasetFormat,
-  delimiter: string | undefined
-): Promise<void> {
-  if (format === 'parquet') {
-    await connection.run(
-      'CREATE TABLE data AS SELECT * FROM read_parquet($file)',
-      { file }
-    );
-    return;
-  }
+  delimiter: string | undefined,
+  extra: string
+): string {
+  if (format === 'parquet') return `read_parquet(${sqlString(file)})`;
   const delim = delimiter ? `, delim = ${sqlString(delimiter)}` : '';
-  const read = (extra: string) =>
-    connection.run(
-      `CREATE OR REPLACE TABLE data AS SELECT * FROM read_csv($file, header = true${delim}${extra})`,
-      { file }
-    );
-  try {
-    await read('');
-  } catch (err) {
-    // DuckDB infers types from a sample of rows; a later row that does not
-    // fit (text in a numeric-looking column) fails the load. Then infer
-    // from every row: one more pass, only for such files.
-    if (!/convert|cast|sniff/i.test((err as Error).message)) throw err;
-    await read(', sample_size = -1');
-  }
+  return `read_csv(${sqlString(file)}, header = true${delim}, buffer_size = ${CSV_BUFFER_BYTES}${extra})`;
 }
 
 interface ProfileSettings {
@@ -125,168 +166,30 @@ interface ColumnInfo {
   sql: string;
 }
 
-async function profileTable(
+/** Names and types as DuckDB reads them (for a CSV: its sniffer's guess). */
+async function describe(
   connection: DuckDBConnection,
-  settings: ProfileSettings
-): Promise<DatasetProfile> {
+  source: string
+): Promise<ColumnInfo[]> {
   const described = await connection.runAndReadAll(
-    "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'data' ORDER BY column_index"
+    `DESCRIBE SELECT * FROM ${source}`
   );
-  const columns: ColumnInfo[] = described.getRowObjectsJson().map(row => ({
+  return described.getRowObjectsJson().map(row => ({
     name: String(row.column_name),
-    type: String(row.data_type),
+    type: String(row.column_type),
     sql: sqlIdentifier(String(row.column_name))
   }));
-
-  const aggregates: string[] = ['count(*) AS row_count'];
-  columns.forEach((column, i) => {
-    const c = column.sql;
-    aggregates.push(
-      `count(${c}) AS c${i}_count`,
-      `approx_count_distinct(${c}) AS c${i}_distinct`,
-      `min(${c}) AS c${i}_min`,
-      `max(${c}) AS c${i}_max`
-    );
-    if (isNumericType(column.type)) {
-      aggregates.push(
-        `avg(${c}::DOUBLE) AS c${i}_mean`,
-        `stddev_samp(${c}::DOUBLE) AS c${i}_std`,
-        `approx_quantile(${c}::DOUBLE, [0.25, 0.5, 0.75]) AS c${i}_quartiles`
-      );
-    } else if (isTextType(column.type)) {
-      aggregates.push(`approx_top_k(${c}, ${settings.topValues}) AS c${i}_top`);
-    }
-  });
-  const stats = (
-    await connection.runAndReadAll(`SELECT ${aggregates.join(', ')} FROM data`)
-  ).getRowObjectsJson()[0];
-  const rowCount = Number(stats.row_count);
-
-  const profiles: ColumnProfile[] = columns.map((column, i) => {
-    const nonNull = Number(stats[`c${i}_count`]);
-    const numeric = isNumericType(column.type);
-    const quartiles = numeric
-      ? (stats[`c${i}_quartiles`] as Json[] | null)
-      : null;
-    return {
-      name: column.name,
-      type: column.type,
-      null_count: rowCount - nonNull,
-      // The estimate may overshoot a little; never more than the values.
-      distinct_approx: Math.min(Number(stats[`c${i}_distinct`]), nonNull),
-      min: toJsonValue(stats[`c${i}_min`], column.type),
-      max: toJsonValue(stats[`c${i}_max`], column.type),
-      mean: numeric ? finiteOrNull(stats[`c${i}_mean`]) : null,
-      std: numeric ? finiteOrNull(stats[`c${i}_std`]) : null,
-      q25: quartiles ? finiteOrNull(quartiles[0]) : null,
-      q50: quartiles ? finiteOrNull(quartiles[1]) : null,
-      q75: quartiles ? finiteOrNull(quartiles[2]) : null
-    };
-  });
-
-  await addHistogramsAndTopCounts(
-    connection,
-    columns,
-    profiles,
-    stats,
-    settings
-  );
-  const preview = await readPreview(connection, columns, settings.previewRows);
-  return {
-    row_count: rowCount,
-    column_count: columns.length,
-    columns: profiles,
-    preview
-  };
-}
-
-/**
- * One scan for all columns: equal-width bins between each numeric column's
- * min and max, and exact counts for the text columns' approximate top values.
- */
-async function addHistogramsAndTopCounts(
-  connection: DuckDBConnection,
-  columns: ColumnInfo[],
-  profiles: ColumnProfile[],
-  stats: Record<string, Json>,
-  settings: ProfileSettings
-): Promise<void> {
-  const bins = settings.histogramBins;
-  const aggregates: string[] = [];
-  const plans: (() => void)[] = [];
-  columns.forEach((column, i) => {
-    const profile = profiles[i];
-    const c = column.sql;
-    if (isNumericType(column.type)) {
-      const min = Number(stats[`c${i}_min`]);
-      const max = Number(stats[`c${i}_max`]);
-      if (!Number.isFinite(min) || !Number.isFinite(max)) return;
-      const width = (max - min) / bins;
-      const alias = `h${i}`;
-      const bucket =
-        width > 0
-          ? `least(floor((${c}::DOUBLE - ${min}) / ${width})::INTEGER, ${bins - 1})`
-          : '0';
-      aggregates.push(
-        `histogram(CASE WHEN ${c} IS NULL OR isnan(${c}::DOUBLE) THEN NULL ELSE ${bucket} END) AS ${alias}`
-      );
-      plans.push(() => {
-        const counts = new Map<number, number>();
-        for (const entry of (result[alias] ?? []) as {
-          key: Json;
-          value: Json;
-        }[]) {
-          counts.set(Number(entry.key), Number(entry.value));
-        }
-        const binCount = width > 0 ? bins : 1;
-        profile.histogram = {
-          bins: Array.from({ length: binCount }, (_, b) => ({
-            lower: width > 0 ? min + b * width : min,
-            upper:
-              width > 0 ? (b === bins - 1 ? max : min + (b + 1) * width) : max,
-            count: counts.get(b) ?? 0
-          }))
-        };
-      });
-    } else if (isTextType(column.type)) {
-      const candidates = ((stats[`c${i}_top`] ?? []) as Json[]).map(String);
-      const nonNull = rowCount(stats) - profile.null_count;
-      // Near-unique text (ids, free text): every value occurs about once,
-      // so a top list says nothing.
-      if (
-        candidates.length === 0 ||
-        profile.distinct_approx >= 0.95 * nonNull
-      ) {
-        return;
-      }
-      const aliases = candidates.map((value, k) => {
-        const alias = `t${i}_${k}`;
-        aggregates.push(
-          `count(*) FILTER (WHERE ${c} = ${sqlString(value)}) AS ${alias}`
-        );
-        return alias;
-      });
-      plans.push(() => {
-        profile.top_values = candidates
-          .map((value, k) => ({ value, count: Number(result[aliases[k]]) }))
-          .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
-      });
-    }
-  });
-  if (aggregates.length === 0) return;
-  const result = (
-    await connection.runAndReadAll(`SELECT ${aggregates.join(', ')} FROM data`)
-  ).getRowObjectsJson()[0];
-  for (const plan of plans) plan();
 }
 
 async function readPreview(
   connection: DuckDBConnection,
+  source: string,
   columns: ColumnInfo[],
   limit: number
 ): Promise<DatasetProfile['preview']> {
+  // The reader stops after the first buffer holding `limit` rows.
   const reader = await connection.runAndReadAll(
-    `SELECT * FROM data LIMIT ${Math.max(0, Math.floor(limit))}`
+    `SELECT * FROM ${source} LIMIT ${limit}`
   );
   return {
     columns: columns.map(column => column.name),
@@ -296,8 +199,238 @@ async function readPreview(
   };
 }
 
-function rowCount(stats: Record<string, Json>): number {
-  return Number(stats.row_count);
+/** Exact, from the footer only. */
+async function parquetRows(
+  connection: DuckDBConnection,
+  file: string
+): Promise<number> {
+  const reader = await connection.runAndReadAll(
+    'SELECT sum(num_rows) AS rows FROM parquet_file_metadata($file)',
+    { file }
+  );
+  return Number(reader.getRowObjectsJson()[0].rows);
+}
+
+/**
+ * One statement, one scan of the file. The inner query aggregates every
+ * row and gathers the sampled rows (a Bernoulli draw per row, so spread
+ * over the whole file) into one list of structs — one filtered aggregate
+ * instead of one per column, which cost as much again as the sample
+ * itself. The middle query splits it per column; the outer reduces each
+ * column's sample to quartiles, histogram bins or top values, so only a
+ * small row crosses into JavaScript.
+ */
+async function profileColumns(
+  connection: DuckDBConnection,
+  source: string,
+  columns: ColumnInfo[],
+  settings: ProfileSettings,
+  context: { fraction: number; preview: DatasetProfile['preview'] }
+): Promise<DatasetProfile> {
+  const sampled = uniqueName(
+    'insighter_sampled',
+    columns.map(c => c.name)
+  );
+  const inner: string[] = ['count(*) AS row_count'];
+  const sampleFields: string[] = [];
+  const middle: string[] = ['*'];
+  const outer: string[] = ['row_count', 'sample_rows'];
+  const bins = settings.histogramBins;
+  columns.forEach((column, i) => {
+    const c = column.sql;
+    inner.push(
+      `count(${c}) AS c${i}_count`,
+      `approx_count_distinct(${c}) AS c${i}_distinct`,
+      `min(${c}) AS c${i}_min`,
+      `max(${c}) AS c${i}_max`
+    );
+    outer.push(`c${i}_count`, `c${i}_distinct`, `c${i}_min`, `c${i}_max`);
+    const field = `lambda r: r.c${i}`;
+    if (isNumericType(column.type)) {
+      const value = `${c}::DOUBLE`;
+      inner.push(
+        `avg(${value}) AS c${i}_mean`,
+        `stddev_samp(${value}) AS c${i}_std`
+      );
+      sampleFields.push(`c${i}: ${value}`);
+      middle.push(
+        `list_filter(list_transform(sample, ${field}),
+           lambda v: v IS NOT NULL AND NOT isnan(v)) AS c${i}_sample`
+      );
+      // Bins as the JavaScript side computes their edges: equal widths
+      // between the exact min and max, the max in the last bin.
+      const min = `c${i}_min::DOUBLE`;
+      const width = `((c${i}_max::DOUBLE - ${min}) / ${bins})`;
+      outer.push(
+        `c${i}_mean`,
+        `c${i}_std`,
+        `len(c${i}_sample) AS c${i}_sampled`,
+        `list_aggregate(c${i}_sample, 'quantile_cont', [0.25, 0.5, 0.75]) AS c${i}_quartiles`,
+        `list_aggregate(list_transform(list_filter(c${i}_sample, lambda v: isfinite(v)),
+            lambda v: CASE WHEN ${width} > 0 THEN least(floor((v - ${min}) / ${width})::INTEGER, ${bins - 1}) ELSE 0 END),
+          'histogram') AS c${i}_histogram`
+      );
+    } else if (isTextType(column.type)) {
+      sampleFields.push(`c${i}: ${c}`);
+      middle.push(
+        `list_aggregate(list_transform(sample, ${field}), 'histogram') AS c${i}_values`
+      );
+      // Most frequent first, ties alphabetically.
+      outer.push(
+        `list_sum(map_values(c${i}_values)) AS c${i}_sampled`,
+        `list_sort(list_transform(map_entries(c${i}_values),
+            lambda e: {'negated_count': -(e.value::BIGINT), 'value': e.key}))[1:${settings.topValues}] AS c${i}_top`
+      );
+    }
+  });
+  const sampling = context.fraction < 1;
+  inner.push(
+    sampleFields.length > 0
+      ? `list({${sampleFields.join(', ')}})${sampling ? ` FILTER (WHERE ${sampled})` : ''} AS sample`
+      : 'NULL AS sample',
+    sampling
+      ? `count(*) FILTER (WHERE ${sampled}) AS sample_rows`
+      : 'count(*) AS sample_rows'
+  );
+  const from = sampling
+    ? `(SELECT *, random() < ${context.fraction} AS ${sampled} FROM ${source})`
+    : source;
+  const stats = (
+    await connection.runAndReadAll(
+      `SELECT ${outer.join(', ')} FROM (SELECT ${middle.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${from}))`
+    )
+  ).getRowObjectsJson()[0];
+  const rowCount = Number(stats.row_count);
+
+  const profiles = columns.map((column, i) =>
+    columnProfile(column, i, stats, rowCount, settings, !sampling)
+  );
+  return {
+    row_count: rowCount,
+    column_count: columns.length,
+    columns: profiles,
+    preview: context.preview,
+    sample_rows: Number(stats.sample_rows)
+  };
+}
+
+function columnProfile(
+  column: ColumnInfo,
+  i: number,
+  stats: Record<string, Json>,
+  rowCount: number,
+  settings: ProfileSettings,
+  exact: boolean
+): ColumnProfile {
+  const nonNull = Number(stats[`c${i}_count`]);
+  const numeric = isNumericType(column.type);
+  const quartiles = numeric
+    ? (stats[`c${i}_quartiles`] as Json[] | null)
+    : null;
+  const profile: ColumnProfile = {
+    name: column.name,
+    type: column.type,
+    null_count: rowCount - nonNull,
+    // The estimate may overshoot a little; never more than the values.
+    distinct_approx: Math.min(Number(stats[`c${i}_distinct`]), nonNull),
+    min: toJsonValue(stats[`c${i}_min`], column.type),
+    max: toJsonValue(stats[`c${i}_max`], column.type),
+    mean: numeric ? finiteOrNull(stats[`c${i}_mean`]) : null,
+    std: numeric ? finiteOrNull(stats[`c${i}_std`]) : null,
+    q25: quartiles ? finiteOrNull(quartiles[0]) : null,
+    q50: quartiles ? finiteOrNull(quartiles[1]) : null,
+    q75: quartiles ? finiteOrNull(quartiles[2]) : null
+  };
+  // Sample counts to column counts; 1 when the sample is every row.
+  const sampled = Number(stats[`c${i}_sampled`] ?? 0);
+  const scale = exact || sampled === 0 ? 1 : nonNull / sampled;
+  if (numeric) {
+    const histogram = histogramBins(
+      Number(stats[`c${i}_min`]),
+      Number(stats[`c${i}_max`]),
+      stats[`c${i}_histogram`] as { key: Json; value: Json }[] | null,
+      settings.histogramBins,
+      scale
+    );
+    if (histogram) profile.histogram = histogram;
+  } else if (isTextType(column.type)) {
+    const top = (stats[`c${i}_top`] ?? []) as {
+      negated_count: Json;
+      value: Json;
+    }[];
+    // Near-unique text (ids, free text): every value occurs about once,
+    // so a top list says nothing.
+    if (top.length > 0 && profile.distinct_approx < 0.95 * nonNull) {
+      profile.top_values = top
+        .map(entry => ({
+          value: entry.value,
+          count: Math.round(-Number(entry.negated_count) * scale)
+        }))
+        .sort(
+          (a, b) =>
+            b.count - a.count || (String(a.value) < String(b.value) ? -1 : 1)
+        );
+    }
+  }
+  return profile;
+}
+
+/**
+ * Equal-width bins over [min, max] (the max in the last bin) from the
+ * sample's bin counts. Scaled counts are rounded so that they add up to
+ * the scaled total (largest remainders), and the bins holding the min and
+ * the max keep at least one value: they do hold one.
+ */
+function histogramBins(
+  min: number,
+  max: number,
+  entries: { key: Json; value: Json }[] | null,
+  bins: number,
+  scale: number
+): ColumnProfile['histogram'] | undefined {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return undefined;
+  const width = (max - min) / bins;
+  const binCount = width > 0 ? bins : 1;
+  let counts = new Array<number>(binCount).fill(0);
+  for (const entry of entries ?? []) {
+    counts[Number(entry.key)] = Number(entry.value);
+  }
+  if (scale !== 1) counts = scalePartition(counts, scale);
+  return {
+    bins: counts.map((count, b) => ({
+      lower: width > 0 ? min + b * width : min,
+      upper: width > 0 ? (b === bins - 1 ? max : min + (b + 1) * width) : max,
+      count
+    }))
+  };
+}
+
+function scalePartition(counts: number[], scale: number): number[] {
+  const scaled = counts.map(count => count * scale);
+  const total = Math.round(scaled.reduce((sum, value) => sum + value, 0));
+  const rounded = scaled.map(Math.floor);
+  const last = rounded.length - 1;
+  rounded[0] = Math.max(rounded[0], 1);
+  rounded[last] = Math.max(rounded[last], 1);
+  let missing = total - rounded.reduce((sum, count) => sum + count, 0);
+  const byRemainder = scaled
+    .map((value, b) => ({ b, remainder: value - Math.floor(value) }))
+    .sort((a, b) => b.remainder - a.remainder);
+  for (let k = 0; missing > 0; k = (k + 1) % byRemainder.length, missing--) {
+    rounded[byRemainder[k].b]++;
+  }
+  // Only after lifting an empty end bin: take it from the fullest.
+  for (; missing < 0; missing++) {
+    rounded[rounded.indexOf(Math.max(...rounded))]--;
+  }
+  return rounded;
+}
+
+function uniqueName(base: string, taken: string[]): string {
+  const lower = new Set(taken.map(name => name.toLowerCase()));
+  let name = base;
+  for (let k = 2; lower.has(name); k++) name = `${base}_${k}`;
+  return name;
 }
 
 function finiteOrNull(value: Json): number | null {
