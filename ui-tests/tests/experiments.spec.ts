@@ -228,9 +228,7 @@ test('XGBoost trained from the form streams into the Tool Monitor and registers 
   const allLines = await lines.count();
   expect(allLines).toBeGreaterThan(0);
   await detail.locator('.jp-insighter-monitor-log-search').fill('auc');
-  await expect
-    .poll(async () => lines.count())
-    .toBeLessThan(allLines);
+  await expect.poll(async () => lines.count()).toBeLessThan(allLines);
   for (const text of await lines.allTextContents()) {
     expect(text.toLowerCase()).toContain('auc');
   }
@@ -251,7 +249,9 @@ test('XGBoost trained from the form streams into the Tool Monitor and registers 
     );
   }
   const runId = await runDetail.getAttribute('data-run-id');
-  const row = studio.locator(`.jp-insighter-runs-table tr[data-run-id="${runId}"]`);
+  const row = studio.locator(
+    `.jp-insighter-runs-table tr[data-run-id="${runId}"]`
+  );
   await expect(row.locator('[data-column="status"]')).toHaveText('Succeeded');
   await expect(row.locator('[data-column="algorithm"]')).toHaveText('XGBoost');
   await expect(row.locator('[data-column="auc"]')).toHaveText(/^0\.\d+$/);
@@ -278,7 +278,9 @@ test('XGBoost trained from the form streams into the Tool Monitor and registers 
   );
   // Aliases: champion points at version 1, then is taken away.
   await versionDetail.getByTestId('insighter-alias-set').click();
-  const champion = version.locator('.jp-insighter-alias[data-alias="champion"]');
+  const champion = version.locator(
+    '.jp-insighter-alias[data-alias="champion"]'
+  );
   await expect(champion).toBeVisible();
   await champion.getByRole('button').click();
   await expect(champion).toHaveCount(0);

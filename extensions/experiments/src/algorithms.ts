@@ -38,13 +38,63 @@ export const BUILTIN_ALGORITHMS: IAlgorithmSpec[] = [
     label: 'XGBoost',
     tasks: ['classification', 'regression'],
     params: [
-      { name: 'n_estimators', type: 'int', default: 100, min: 1, max: 5000, description: 'Boosting rounds.' },
-      { name: 'max_depth', type: 'int', default: 6, min: 1, max: 20, description: 'Deepest tree.' },
-      { name: 'learning_rate', type: 'float', default: 0.3, min: 0, max: 1, exclusiveMin: true, description: 'Shrinkage of each round.' },
-      { name: 'subsample', type: 'float', default: 1, min: 0, max: 1, exclusiveMin: true, description: 'Share of rows per tree.' },
-      { name: 'colsample_bytree', type: 'float', default: 1, min: 0, max: 1, exclusiveMin: true, description: 'Share of columns per tree.' },
-      { name: 'min_child_weight', type: 'float', default: 1, min: 0, description: 'Least weight a leaf needs.' },
-      { name: 'reg_lambda', type: 'float', default: 1, min: 0, description: 'L2 regularization.' },
+      {
+        name: 'n_estimators',
+        type: 'int',
+        default: 100,
+        min: 1,
+        max: 5000,
+        description: 'Boosting rounds.'
+      },
+      {
+        name: 'max_depth',
+        type: 'int',
+        default: 6,
+        min: 1,
+        max: 20,
+        description: 'Deepest tree.'
+      },
+      {
+        name: 'learning_rate',
+        type: 'float',
+        default: 0.3,
+        min: 0,
+        max: 1,
+        exclusiveMin: true,
+        description: 'Shrinkage of each round.'
+      },
+      {
+        name: 'subsample',
+        type: 'float',
+        default: 1,
+        min: 0,
+        max: 1,
+        exclusiveMin: true,
+        description: 'Share of rows per tree.'
+      },
+      {
+        name: 'colsample_bytree',
+        type: 'float',
+        default: 1,
+        min: 0,
+        max: 1,
+        exclusiveMin: true,
+        description: 'Share of columns per tree.'
+      },
+      {
+        name: 'min_child_weight',
+        type: 'float',
+        default: 1,
+        min: 0,
+        description: 'Least weight a leaf needs.'
+      },
+      {
+        name: 'reg_lambda',
+        type: 'float',
+        default: 1,
+        min: 0,
+        description: 'L2 regularization.'
+      },
       ...COMMON
     ]
   },
@@ -53,8 +103,22 @@ export const BUILTIN_ALGORITHMS: IAlgorithmSpec[] = [
     label: 'Logistic regression',
     tasks: ['classification'],
     params: [
-      { name: 'C', type: 'float', default: 1, min: 0, exclusiveMin: true, description: 'Inverse regularization strength.' },
-      { name: 'max_iter', type: 'int', default: 1000, min: 1, max: 100000, description: 'Most solver iterations.' },
+      {
+        name: 'C',
+        type: 'float',
+        default: 1,
+        min: 0,
+        exclusiveMin: true,
+        description: 'Inverse regularization strength.'
+      },
+      {
+        name: 'max_iter',
+        type: 'int',
+        default: 1000,
+        min: 1,
+        max: 100000,
+        description: 'Most solver iterations.'
+      },
       ...COMMON
     ]
   },
@@ -63,9 +127,30 @@ export const BUILTIN_ALGORITHMS: IAlgorithmSpec[] = [
     label: 'Random forest',
     tasks: ['classification', 'regression'],
     params: [
-      { name: 'n_estimators', type: 'int', default: 100, min: 1, max: 5000, description: 'Trees.' },
-      { name: 'max_depth', type: 'int', default: null, min: 1, max: 100, nullable: true, description: 'Deepest tree; empty for no limit.' },
-      { name: 'min_samples_leaf', type: 'int', default: 1, min: 1, description: 'Least rows in a leaf.' },
+      {
+        name: 'n_estimators',
+        type: 'int',
+        default: 100,
+        min: 1,
+        max: 5000,
+        description: 'Trees.'
+      },
+      {
+        name: 'max_depth',
+        type: 'int',
+        default: null,
+        min: 1,
+        max: 100,
+        nullable: true,
+        description: 'Deepest tree; empty for no limit.'
+      },
+      {
+        name: 'min_samples_leaf',
+        type: 'int',
+        default: 1,
+        min: 1,
+        description: 'Least rows in a leaf.'
+      },
       ...COMMON
     ]
   }
@@ -76,7 +161,9 @@ const LABELS: Record<string, string> = Object.fromEntries(
 );
 
 function asNumber(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  return typeof value === 'number' && Number.isFinite(value)
+    ? value
+    : undefined;
 }
 
 /** One parameter from the server's description, whatever its exact spelling. */
@@ -149,7 +236,13 @@ export function normalizeAlgorithms(answer: unknown): IAlgorithmSpec[] {
         .filter(a => a && typeof a === 'object')
         .map(a => [String(a.id ?? a.name ?? a.algorithm), a])
     : Object.entries(listed as Record<string, unknown>)
-        .filter(([key, a]) => key !== 'common' && key !== 'common_params' && a && typeof a === 'object')
+        .filter(
+          ([key, a]) =>
+            key !== 'common' &&
+            key !== 'common_params' &&
+            a &&
+            typeof a === 'object'
+        )
         .map(([id, a]) => [id, a as Record<string, unknown>]);
   const algorithms: IAlgorithmSpec[] = [];
   for (const [id, raw] of entries) {
@@ -167,8 +260,7 @@ export function normalizeAlgorithms(answer: unknown): IAlgorithmSpec[] {
       : (builtin?.tasks ?? ['classification', 'regression']);
     algorithms.push({
       id: id as TrainAlgorithm,
-      label:
-        typeof raw.label === 'string' ? raw.label : (LABELS[id] ?? id),
+      label: typeof raw.label === 'string' ? raw.label : (LABELS[id] ?? id),
       tasks,
       params: params.length ? params : (builtin?.params ?? [])
     });
@@ -182,13 +274,16 @@ export function paramText(value: ParamValue): string {
 }
 
 /** The default text of every parameter of an algorithm. */
-export function defaultParamTexts(spec: IAlgorithmSpec): Record<string, string> {
-  return Object.fromEntries(spec.params.map(p => [p.name, paramText(p.default)]));
+export function defaultParamTexts(
+  spec: IAlgorithmSpec
+): Record<string, string> {
+  return Object.fromEntries(
+    spec.params.map(p => [p.name, paramText(p.default)])
+  );
 }
 
 export type ParamCheck =
-  | { ok: true; value: ParamValue }
-  | { ok: false; error: string };
+  { ok: true; value: ParamValue } | { ok: false; error: string };
 
 /**
  * Reads one parameter as typed, checked against the bounds the server
@@ -210,7 +305,10 @@ export function checkParam(
     return { ok: false, error: trans.__('%1 must be a number.', spec.name) };
   }
   if (spec.type === 'int' && !Number.isInteger(value)) {
-    return { ok: false, error: trans.__('%1 must be a whole number.', spec.name) };
+    return {
+      ok: false,
+      error: trans.__('%1 must be a whole number.', spec.name)
+    };
   }
   const { min, max } = spec;
   const belowMin =
@@ -224,17 +322,35 @@ export function checkParam(
 }
 
 /** "n_estimators must be between 1 and 5000.", "C must be greater than 0.", … */
-export function rangeMessage(spec: IParamSpec, trans: TranslationBundle): string {
+export function rangeMessage(
+  spec: IParamSpec,
+  trans: TranslationBundle
+): string {
   const { min, max, name } = spec;
   if (min !== undefined && max !== undefined) {
     if (spec.exclusiveMin && spec.exclusiveMax) {
-      return trans.__('%1 must be greater than %2 and less than %3.', name, min, max);
+      return trans.__(
+        '%1 must be greater than %2 and less than %3.',
+        name,
+        min,
+        max
+      );
     }
     if (spec.exclusiveMin) {
-      return trans.__('%1 must be greater than %2 and at most %3.', name, min, max);
+      return trans.__(
+        '%1 must be greater than %2 and at most %3.',
+        name,
+        min,
+        max
+      );
     }
     if (spec.exclusiveMax) {
-      return trans.__('%1 must be at least %2 and less than %3.', name, min, max);
+      return trans.__(
+        '%1 must be at least %2 and less than %3.',
+        name,
+        min,
+        max
+      );
     }
     return trans.__('%1 must be between %2 and %3.', name, min, max);
   }

@@ -98,7 +98,8 @@ export class TrackingApi {
         experiment.lifecycle_stage !== 'deleted' &&
         (experiment.name === project.slug ||
           experiment.tags?.some(
-            tag => tag.key === 'insighter.project_id' && tag.value === project.id
+            tag =>
+              tag.key === 'insighter.project_id' && tag.value === project.id
           ))
     );
   }
@@ -154,7 +155,10 @@ export class TrackingApi {
   }
 
   /** The files directly under `path` of the run's artifacts (its root by default). */
-  async listArtifacts(runId: string, path?: string): Promise<IMlflowFileInfo[]> {
+  async listArtifacts(
+    runId: string,
+    path?: string
+  ): Promise<IMlflowFileInfo[]> {
     const answer = await this._client.request<{ files?: IMlflowFileInfo[] }>(
       `${MLFLOW}/artifacts/list${query({ run_id: runId, path: path || undefined })}`
     );

@@ -37,7 +37,9 @@ export function comparableMetrics(
   }
   const perRound = (key: string) =>
     key.startsWith('validation_') || key.startsWith('train_') ? 0 : 1;
-  return [...keys].sort((a, b) => perRound(a) - perRound(b) || a.localeCompare(b));
+  return [...keys].sort(
+    (a, b) => perRound(a) - perRound(b) || a.localeCompare(b)
+  );
 }
 
 export interface ICompareModelOptions {

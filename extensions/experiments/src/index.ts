@@ -1,8 +1,4 @@
-import {
-  IInsighterBus,
-  ISession,
-  ISidecarClient
-} from '@insighter/core';
+import { IInsighterBus, ISession, ISidecarClient } from '@insighter/core';
 import { IStudioSections } from '@insighter/projects';
 import { manifest } from '@insighter/registry';
 import {
@@ -24,7 +20,11 @@ import { CurrentProject, openStudioTool } from './studio';
 import { ExperimentsSection } from './widgets/experimentssection';
 import { ModelsPanel } from './widgets/modelspanel';
 
-export { BUILTIN_ALGORITHMS, checkParam, normalizeAlgorithms } from './algorithms';
+export {
+  BUILTIN_ALGORITHMS,
+  checkParam,
+  normalizeAlgorithms
+} from './algorithms';
 export { filterLiteral, TrackingApi } from './api';
 export { CommandIDs, ExternalCommandIDs } from './commands';
 export { CompareModel, comparableMetrics, paramDiff } from './compare';
@@ -112,7 +112,9 @@ function activateExperiments(
 
   commands.addCommand(CommandIDs.openExperiments, {
     label: args =>
-      args.isPalette ? trans.__('Open %1', trans.__(tool.label)) : trans.__(tool.label),
+      args.isPalette
+        ? trans.__('Open %1', trans.__(tool.label))
+        : trans.__(tool.label),
     caption: trans.__(tool.description),
     icon: args => (args.isPalette ? undefined : (tool.icon ?? runIcon)),
     execute: async args => {
@@ -141,7 +143,7 @@ function activateExperiments(
 const modelsPlugin: JupyterFrontEndPlugin<void> = {
   id: '@insighter/experiments:models',
   description:
-    'Adds the Models view (registered models, versions, aliases) with insighter:open-models, and the Studio section of a project\'s model.',
+    "Adds the Models view (registered models, versions, aliases) with insighter:open-models, and the Studio section of a project's model.",
   autoStart: true,
   requires: [ISidecarClient, IInsighterBus, IStudioSections],
   optional: [ISession, ILayoutRestorer, ICommandPalette, ITranslator],
@@ -212,7 +214,9 @@ function activateModels(
 
   commands.addCommand(CommandIDs.openModels, {
     label: args =>
-      args.isPalette ? trans.__('Open %1', trans.__(tool.label)) : trans.__(tool.label),
+      args.isPalette
+        ? trans.__('Open %1', trans.__(tool.label))
+        : trans.__(tool.label),
     caption: trans.__(tool.description),
     icon: args => (args.isPalette ? undefined : icon),
     execute: () => {

@@ -34,7 +34,10 @@ export function mergePoints(
 }
 
 /** Keys a run logs once per boosting round or epoch: drawn as curves. */
-export function isCurveKey(key: string, points: readonly IMetricPoint[]): boolean {
+export function isCurveKey(
+  key: string,
+  points: readonly IMetricPoint[]
+): boolean {
   return (
     points.length > 1 ||
     key.startsWith('validation_') ||

@@ -24,7 +24,11 @@ export interface IVersionRow {
   experimentId: string | null;
   metrics: Record<string, number>;
   params: Record<string, string>;
-  dataset: { name: string; version: string | null; digest: string | null } | null;
+  dataset: {
+    name: string;
+    version: string | null;
+    digest: string | null;
+  } | null;
   stage: string;
   aliases: string[];
   /** Milliseconds since the epoch. */
@@ -225,7 +229,10 @@ export class ModelsModel implements IDisposable {
     }
     try {
       const files = await this._api.listAllArtifacts(row.runId);
-      if (this._selected?.model === model && this._selected.version === version) {
+      if (
+        this._selected?.model === model &&
+        this._selected.version === version
+      ) {
         this._artifacts = files;
       }
     } catch (reason) {
@@ -240,7 +247,11 @@ export class ModelsModel implements IDisposable {
   }
 
   /** Points `alias` (e.g. `champion`) at a version; an alias names one version at a time. */
-  async setAlias(model: string, alias: string, version: string): Promise<boolean> {
+  async setAlias(
+    model: string,
+    alias: string,
+    version: string
+  ): Promise<boolean> {
     return this._act(() => this._api.setAlias(model, alias.trim(), version));
   }
 
@@ -250,7 +261,9 @@ export class ModelsModel implements IDisposable {
 
   async download(row: IVersionRow, path: string): Promise<Blob> {
     if (!row.experimentId || !row.runId) {
-      throw new Error(this._trans.__('This version has no run to download from.'));
+      throw new Error(
+        this._trans.__('This version has no run to download from.')
+      );
     }
     return this._api.download(
       this._api.artifactPath(row.experimentId, row.runId, path)
@@ -272,7 +285,8 @@ export class ModelsModel implements IDisposable {
     try {
       await action();
     } catch (reason) {
-      this._actionError = reason instanceof Error ? reason.message : String(reason);
+      this._actionError =
+        reason instanceof Error ? reason.message : String(reason);
       this._changed.emit();
       return false;
     }
@@ -294,7 +308,9 @@ export class ModelsModel implements IDisposable {
       if (this._isDisposed || project !== this._project) {
         return;
       }
-      this._models = entries.sort((a, b) => a.model.name.localeCompare(b.model.name));
+      this._models = entries.sort((a, b) =>
+        a.model.name.localeCompare(b.model.name)
+      );
       this._status = 'ready';
       this._error = null;
     } catch (reason) {
@@ -321,13 +337,21 @@ export class ModelsModel implements IDisposable {
       )
     );
     const rows = versions.map((version, i) =>
-      versionRow(model, version, runs[i], aliases.get(String(version.version)) ?? [])
+      versionRow(
+        model,
+        version,
+        runs[i],
+        aliases.get(String(version.version)) ?? []
+      )
     );
     rows.sort((a, b) => Number(b.version) - Number(a.version));
     return { model, versions: rows };
   }
 
-  private _onRegistered(_: IInsighterBus, registered: IModelVersionRegistered): void {
+  private _onRegistered(
+    _: IInsighterBus,
+    registered: IModelVersionRegistered
+  ): void {
     if (!this._project || registered.projectId === this._project.id) {
       void this.refresh();
     }

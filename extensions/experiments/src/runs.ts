@@ -231,7 +231,13 @@ export function filterRows(rows: readonly IRunRow[], text: string): IRunRow[] {
     return [...rows];
   }
   return rows.filter(row => {
-    const haystack = [row.name, row.status, row.algorithm, row.dataset, row.runId]
+    const haystack = [
+      row.name,
+      row.status,
+      row.algorithm,
+      row.dataset,
+      row.runId
+    ]
       .join(' ')
       .toLowerCase();
     return words.every(word => haystack.includes(word));
@@ -318,7 +324,10 @@ export class RunsModel implements IDisposable {
 
   /** The rows the table shows: filtered, then sorted. */
   get visibleRows(): readonly IRunRow[] {
-    this._visible ??= sortRows(filterRows(this._rows, this._filter), this._sort);
+    this._visible ??= sortRows(
+      filterRows(this._rows, this._filter),
+      this._sort
+    );
     return this._visible;
   }
 
@@ -343,7 +352,14 @@ export class RunsModel implements IDisposable {
     this._sort =
       this._sort.key === key
         ? { key, ascending: !this._sort.ascending }
-        : { key, ascending: key === 'name' || key === 'algorithm' || key === 'dataset' || key === 'status' };
+        : {
+            key,
+            ascending:
+              key === 'name' ||
+              key === 'algorithm' ||
+              key === 'dataset' ||
+              key === 'status'
+          };
     this._visible = null;
     this._changed.emit();
   }

@@ -120,7 +120,8 @@ export interface IMlflowError {
   message: string;
 }
 
-export type TrainAlgorithm = 'xgboost' | 'logistic_regression' | 'random_forest';
+export type TrainAlgorithm =
+  'xgboost' | 'logistic_regression' | 'random_forest';
 
 export type TrainTask = 'classification' | 'regression';
 

@@ -220,7 +220,11 @@ export class TrainFormModel implements IDisposable {
   get errors(): Record<string, string> {
     const errors: Record<string, string> = {};
     for (const param of this.spec.params) {
-      const check = checkParam(param, this.paramTexts[param.name] ?? '', this._trans);
+      const check = checkParam(
+        param,
+        this.paramTexts[param.name] ?? '',
+        this._trans
+      );
       if (!check.ok) {
         errors[param.name] = check.error;
       }
@@ -274,7 +278,11 @@ export class TrainFormModel implements IDisposable {
     }
     const params: Record<string, ParamValue> = {};
     for (const param of this.spec.params) {
-      const check = checkParam(param, this.paramTexts[param.name] ?? '', this._trans);
+      const check = checkParam(
+        param,
+        this.paramTexts[param.name] ?? '',
+        this._trans
+      );
       if (check.ok) {
         params[param.name] = check.value;
       }
@@ -403,8 +411,11 @@ export function fieldErrors(
   ]);
   const errors: Record<string, string> = {};
   const put = (path: unknown, message: unknown) => {
-    const parts = Array.isArray(path) ? path.map(String) : String(path).split('.');
-    const field = [...parts].reverse().find(part => fields.has(part)) ??
+    const parts = Array.isArray(path)
+      ? path.map(String)
+      : String(path).split('.');
+    const field =
+      [...parts].reverse().find(part => fields.has(part)) ??
       (parts.includes('dataset_id') ? 'dataset' : undefined);
     if (field && typeof message === 'string') {
       errors[field] = message;
@@ -416,7 +427,10 @@ export function fieldErrors(
     }
   } else if (details && typeof details === 'object') {
     const record = details as Record<string, unknown>;
-    const nested = (record.fieldErrors ?? record.fields ?? record) as Record<string, unknown>;
+    const nested = (record.fieldErrors ?? record.fields ?? record) as Record<
+      string,
+      unknown
+    >;
     for (const [key, value] of Object.entries(nested)) {
       put(key, Array.isArray(value) ? value[0] : value);
     }

@@ -54,7 +54,11 @@ export function run(
   };
 }
 
-export function job(id: string, runId: string, overrides: Partial<IJob> = {}): IJob {
+export function job(
+  id: string,
+  runId: string,
+  overrides: Partial<IJob> = {}
+): IJob {
   return {
     id,
     project_id: 'p1',

@@ -9,7 +9,13 @@ import { history, line, run, settle } from './fakes';
 function metric(runId: string, value: number, step: number) {
   return {
     type: 'run.metric' as const,
-    payload: { runId, key: 'validation_auc', value, step, timestamp: 100 + step }
+    payload: {
+      runId,
+      key: 'validation_auc',
+      value,
+      step,
+      timestamp: 100 + step
+    }
   };
 }
 
@@ -44,7 +50,9 @@ describe('metric series', () => {
     };
     const metrics = new RunMetrics({ api, bus, runId: 'r1' });
     const seen: number[] = [];
-    metrics.changed.connect(() => seen.push(metrics.points('validation_auc').length));
+    metrics.changed.connect(() =>
+      seen.push(metrics.points('validation_auc').length)
+    );
     const loading = metrics.load(['validation_auc']);
     // A live point crossing the history read: step 2 arrives from both.
     bus.emit(metric('r1', 0.7, 2));
@@ -52,7 +60,9 @@ describe('metric series', () => {
     release();
     await loading;
     bus.emit(metric('r1', 0.72, 3));
-    expect(metrics.points('validation_auc').map(p => p.step)).toEqual([0, 1, 2, 3]);
+    expect(metrics.points('validation_auc').map(p => p.step)).toEqual([
+      0, 1, 2, 3
+    ]);
     expect(seen).toEqual([1, 3, 4]);
     expect(metrics.latest('validation_auc')).toBe(0.72);
     expect(metrics.curveKeys).toEqual(['validation_auc']);
@@ -83,7 +93,10 @@ describe('log buffer', () => {
     ]);
     buffer.search = 'auc';
     expect(buffer.visible.map(l => l.n)).toEqual([0, 2]);
-    buffer.append([line(3, '[2] validation-auc:0.70'), line(4, 'saving model')]);
+    buffer.append([
+      line(3, '[2] validation-auc:0.70'),
+      line(4, 'saving model')
+    ]);
     expect(buffer.visible.map(l => l.n)).toEqual([0, 2, 3]);
     buffer.search = '';
     expect(buffer.visible).toHaveLength(5);
@@ -135,13 +148,25 @@ describe('log buffer', () => {
 describe('comparing runs', () => {
   it('lists every parameter once, marking those the runs disagree on', () => {
     const diff = paramDiff([
-      { params: { max_depth: '6', learning_rate: '0.3', algorithm: 'xgboost' } },
-      { params: { max_depth: '4', learning_rate: '0.3', algorithm: 'xgboost' } },
+      {
+        params: { max_depth: '6', learning_rate: '0.3', algorithm: 'xgboost' }
+      },
+      {
+        params: { max_depth: '4', learning_rate: '0.3', algorithm: 'xgboost' }
+      },
       { params: { max_depth: '6', algorithm: 'xgboost' } }
     ]);
     expect(diff).toEqual([
-      { key: 'algorithm', values: ['xgboost', 'xgboost', 'xgboost'], differs: false },
-      { key: 'learning_rate', values: ['0.3', '0.3', undefined], differs: true },
+      {
+        key: 'algorithm',
+        values: ['xgboost', 'xgboost', 'xgboost'],
+        differs: false
+      },
+      {
+        key: 'learning_rate',
+        values: ['0.3', '0.3', undefined],
+        differs: true
+      },
       { key: 'max_depth', values: ['6', '4', '6'], differs: true }
     ]);
   });
@@ -167,7 +192,12 @@ describe('comparing runs', () => {
     await settle();
     expect(compare.metricsOf('r1')?.points('validation_auc')).toHaveLength(2);
     bus.emit(metric('r2', 0.55, 1));
-    expect(compare.metricsOf('r2')?.points('validation_auc').map(p => p.value)).toEqual([0.5, 0.55]);
+    expect(
+      compare
+        .metricsOf('r2')
+        ?.points('validation_auc')
+        .map(p => p.value)
+    ).toEqual([0.5, 0.55]);
     compare.setRuns(rows.slice(0, 1));
     expect(compare.metricsOf('r2')).toBeUndefined();
     compare.dispose();

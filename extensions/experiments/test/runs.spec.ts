@@ -7,10 +7,18 @@ describe('runRows', () => {
   it('joins runs with their jobs, adds queued jobs without a run (by creation time), newest first', () => {
     const rows = runRows(
       [
-        run('r1', { start: 1000, end: 5000, metrics: { accuracy: 0.7 }, dataset: 'german_credit' }),
+        run('r1', {
+          start: 1000,
+          end: 5000,
+          metrics: { accuracy: 0.7 },
+          dataset: 'german_credit'
+        }),
         run('r2', { start: 2000, status: 'RUNNING' })
       ],
-      [job('j2', 'r2'), job('j3', 'r3', { status: 'queued', started_at: null })],
+      [
+        job('j2', 'r2'),
+        job('j3', 'r3', { status: 'queued', started_at: null })
+      ],
       [],
       10_000
     );
@@ -40,27 +48,39 @@ describe('sortRows and filterRows', () => {
   );
 
   it('sorts by a metric either way, rows without it last both times', () => {
-    expect(sortRows(rows, { key: 'auc', ascending: true }).map(r => r.runId)).toEqual(['a', 'b', 'c']);
-    expect(sortRows(rows, { key: 'auc', ascending: false }).map(r => r.runId)).toEqual(['b', 'a', 'c']);
+    expect(
+      sortRows(rows, { key: 'auc', ascending: true }).map(r => r.runId)
+    ).toEqual(['a', 'b', 'c']);
+    expect(
+      sortRows(rows, { key: 'auc', ascending: false }).map(r => r.runId)
+    ).toEqual(['b', 'a', 'c']);
   });
 
   it('sorts by name and start time', () => {
-    expect(sortRows(rows, { key: 'name', ascending: false }).map(r => r.runId)).toEqual(['c', 'b', 'a']);
-    expect(sortRows(rows, { key: 'started', ascending: true }).map(r => r.runId)).toEqual(['b', 'c', 'a']);
+    expect(
+      sortRows(rows, { key: 'name', ascending: false }).map(r => r.runId)
+    ).toEqual(['c', 'b', 'a']);
+    expect(
+      sortRows(rows, { key: 'started', ascending: true }).map(r => r.runId)
+    ).toEqual(['b', 'c', 'a']);
   });
 
   it('keeps rows containing every word of the filter, ignoring case', () => {
     expect(filterRows(rows, 'FAILED').map(r => r.runId)).toEqual(['c']);
     expect(filterRows(rows, 'xgboost')).toEqual([]);
     expect(filterRows(rows, '  ').length).toBe(3);
-    expect(filterRows(rows, 'birch succeeded').map(r => r.runId)).toEqual(['b']);
+    expect(filterRows(rows, 'birch succeeded').map(r => r.runId)).toEqual([
+      'b'
+    ]);
   });
 });
 
 describe('RunsModel', () => {
   function setup() {
     const bus = new InsighterBus();
-    let runs: IMlflowRun[] = [run('r1', { name: 'first', metrics: { auc: 0.5 } })];
+    let runs: IMlflowRun[] = [
+      run('r1', { name: 'first', metrics: { auc: 0.5 } })
+    ];
     let jobs: IJob[] = [job('j1', 'r1', { status: 'running' })];
     const calls: string[] = [];
     const api = {
@@ -91,7 +111,10 @@ describe('RunsModel', () => {
 
   it("lists the project's runs, sorts and filters them on request", async () => {
     const { model, calls, setRuns } = setup();
-    setRuns([run('r1', { name: 'first', metrics: { auc: 0.5 } }), run('r2', { name: 'second', metrics: { auc: 0.9 } })]);
+    setRuns([
+      run('r1', { name: 'first', metrics: { auc: 0.5 } }),
+      run('r2', { name: 'second', metrics: { auc: 0.9 } })
+    ]);
     await model.refresh();
     expect(calls).toEqual(['experiments', 'runs 1']);
     model.sortBy('auc');
@@ -109,16 +132,40 @@ describe('RunsModel', () => {
     await model.refresh();
     const changes: number[] = [];
     model.changed.connect(() => changes.push(1));
-    bus.emit({ type: 'run.metric', payload: { runId: 'r1', key: 'auc', value: 0.77, step: 0, timestamp: 5 } });
+    bus.emit({
+      type: 'run.metric',
+      payload: { runId: 'r1', key: 'auc', value: 0.77, step: 0, timestamp: 5 }
+    });
     expect(model.row('r1')?.metrics.auc).toBe(0.77);
     expect(changes).toHaveLength(1);
-    bus.emit({ type: 'run.metric', payload: { runId: 'other', key: 'auc', value: 0.1, step: 0, timestamp: 5 } });
+    bus.emit({
+      type: 'run.metric',
+      payload: { runId: 'other', key: 'auc', value: 0.1, step: 0, timestamp: 5 }
+    });
     expect(changes).toHaveLength(1);
 
     setJobs([job('j1', 'r1', { status: 'succeeded' })]);
     calls.length = 0;
-    bus.emit({ type: 'job.updated', payload: { jobId: 'j1', projectId: 'p1', runId: 'r1', status: 'succeeded', timestamp: 6 } });
-    bus.emit({ type: 'job.updated', payload: { jobId: 'j9', projectId: 'elsewhere', runId: 'r9', status: 'running', timestamp: 6 } });
+    bus.emit({
+      type: 'job.updated',
+      payload: {
+        jobId: 'j1',
+        projectId: 'p1',
+        runId: 'r1',
+        status: 'succeeded',
+        timestamp: 6
+      }
+    });
+    bus.emit({
+      type: 'job.updated',
+      payload: {
+        jobId: 'j9',
+        projectId: 'elsewhere',
+        runId: 'r9',
+        status: 'running',
+        timestamp: 6
+      }
+    });
     await settle();
     expect(calls).toEqual(['experiments', 'runs 1']);
     expect(model.row('r1')?.status).toBe('succeeded');

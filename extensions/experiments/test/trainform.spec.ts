@@ -9,11 +9,16 @@ import type { IDatasetSummary, INewTrainJob } from '../src/tokens';
 import { settle } from './fakes';
 
 const spec = (algorithm: string, name: string) =>
-  BUILTIN_ALGORITHMS.find(a => a.id === algorithm)!.params.find(p => p.name === name)!;
+  BUILTIN_ALGORITHMS.find(a => a.id === algorithm)!.params.find(
+    p => p.name === name
+  )!;
 
 describe('hyperparameter checks', () => {
   it("mirrors the jobs route's bounds per algorithm", () => {
-    expect(checkParam(spec('xgboost', 'n_estimators'), '5000')).toEqual({ ok: true, value: 5000 });
+    expect(checkParam(spec('xgboost', 'n_estimators'), '5000')).toEqual({
+      ok: true,
+      value: 5000
+    });
     expect(checkParam(spec('xgboost', 'n_estimators'), '5001')).toEqual({
       ok: false,
       error: 'n_estimators must be between 1 and 5000.'
@@ -26,7 +31,10 @@ describe('hyperparameter checks', () => {
       ok: false,
       error: 'learning_rate must be greater than 0 and at most 1.'
     });
-    expect(checkParam(spec('xgboost', 'learning_rate'), '1')).toEqual({ ok: true, value: 1 });
+    expect(checkParam(spec('xgboost', 'learning_rate'), '1')).toEqual({
+      ok: true,
+      value: 1
+    });
     expect(checkParam(spec('xgboost', 'reg_lambda'), '-1')).toEqual({
       ok: false,
       error: 'reg_lambda must be at least 0.'
@@ -44,8 +52,13 @@ describe('hyperparameter checks', () => {
       error: 'max_depth is required.'
     });
     // Random forest's max_depth may be "none".
-    expect(checkParam(spec('random_forest', 'max_depth'), '')).toEqual({ ok: true, value: null });
-    expect(checkParam(spec('random_forest', 'max_depth'), '101').ok).toBe(false);
+    expect(checkParam(spec('random_forest', 'max_depth'), '')).toEqual({
+      ok: true,
+      value: null
+    });
+    expect(checkParam(spec('random_forest', 'max_depth'), '101').ok).toBe(
+      false
+    );
     expect(checkParam(spec('xgboost', 'subsample'), 'abc')).toEqual({
       ok: false,
       error: 'subsample must be a number.'
@@ -56,14 +69,35 @@ describe('hyperparameter checks', () => {
     const keyed = normalizeAlgorithms({
       xgboost: {
         params: {
-          n_estimators: { default: 200, min: 1, max: 3000, description: 'Rounds.' },
-          learning_rate: { type: 'float', default: 0.1, exclusiveMinimum: 0, max: 1 }
+          n_estimators: {
+            default: 200,
+            min: 1,
+            max: 3000,
+            description: 'Rounds.'
+          },
+          learning_rate: {
+            type: 'float',
+            default: 0.1,
+            exclusiveMinimum: 0,
+            max: 1
+          }
         }
       },
-      common: { test_size: { type: 'float', default: 0.25, exclusiveMinimum: 0, exclusiveMaximum: 1 } }
+      common: {
+        test_size: {
+          type: 'float',
+          default: 0.25,
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1
+        }
+      }
     });
     expect(keyed).toHaveLength(1);
-    expect(keyed[0]).toMatchObject({ id: 'xgboost', label: 'XGBoost', tasks: ['classification', 'regression'] });
+    expect(keyed[0]).toMatchObject({
+      id: 'xgboost',
+      label: 'XGBoost',
+      tasks: ['classification', 'regression']
+    });
     expect(keyed[0].params.map(p => [p.name, p.default])).toEqual([
       ['n_estimators', 200],
       ['learning_rate', 0.1],
@@ -74,10 +108,20 @@ describe('hyperparameter checks', () => {
 
     const listed = normalizeAlgorithms({
       algorithms: [
-        { id: 'random_forest', tasks: ['classification'], params: [{ name: 'max_depth', type: 'int', default: null, min: 1, max: 100 }] }
+        {
+          id: 'random_forest',
+          tasks: ['classification'],
+          params: [
+            { name: 'max_depth', type: 'int', default: null, min: 1, max: 100 }
+          ]
+        }
       ]
     });
-    expect(listed[0].params[0]).toMatchObject({ name: 'max_depth', nullable: true, type: 'int' });
+    expect(listed[0].params[0]).toMatchObject({
+      name: 'max_depth',
+      nullable: true,
+      type: 'int'
+    });
     expect(listed[0].tasks).toEqual(['classification']);
   });
 });
@@ -89,12 +133,21 @@ describe('TrainFormModel', () => {
     { id: 'd3', name: 'broken', version: 1, status: 'failed' }
   ];
 
-  function setup(createJob: (job: INewTrainJob) => Promise<{ id: string; run_id: string; status: 'queued' }>) {
+  function setup(
+    createJob: (
+      job: INewTrainJob
+    ) => Promise<{ id: string; run_id: string; status: 'queued' }>
+  ) {
     const bus = new InsighterBus();
     const sent: INewTrainJob[] = [];
     const api = {
       algorithms: async () => {
-        throw new SidecarError({ kind: 'response', status: 404, code: 'not_found', message: 'No route.' });
+        throw new SidecarError({
+          kind: 'response',
+          status: 404,
+          code: 'not_found',
+          message: 'No route.'
+        });
       },
       listDatasets: async () => datasets,
       getDataset: async (id: string) => ({
@@ -115,18 +168,30 @@ describe('TrainFormModel', () => {
 
   it('offers the newest ready version of each dataset and its columns as targets', async () => {
     expect(readyDatasets(datasets).map(d => d.id)).toEqual(['d2']);
-    const { form } = setup(async () => ({ id: 'j1', run_id: 'r1', status: 'queued' }));
+    const { form } = setup(async () => ({
+      id: 'j1',
+      run_id: 'r1',
+      status: 'queued'
+    }));
     await form.load();
     await settle();
     expect(form.datasetId).toBe('d2');
     expect(form.columns.map(c => c.name)).toEqual(['duration', 'Class']);
     expect(form.target).toBe('Class');
     // The built-in table stands in for the missing algorithms route.
-    expect(form.algorithms.map(a => a.id)).toEqual(['xgboost', 'logistic_regression', 'random_forest']);
+    expect(form.algorithms.map(a => a.id)).toEqual([
+      'xgboost',
+      'logistic_regression',
+      'random_forest'
+    ]);
   });
 
   it('sends the job with typed parameters, and refuses to while a field is wrong', async () => {
-    const { form, sent } = setup(async () => ({ id: 'j1', run_id: 'r1', status: 'queued' }));
+    const { form, sent } = setup(async () => ({
+      id: 'j1',
+      run_id: 'r1',
+      status: 'queued'
+    }));
     await form.load();
     await settle();
     form.setParam('max_depth', '25');
@@ -178,13 +243,25 @@ describe('TrainFormModel', () => {
   });
 
   it('lists the datasets again when one of the project is uploaded', async () => {
-    const { form, bus } = setup(async () => ({ id: 'j1', run_id: 'r1', status: 'queued' }));
+    const { form, bus } = setup(async () => ({
+      id: 'j1',
+      run_id: 'r1',
+      status: 'queued'
+    }));
     await form.load();
     await settle();
     datasets.push({ id: 'd4', name: 'adult', version: 1, status: 'ready' });
     bus.emit({
       type: 'dataset.uploaded',
-      payload: { datasetId: 'd4', projectId: 'p1', name: 'adult', version: 1, sizeBytes: 1, rowCount: 1, timestamp: 1 }
+      payload: {
+        datasetId: 'd4',
+        projectId: 'p1',
+        name: 'adult',
+        version: 1,
+        sizeBytes: 1,
+        rowCount: 1,
+        timestamp: 1
+      }
     });
     await settle();
     expect(form.datasets.map(d => d.name)).toEqual(['adult', 'german_credit']);

@@ -62,7 +62,9 @@ function activateMonitor(
       const model = new MonitorModel({ api, bus, projectId, trans });
       const panel = new MonitorPanel(model, trans);
       open.set(projectId, panel);
-      context.projectChanged.connect((_, project) => model.setProject(project.id));
+      context.projectChanged.connect((_, project) =>
+        model.setProject(project.id)
+      );
       panel.disposed.connect(() => {
         if (open.get(projectId) === panel) {
           open.delete(projectId);
@@ -82,7 +84,9 @@ function activateMonitor(
       args.isPalette ? trans.__('Open %1', trans.__(label)) : trans.__(label),
     caption: trans.__(tool?.description ?? ''),
     icon: args =>
-      args.isPalette || !tool ? undefined : LabIcon.resolve({ icon: tool.icon }),
+      args.isPalette || !tool
+        ? undefined
+        : LabIcon.resolve({ icon: tool.icon }),
     execute: async args => {
       const jobId = typeof args.jobId === 'string' ? args.jobId : null;
       const { projectId } = await openStudioTool(

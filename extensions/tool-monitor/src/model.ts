@@ -28,7 +28,13 @@ export type MonitorStatus = 'loading' | 'ready' | 'error';
 export interface IMonitorModelOptions {
   api: Pick<
     TrackingApi,
-    'listJobs' | 'getJob' | 'jobLogs' | 'jobStats' | 'getRun' | 'metricHistory' | 'cancelJob'
+    | 'listJobs'
+    | 'getJob'
+    | 'jobLogs'
+    | 'jobStats'
+    | 'getRun'
+    | 'metricHistory'
+    | 'cancelJob'
   >;
   bus: IInsighterBus;
   projectId: string;
@@ -205,7 +211,8 @@ export class MonitorModel implements IDisposable {
     try {
       await this._api.cancelJob(jobId);
     } catch (reason) {
-      this._actionError = reason instanceof Error ? reason.message : String(reason);
+      this._actionError =
+        reason instanceof Error ? reason.message : String(reason);
     }
     await this._fetchJob(jobId);
   }
@@ -273,7 +280,11 @@ export class MonitorModel implements IDisposable {
           poll.dispose();
         }
       },
-      frequency: { interval: this._statsIntervalMs, backoff: true, max: 30_000 },
+      frequency: {
+        interval: this._statsIntervalMs,
+        backoff: true,
+        max: 30_000
+      },
       standby: 'when-hidden'
     });
     this._statsPoll = poll;

@@ -2,7 +2,12 @@
  * @jest-environment jsdom
  */
 import { InsighterBus, SidecarError } from '@insighter/core';
-import type { IJob, IJobLogLine, IJobStats, IMlflowRun } from '@insighter/experiments';
+import type {
+  IJob,
+  IJobLogLine,
+  IJobStats,
+  IMlflowRun
+} from '@insighter/experiments';
 import { MonitorModel } from '../src/model';
 
 function job(id: string, overrides: Partial<IJob> = {}): IJob {
@@ -48,12 +53,19 @@ class FakeSidecar {
     getJob: async (id: string) => {
       const found = this.jobs.find(j => j.id === id);
       if (!found) {
-        throw new SidecarError({ kind: 'response', status: 404, code: 'not_found', message: 'No job.' });
+        throw new SidecarError({
+          kind: 'response',
+          status: 404,
+          code: 'not_found',
+          message: 'No job.'
+        });
       }
       return found;
     },
     jobLogs: async (id: string, since?: number) => ({
-      lines: (this.logs.get(id) ?? []).filter(l => since === undefined || l.n > since),
+      lines: (this.logs.get(id) ?? []).filter(
+        l => since === undefined || l.n > since
+      ),
       done: this.jobs.find(j => j.id === id)?.status === 'succeeded'
     }),
     jobStats: async () => {
@@ -62,7 +74,9 @@ class FakeSidecar {
     },
     getRun: async (runId: string): Promise<IMlflowRun> => ({
       info: { run_id: runId, experiment_id: '1', status: 'RUNNING' },
-      data: { metrics: [{ key: 'validation_auc', value: 0.6, step: 1, timestamp: 2 }] }
+      data: {
+        metrics: [{ key: 'validation_auc', value: 0.6, step: 1, timestamp: 2 }]
+      }
     }),
     metricHistory: async () => [
       { key: 'validation_auc', value: 0.55, step: 0, timestamp: 1 },
@@ -74,7 +88,12 @@ class FakeSidecar {
   write(jobId: string, ...texts: string[]): void {
     const lines = this.logs.get(jobId) ?? [];
     for (const text of texts) {
-      lines.push({ n: lines.length, stream: 'stdout', text, timestamp: lines.length });
+      lines.push({
+        n: lines.length,
+        stream: 'stdout',
+        text,
+        timestamp: lines.length
+      });
     }
     this.logs.set(jobId, lines);
   }
@@ -88,7 +107,12 @@ describe('MonitorModel', () => {
   beforeEach(() => {
     bus = new InsighterBus();
     sidecar = new FakeSidecar();
-    model = new MonitorModel({ api: sidecar.api, bus, projectId: 'p1', statsIntervalMs: 10 });
+    model = new MonitorModel({
+      api: sidecar.api,
+      bus,
+      projectId: 'p1',
+      statsIntervalMs: 10
+    });
   });
 
   afterEach(() => model.dispose());
@@ -99,19 +123,38 @@ describe('MonitorModel', () => {
     await model.refresh();
     await settle();
     expect(model.selected?.id).toBe('j1');
-    expect(model.logs?.buffer.lines.map(l => l.text)).toEqual(['Loading german_credit', '[0] validation-auc:0.55']);
+    expect(model.logs?.buffer.lines.map(l => l.text)).toEqual([
+      'Loading german_credit',
+      '[0] validation-auc:0.55'
+    ]);
     expect(model.metrics?.points('validation_auc')).toHaveLength(2);
 
     for (let step = 2; step < 5; step++) {
       bus.emit({
         type: 'run.metric',
-        payload: { runId: 'run-j1', key: 'validation_auc', value: 0.6 + step / 100, step, timestamp: 10 + step }
+        payload: {
+          runId: 'run-j1',
+          key: 'validation_auc',
+          value: 0.6 + step / 100,
+          step,
+          timestamp: 10 + step
+        }
       });
     }
-    expect(model.metrics?.points('validation_auc').map(p => p.step)).toEqual([0, 1, 2, 3, 4]);
+    expect(model.metrics?.points('validation_auc').map(p => p.step)).toEqual([
+      0, 1, 2, 3, 4
+    ]);
 
     sidecar.write('j1', '[1] validation-auc:0.60');
-    bus.emit({ type: 'run.log', payload: { runId: 'run-j1', lines: ['[1] validation-auc:0.60'], stream: 'stdout', timestamp: 3 } });
+    bus.emit({
+      type: 'run.log',
+      payload: {
+        runId: 'run-j1',
+        lines: ['[1] validation-auc:0.60'],
+        stream: 'stdout',
+        timestamp: 3
+      }
+    });
     await settle();
     expect(model.logs?.buffer.lines).toHaveLength(3);
     model.logs!.buffer.search = 'AUC';
@@ -123,17 +166,49 @@ describe('MonitorModel', () => {
     await model.refresh();
     expect(model.selected?.id).toBe('old');
 
-    sidecar.jobs = [job('j2', { status: 'queued', created_at: '2026-11-02T00:00:00.000Z' }), ...sidecar.jobs];
-    bus.emit({ type: 'job.updated', payload: { jobId: 'j2', projectId: 'p1', runId: 'run-j2', status: 'queued', timestamp: 1 } });
-    bus.emit({ type: 'job.updated', payload: { jobId: 'x', projectId: 'another', runId: 'run-x', status: 'queued', timestamp: 1 } });
+    sidecar.jobs = [
+      job('j2', { status: 'queued', created_at: '2026-11-02T00:00:00.000Z' }),
+      ...sidecar.jobs
+    ];
+    bus.emit({
+      type: 'job.updated',
+      payload: {
+        jobId: 'j2',
+        projectId: 'p1',
+        runId: 'run-j2',
+        status: 'queued',
+        timestamp: 1
+      }
+    });
+    bus.emit({
+      type: 'job.updated',
+      payload: {
+        jobId: 'x',
+        projectId: 'another',
+        runId: 'run-x',
+        status: 'queued',
+        timestamp: 1
+      }
+    });
     await settle();
     expect(model.jobs.map(j => j.id)).toEqual(['j2', 'old']);
     expect(model.selected?.id).toBe('j2');
 
-    sidecar.jobs[0] = { ...sidecar.jobs[0], status: 'failed', error: 'Column "Klass" is not in the dataset.' };
+    sidecar.jobs[0] = {
+      ...sidecar.jobs[0],
+      status: 'failed',
+      error: 'Column "Klass" is not in the dataset.'
+    };
     bus.emit({
       type: 'job.updated',
-      payload: { jobId: 'j2', projectId: 'p1', runId: 'run-j2', status: 'failed', error: 'Column "Klass" is not in the dataset.', timestamp: 2 }
+      payload: {
+        jobId: 'j2',
+        projectId: 'p1',
+        runId: 'run-j2',
+        status: 'failed',
+        error: 'Column "Klass" is not in the dataset.',
+        timestamp: 2
+      }
     });
     expect(model.selected?.status).toBe('failed');
     expect(model.selected?.error).toBe('Column "Klass" is not in the dataset.');
@@ -141,7 +216,11 @@ describe('MonitorModel', () => {
 
   it("reads a container job's CPU and memory while it runs, and stops where the sidecar has none", async () => {
     sidecar.jobs = [job('j1')];
-    sidecar.stats = { cpu_percent: 87.5, memory_bytes: 200 * 2 ** 20, memory_limit_bytes: 2 ** 30 };
+    sidecar.stats = {
+      cpu_percent: 87.5,
+      memory_bytes: 200 * 2 ** 20,
+      memory_limit_bytes: 2 ** 30
+    };
     await model.refresh();
     await new Promise(resolve => setTimeout(resolve, 60));
     expect(model.stats).toEqual(sidecar.stats);
@@ -155,7 +234,12 @@ describe('MonitorModel', () => {
   });
 
   it("shows a finished job's whole log from the job's log route", async () => {
-    sidecar.jobs = [job('done', { status: 'succeeded', finished_at: '2026-11-01T10:00:09.000Z' })];
+    sidecar.jobs = [
+      job('done', {
+        status: 'succeeded',
+        finished_at: '2026-11-01T10:00:09.000Z'
+      })
+    ];
     sidecar.write('done', 'a', 'b', 'c');
     await model.refresh();
     await settle();

@@ -68,7 +68,8 @@ export function MetricChart(props: IMetricChartProps): React.ReactElement {
   }
   const plotW = width - PAD.left - PAD.right;
   const plotH = height - PAD.top - PAD.bottom;
-  const x = (step: number) => PAD.left + ((step - minX) / (maxX - minX)) * plotW;
+  const x = (step: number) =>
+    PAD.left + ((step - minX) / (maxX - minX)) * plotW;
   const y = (value: number) =>
     PAD.top + (1 - (value - minY) / (maxY - minY)) * plotH;
   return (
@@ -86,7 +87,9 @@ export function MetricChart(props: IMetricChartProps): React.ReactElement {
         )}
       </figcaption>
       {all.length === 0 ? (
-        <p className="jp-insighter-Experiments-muted">{props.emptyText ?? ''}</p>
+        <p className="jp-insighter-Experiments-muted">
+          {props.emptyText ?? ''}
+        </p>
       ) : (
         <svg
           width={width}
@@ -109,28 +112,61 @@ export function MetricChart(props: IMetricChartProps): React.ReactElement {
             x2={PAD.left}
             y2={PAD.top + plotH}
           />
-          <text className="jp-insighter-metric-chart-label" x={PAD.left - 4} y={PAD.top + 8} textAnchor="end">
+          <text
+            className="jp-insighter-metric-chart-label"
+            x={PAD.left - 4}
+            y={PAD.top + 8}
+            textAnchor="end"
+          >
             {formatValue(maxY)}
           </text>
-          <text className="jp-insighter-metric-chart-label" x={PAD.left - 4} y={PAD.top + plotH} textAnchor="end">
+          <text
+            className="jp-insighter-metric-chart-label"
+            x={PAD.left - 4}
+            y={PAD.top + plotH}
+            textAnchor="end"
+          >
             {formatValue(minY)}
           </text>
-          <text className="jp-insighter-metric-chart-label" x={PAD.left} y={height - 8} textAnchor="start">
+          <text
+            className="jp-insighter-metric-chart-label"
+            x={PAD.left}
+            y={height - 8}
+            textAnchor="start"
+          >
             {formatValue(minX)}
           </text>
-          <text className="jp-insighter-metric-chart-label" x={PAD.left + plotW} y={height - 8} textAnchor="end">
+          <text
+            className="jp-insighter-metric-chart-label"
+            x={PAD.left + plotW}
+            y={height - 8}
+            textAnchor="end"
+          >
             {formatValue(maxX)}
           </text>
           {series.map((s, i) => {
             const color = COLORS[i % COLORS.length];
-            const path = s.points.map(p => `${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
+            const path = s.points
+              .map(p => `${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`)
+              .join(' ');
             return (
               <g key={s.id ?? s.label} data-series={s.id ?? s.label}>
                 {s.points.length > 1 ? (
-                  <polyline fill="none" stroke={color} strokeWidth={1.5} points={path} />
+                  <polyline
+                    fill="none"
+                    stroke={color}
+                    strokeWidth={1.5}
+                    points={path}
+                  />
                 ) : (
                   s.points.map(p => (
-                    <circle key={p.step} cx={x(p.step)} cy={y(p.value)} r={2.5} fill={color} />
+                    <circle
+                      key={p.step}
+                      cx={x(p.step)}
+                      cy={y(p.value)}
+                      r={2.5}
+                      fill={color}
+                    />
                   ))
                 )}
               </g>

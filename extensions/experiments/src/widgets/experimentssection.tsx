@@ -104,7 +104,10 @@ export class ExperimentsSection extends ReactWidget {
     if (this.isDisposed) {
       return;
     }
-    this._options.context.projectChanged.disconnect(this._onProjectChanged, this);
+    this._options.context.projectChanged.disconnect(
+      this._onProjectChanged,
+      this
+    );
     this._closeDetail();
     this._closeCompare();
     this.form.dispose();
@@ -117,7 +120,10 @@ export class ExperimentsSection extends ReactWidget {
     const detail = this._detail;
     const compare = this._compare;
     return (
-      <div className="jp-insighter-Experiments-body" data-testid="insighter-studio-experiments">
+      <div
+        className="jp-insighter-Experiments-body"
+        data-testid="insighter-studio-experiments"
+      >
         <div className="jp-insighter-Experiments-toolbar">
           <h3>{trans.__('Train a model')}</h3>
           <span className="jp-insighter-Experiments-spacer" />
@@ -125,7 +131,9 @@ export class ExperimentsSection extends ReactWidget {
             type="button"
             className="jp-mod-styled"
             onClick={() =>
-              void commands.execute(CommandIDs.openMonitor, { id: context.project.id })
+              void commands.execute(CommandIDs.openMonitor, {
+                id: context.project.id
+              })
             }
           >
             {trans.__('Open Tool Monitor')}
@@ -191,8 +199,9 @@ export class ExperimentsSection extends ReactWidget {
   private _onRunsChanged(): void {
     if (this._compare) {
       // Keep the compared rows current (status, final metrics).
-      const rows = this._compare.runs
-        .map(run => this.runs.row(run.runId) ?? run);
+      const rows = this._compare.runs.map(
+        run => this.runs.row(run.runId) ?? run
+      );
       if (rows.some((row, i) => row !== this._compare!.runs[i])) {
         this._compare.setRuns(rows);
       }

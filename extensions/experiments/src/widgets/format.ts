@@ -10,7 +10,10 @@ export function formatDuration(
   }
   const seconds = ms / 1000;
   if (seconds < 60) {
-    return trans.__('%1 s', seconds < 10 ? seconds.toFixed(1) : Math.round(seconds));
+    return trans.__(
+      '%1 s',
+      seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)
+    );
   }
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) {

@@ -61,7 +61,10 @@ export class LogView extends React.Component<ILogViewProps> {
             />
             {trans.__('Follow')}
           </label>
-          <span className="jp-insighter-Experiments-muted" data-testid="insighter-log-count">
+          <span
+            className="jp-insighter-Experiments-muted"
+            data-testid="insighter-log-count"
+          >
             {buffer.search
               ? trans.__('%1 of %2 lines', visible.length, buffer.lines.length)
               : trans._n('%1 line', '%1 lines', buffer.lines.length)}
@@ -76,7 +79,10 @@ export class LogView extends React.Component<ILogViewProps> {
         >
           {visible.length > shown.length && (
             <div className="jp-insighter-Experiments-muted">
-              {trans.__('%1 earlier lines not shown', visible.length - shown.length)}
+              {trans.__(
+                '%1 earlier lines not shown',
+                visible.length - shown.length
+              )}
             </div>
           )}
           {shown.map(line => (

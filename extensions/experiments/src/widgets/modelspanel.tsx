@@ -37,7 +37,8 @@ function VersionDetail(props: {
         {[
           row.runName && trans.__('run %1', row.runName),
           row.dataset && trans.__('trained on %1', datasetText(row, trans)),
-          row.dataset?.digest && trans.__('digest %1', row.dataset.digest.slice(0, 12))
+          row.dataset?.digest &&
+            trans.__('digest %1', row.dataset.digest.slice(0, 12))
         ]
           .filter(Boolean)
           .join(' · ')}
@@ -58,12 +59,19 @@ function VersionDetail(props: {
           value={alias}
           onChange={e => setAlias(e.currentTarget.value)}
         />
-        <button type="submit" className="jp-mod-styled jp-mod-accept" data-testid="insighter-alias-set">
+        <button
+          type="submit"
+          className="jp-mod-styled jp-mod-accept"
+          data-testid="insighter-alias-set"
+        >
           {trans.__('Set alias')}
         </button>
       </form>
       {model.actionError && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {model.actionError}
         </p>
       )}
@@ -98,25 +106,43 @@ export function ModelsTable(props: {
       <div className="jp-insighter-Experiments-toolbar">
         <h3>{trans.__('Registered models')}</h3>
         <span className="jp-insighter-Experiments-spacer" />
-        <button type="button" className="jp-mod-styled" onClick={() => void model.refresh()}>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          onClick={() => void model.refresh()}
+        >
           {trans.__('Refresh')}
         </button>
       </div>
       {model.error && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {model.error}
         </p>
       )}
       {model.status === 'loading' && (
-        <p className="jp-insighter-Experiments-muted">{trans.__('Listing models…')}</p>
+        <p className="jp-insighter-Experiments-muted">
+          {trans.__('Listing models…')}
+        </p>
       )}
       {model.status === 'ready' && model.models.length === 0 && (
-        <p className="jp-insighter-Experiments-muted" data-testid="insighter-models-empty">
-          {trans.__('No registered model yet. A training job registers the next version of its project\'s model.')}
+        <p
+          className="jp-insighter-Experiments-muted"
+          data-testid="insighter-models-empty"
+        >
+          {trans.__(
+            "No registered model yet. A training job registers the next version of its project's model."
+          )}
         </p>
       )}
       {model.models.map(entry => (
-        <section key={entry.model.name} className="jp-insighter-model" data-model={entry.model.name}>
+        <section
+          key={entry.model.name}
+          className="jp-insighter-model"
+          data-model={entry.model.name}
+        >
           <h4>{entry.model.name}</h4>
           <table className="jp-insighter-model-versions">
             <thead>
@@ -137,7 +163,10 @@ export function ModelsTable(props: {
                 <tr
                   key={row.version}
                   className={`jp-insighter-model-version${
-                    selected?.model === row.model && selected.version === row.version ? ' jp-mod-selected' : ''
+                    selected?.model === row.model &&
+                    selected.version === row.version
+                      ? ' jp-mod-selected'
+                      : ''
                   }`}
                   data-model={row.model}
                   data-version={row.version}
@@ -145,21 +174,30 @@ export function ModelsTable(props: {
                   onClick={() => void model.select(row.model, row.version)}
                 >
                   <td>
-                    <button type="button" className="jp-insighter-Experiments-link">
+                    <button
+                      type="button"
+                      className="jp-insighter-Experiments-link"
+                    >
                       {trans.__('Version %1', row.version)}
                     </button>
                   </td>
                   <td>{row.runName ?? row.runId ?? ''}</td>
                   {TABLE_METRICS.map(key => (
                     <td key={key} className="jp-insighter-number">
-                      {row.metrics[key] !== undefined ? formatValue(row.metrics[key]) : ''}
+                      {row.metrics[key] !== undefined
+                        ? formatValue(row.metrics[key])
+                        : ''}
                     </td>
                   ))}
                   <td data-column="dataset">{datasetText(row, trans)}</td>
                   <td>{row.stage}</td>
                   <td>
                     {row.aliases.map(alias => (
-                      <span key={alias} className="jp-insighter-alias" data-alias={alias}>
+                      <span
+                        key={alias}
+                        className="jp-insighter-alias"
+                        data-alias={alias}
+                      >
                         @{alias}
                         <button
                           type="button"
@@ -174,14 +212,23 @@ export function ModelsTable(props: {
                       </span>
                     ))}
                   </td>
-                  <td title={Time.format(new Date(row.created))}>{Time.formatHuman(new Date(row.created))}</td>
+                  <td title={Time.format(new Date(row.created))}>
+                    {Time.formatHuman(new Date(row.created))}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </section>
       ))}
-      {selected && <VersionDetail key={`${selected.model}:${selected.version}`} model={model} row={selected} trans={trans} />}
+      {selected && (
+        <VersionDetail
+          key={`${selected.model}:${selected.version}`}
+          model={model}
+          row={selected}
+          trans={trans}
+        />
+      )}
     </div>
   );
 }

@@ -17,7 +17,9 @@ export function MetricValues(props: {
 }): React.ReactElement {
   const keys = Object.keys(props.metrics).sort();
   return keys.length === 0 ? (
-    <p className="jp-insighter-Experiments-muted">{props.trans.__('No metric logged yet.')}</p>
+    <p className="jp-insighter-Experiments-muted">
+      {props.trans.__('No metric logged yet.')}
+    </p>
   ) : (
     <dl className="jp-insighter-metric-values">
       {keys.map(key => (
@@ -47,30 +49,48 @@ export function ArtifactList(props: {
       saveBlob(await props.download(path), path.split('/').pop() || path);
     } catch (reason) {
       setFailure(
-        trans.__('%1 could not be downloaded: %2', path, reason instanceof Error ? reason.message : String(reason))
+        trans.__(
+          '%1 could not be downloaded: %2',
+          path,
+          reason instanceof Error ? reason.message : String(reason)
+        )
       );
     }
   };
   return (
     <div className="jp-insighter-artifacts">
       {props.error && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {props.error}
         </p>
       )}
       {failure && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {failure}
         </p>
       )}
       {props.files.length === 0 && !props.error ? (
-        <p className="jp-insighter-Experiments-muted">{trans.__('No artifact.')}</p>
+        <p className="jp-insighter-Experiments-muted">
+          {trans.__('No artifact.')}
+        </p>
       ) : (
         <ul className="jp-insighter-artifact-list">
           {props.files.map(file => (
-            <li key={file.path} className="jp-insighter-artifact" data-artifact={file.path}>
+            <li
+              key={file.path}
+              className="jp-insighter-artifact"
+              data-artifact={file.path}
+            >
               <span className="jp-insighter-artifact-path">{file.path}</span>
-              <span className="jp-insighter-Experiments-muted">{formatBytes(file.file_size)}</span>
+              <span className="jp-insighter-Experiments-muted">
+                {formatBytes(file.file_size)}
+              </span>
               <button
                 type="button"
                 className="jp-mod-styled"
@@ -104,7 +124,11 @@ export function RunDetail(props: IRunDetailProps): React.ReactElement {
   const curves = model.metrics.curveKeys;
   const logs = model.logs;
   return (
-    <section className="jp-insighter-run-detail" data-run-id={model.runId} data-status={status}>
+    <section
+      className="jp-insighter-run-detail"
+      data-run-id={model.runId}
+      data-status={status}
+    >
       <header className="jp-insighter-run-detail-header">
         <h3>{run?.info.run_name || row?.name || model.runId}</h3>
         {status && (
@@ -118,12 +142,19 @@ export function RunDetail(props: IRunDetailProps): React.ReactElement {
         </button>
       </header>
       {model.error && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {model.error}
         </p>
       )}
       {job?.error && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert" data-testid="insighter-run-job-error">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+          data-testid="insighter-run-job-error"
+        >
           {job.error}
         </p>
       )}
@@ -132,9 +163,11 @@ export function RunDetail(props: IRunDetailProps): React.ReactElement {
           row?.algorithm,
           row?.dataset && trans.__('on %1', row.dataset),
           job?.target && trans.__('target %1', job.target),
-          row?.startTime && trans.__('started %1', Time.format(new Date(row.startTime))),
+          row?.startTime &&
+            trans.__('started %1', Time.format(new Date(row.startTime))),
           row?.durationMs != null && formatDuration(row.durationMs, trans),
-          job?.model_version != null && trans.__('registered as version %1', job.model_version)
+          job?.model_version != null &&
+            trans.__('registered as version %1', job.model_version)
         ]
           .filter(Boolean)
           .join(' · ')}
@@ -147,7 +180,9 @@ export function RunDetail(props: IRunDetailProps): React.ReactElement {
         <div>
           <h4>{trans.__('Parameters')}</h4>
           {model.params.length === 0 ? (
-            <p className="jp-insighter-Experiments-muted">{trans.__('No parameter logged.')}</p>
+            <p className="jp-insighter-Experiments-muted">
+              {trans.__('No parameter logged.')}
+            </p>
           ) : (
             <table className="jp-insighter-param-table">
               <tbody>
@@ -167,7 +202,11 @@ export function RunDetail(props: IRunDetailProps): React.ReactElement {
           <h4>{trans.__('Curves')}</h4>
           <div className="jp-insighter-chart-grid">
             {curves.map(key => (
-              <MetricChart key={key} metric={key} series={[{ label: key, points: model.metrics.points(key) }]} />
+              <MetricChart
+                key={key}
+                metric={key}
+                series={[{ label: key, points: model.metrics.points(key) }]}
+              />
             ))}
           </div>
         </>
@@ -187,7 +226,9 @@ export function RunDetail(props: IRunDetailProps): React.ReactElement {
             trans={trans}
             follow={follow}
             onFollowChange={setFollow}
-            footer={logs.error ?? (logs.done ? trans.__('The job ended.') : null)}
+            footer={
+              logs.error ?? (logs.done ? trans.__('The job ended.') : null)
+            }
           />
         </>
       )}
@@ -258,7 +299,12 @@ export function CompareRuns(props: ICompareRunsProps): React.ReactElement {
         </thead>
         <tbody>
           {diff.map(row => (
-            <tr key={row.key} data-param={row.key} data-differs={row.differs} className={row.differs ? 'jp-mod-different' : undefined}>
+            <tr
+              key={row.key}
+              data-param={row.key}
+              data-differs={row.differs}
+              className={row.differs ? 'jp-mod-different' : undefined}
+            >
               <th>{row.key}</th>
               {row.values.map((value, i) => (
                 <td key={runs[i].runId}>{value ?? '—'}</td>

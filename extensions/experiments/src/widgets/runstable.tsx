@@ -74,12 +74,19 @@ export function RunsTable(props: IRunsTableProps): React.ReactElement {
         >
           {trans.__('Compare (%1)', model.picked.length)}
         </button>
-        <button type="button" className="jp-mod-styled" onClick={() => void model.refresh()}>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          onClick={() => void model.refresh()}
+        >
           {trans.__('Refresh')}
         </button>
       </div>
       {model.error && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {model.error}
         </p>
       )}
@@ -91,7 +98,13 @@ export function RunsTable(props: IRunsTableProps): React.ReactElement {
               <th
                 key={key}
                 data-column={key}
-                aria-sort={sort.key === key ? (sort.ascending ? 'ascending' : 'descending') : 'none'}
+                aria-sort={
+                  sort.key === key
+                    ? sort.ascending
+                      ? 'ascending'
+                      : 'descending'
+                    : 'none'
+                }
               >
                 <button type="button" onClick={() => model.sortBy(key)}>
                   {label}
@@ -107,7 +120,9 @@ export function RunsTable(props: IRunsTableProps): React.ReactElement {
               key={row.runId}
               data-run-id={row.runId}
               data-status={row.status}
-              className={row.runId === props.openRunId ? 'jp-mod-selected' : undefined}
+              className={
+                row.runId === props.openRunId ? 'jp-mod-selected' : undefined
+              }
               onClick={() => props.onOpen(row.runId)}
             >
               <td onClick={e => e.stopPropagation()}>
@@ -132,10 +147,19 @@ export function RunsTable(props: IRunsTableProps): React.ReactElement {
               <td data-column="dataset">{row.dataset}</td>
               {TABLE_METRICS.map(key => (
                 <td key={key} data-column={key} className="jp-insighter-number">
-                  {row.metrics[key] !== undefined ? formatValue(row.metrics[key]) : ''}
+                  {row.metrics[key] !== undefined
+                    ? formatValue(row.metrics[key])
+                    : ''}
                 </td>
               ))}
-              <td data-column="started" title={row.startTime ? Time.format(new Date(row.startTime)) : undefined}>
+              <td
+                data-column="started"
+                title={
+                  row.startTime
+                    ? Time.format(new Date(row.startTime))
+                    : undefined
+                }
+              >
                 {row.startTime ? Time.formatHuman(new Date(row.startTime)) : ''}
               </td>
               <td data-column="duration" className="jp-insighter-number">
@@ -146,12 +170,19 @@ export function RunsTable(props: IRunsTableProps): React.ReactElement {
         </tbody>
       </table>
       {model.status === 'ready' && model.rows.length === 0 && (
-        <p className="jp-insighter-Experiments-muted" data-testid="insighter-runs-empty">
-          {trans.__('No run yet. Pick an algorithm, a dataset and its target above, then Train.')}
+        <p
+          className="jp-insighter-Experiments-muted"
+          data-testid="insighter-runs-empty"
+        >
+          {trans.__(
+            'No run yet. Pick an algorithm, a dataset and its target above, then Train.'
+          )}
         </p>
       )}
       {model.status === 'loading' && (
-        <p className="jp-insighter-Experiments-muted">{trans.__('Listing runs…')}</p>
+        <p className="jp-insighter-Experiments-muted">
+          {trans.__('Listing runs…')}
+        </p>
       )}
     </div>
   );

@@ -10,9 +10,16 @@ export interface ITrainFormProps {
   onStarted?: (job: { id: string; run_id: string }) => void;
 }
 
-function FieldError(props: { field: string; error?: string }): React.ReactElement | null {
+function FieldError(props: {
+  field: string;
+  error?: string;
+}): React.ReactElement | null {
   return props.error ? (
-    <span className="jp-insighter-train-field-error" data-field={props.field} role="alert">
+    <span
+      className="jp-insighter-train-field-error"
+      data-field={props.field}
+      role="alert"
+    >
       {props.error}
     </span>
   ) : null;
@@ -66,7 +73,9 @@ export function TrainForm(props: ITrainFormProps): React.ReactElement {
             <option value="">{trans.__('From the target')}</option>
             {spec.tasks.map(task => (
               <option key={task} value={task}>
-                {task === 'classification' ? trans.__('Classification') : trans.__('Regression')}
+                {task === 'classification'
+                  ? trans.__('Classification')
+                  : trans.__('Regression')}
               </option>
             ))}
           </select>
@@ -80,7 +89,9 @@ export function TrainForm(props: ITrainFormProps): React.ReactElement {
             value={model.datasetId}
             onChange={e => void model.selectDataset(e.currentTarget.value)}
           >
-            {model.datasets.length === 0 && <option value="">{trans.__('No ready dataset')}</option>}
+            {model.datasets.length === 0 && (
+              <option value="">{trans.__('No ready dataset')}</option>
+            )}
             {model.datasets.map(d => (
               <option key={d.id} value={d.id}>
                 {trans.__('%1 (v%2)', d.name, d.version)}
@@ -111,14 +122,21 @@ export function TrainForm(props: ITrainFormProps): React.ReactElement {
         </label>
       </div>
       {model.datasetsError && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {model.datasetsError}
         </p>
       )}
       <fieldset className="jp-insighter-train-params">
         <legend>{trans.__('Hyperparameters')}</legend>
         {spec.params.map(param => (
-          <label key={param.name} className="jp-insighter-train-field" title={param.description}>
+          <label
+            key={param.name}
+            className="jp-insighter-train-field"
+            title={param.description}
+          >
             <span>{param.name}</span>
             <input
               className="jp-mod-styled"
@@ -136,12 +154,19 @@ export function TrainForm(props: ITrainFormProps): React.ReactElement {
         ))}
       </fieldset>
       {model.serverError && (
-        <p className="jp-insighter-train-error jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-train-error jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {model.serverError}
         </p>
       )}
       <div className="jp-insighter-train-actions">
-        <button type="button" className="jp-mod-styled" onClick={() => model.resetParams()}>
+        <button
+          type="button"
+          className="jp-mod-styled"
+          onClick={() => model.resetParams()}
+        >
           {trans.__('Reset to defaults')}
         </button>
         <button
@@ -153,7 +178,11 @@ export function TrainForm(props: ITrainFormProps): React.ReactElement {
           {model.submitting ? trans.__('Starting…') : trans.__('Train')}
         </button>
         {model.lastJob && !model.serverError && (
-          <span className="jp-insighter-Experiments-muted" data-testid="insighter-train-started" data-job-id={model.lastJob.id}>
+          <span
+            className="jp-insighter-Experiments-muted"
+            data-testid="insighter-train-started"
+            data-job-id={model.lastJob.id}
+          >
             {trans.__('Job started: run %1', model.lastJob.run_id)}
           </span>
         )}

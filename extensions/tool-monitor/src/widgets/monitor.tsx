@@ -23,7 +23,10 @@ function jobDuration(job: IJob, now: number): number | null {
   return end - start;
 }
 
-function JobList(props: { model: MonitorModel; trans: TranslationBundle }): React.ReactElement {
+function JobList(props: {
+  model: MonitorModel;
+  trans: TranslationBundle;
+}): React.ReactElement {
   const { model, trans } = props;
   const selected = model.selected;
   return (
@@ -44,7 +47,10 @@ function JobList(props: { model: MonitorModel; trans: TranslationBundle }): Reac
             <span className="jp-insighter-monitor-job-name">
               {trans.__('%1 → %2', job.algorithm, job.target)}
             </span>
-            <span className="jp-insighter-Experiments-muted" title={Time.format(new Date(job.created_at))}>
+            <span
+              className="jp-insighter-Experiments-muted"
+              title={Time.format(new Date(job.created_at))}
+            >
               {Time.formatHuman(new Date(job.created_at))}
             </span>
           </button>
@@ -54,7 +60,11 @@ function JobList(props: { model: MonitorModel; trans: TranslationBundle }): Reac
   );
 }
 
-function JobView(props: { model: MonitorModel; job: IJob; trans: TranslationBundle }): React.ReactElement {
+function JobView(props: {
+  model: MonitorModel;
+  job: IJob;
+  trans: TranslationBundle;
+}): React.ReactElement {
   const { model, job, trans } = props;
   const metrics = model.metrics;
   const logs = model.logs;
@@ -63,10 +73,18 @@ function JobView(props: { model: MonitorModel; job: IJob; trans: TranslationBund
   const curves = keys.filter(key => isCurveKey(key, metrics!.points(key)));
   const finals = keys.filter(key => !curves.includes(key));
   return (
-    <section className="jp-insighter-monitor-detail" data-job-id={job.id} data-run-id={job.run_id} data-status={job.status}>
+    <section
+      className="jp-insighter-monitor-detail"
+      data-job-id={job.id}
+      data-run-id={job.run_id}
+      data-status={job.status}
+    >
       <header className="jp-insighter-run-detail-header">
         <h3>{trans.__('Job %1', job.id.slice(0, 8))}</h3>
-        <span className="jp-insighter-status jp-insighter-monitor-status" data-status={job.status}>
+        <span
+          className="jp-insighter-status jp-insighter-monitor-status"
+          data-status={job.status}
+        >
           {statusLabel(job.status, trans)}
         </span>
         <span className="jp-insighter-Experiments-muted">
@@ -75,25 +93,37 @@ function JobView(props: { model: MonitorModel; job: IJob; trans: TranslationBund
             trans.__('target %1', job.target),
             trans.__('runner %1', job.runner),
             formatDuration(jobDuration(job, Date.now()), trans),
-            job.model_version != null && trans.__('registered as version %1', job.model_version)
+            job.model_version != null &&
+              trans.__('registered as version %1', job.model_version)
           ]
             .filter(Boolean)
             .join(' · ')}
         </span>
         <span className="jp-insighter-Experiments-spacer" />
         {isLive(job.status) && (
-          <button type="button" className="jp-mod-styled jp-mod-warn" onClick={() => void model.cancel(job.id)}>
+          <button
+            type="button"
+            className="jp-mod-styled jp-mod-warn"
+            onClick={() => void model.cancel(job.id)}
+          >
             {trans.__('Cancel job')}
           </button>
         )}
       </header>
       {job.error && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert" data-testid="insighter-monitor-job-error">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+          data-testid="insighter-monitor-job-error"
+        >
           {job.error}
         </p>
       )}
       {model.actionError && (
-        <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
           {model.actionError}
         </p>
       )}
@@ -101,13 +131,19 @@ function JobView(props: { model: MonitorModel; job: IJob; trans: TranslationBund
         <dl className="jp-insighter-monitor-stats">
           <div>
             <dt>{trans.__('CPU')}</dt>
-            <dd data-stat="cpu">{trans.__('%1 %', stats.cpu_percent.toFixed(1))}</dd>
+            <dd data-stat="cpu">
+              {trans.__('%1 %', stats.cpu_percent.toFixed(1))}
+            </dd>
           </div>
           <div>
             <dt>{trans.__('Memory')}</dt>
             <dd data-stat="memory">
               {stats.memory_limit_bytes
-                ? trans.__('%1 of %2', formatBytes(stats.memory_bytes), formatBytes(stats.memory_limit_bytes))
+                ? trans.__(
+                    '%1 of %2',
+                    formatBytes(stats.memory_bytes),
+                    formatBytes(stats.memory_limit_bytes)
+                  )
                 : formatBytes(stats.memory_bytes)}
             </dd>
           </div>
@@ -118,14 +154,20 @@ function JobView(props: { model: MonitorModel; job: IJob; trans: TranslationBund
           {finals.map(key => (
             <div key={key} className="jp-insighter-metric-value">
               <dt>{key}</dt>
-              <dd data-metric-value={key}>{formatValue(metrics!.latest(key)!)}</dd>
+              <dd data-metric-value={key}>
+                {formatValue(metrics!.latest(key)!)}
+              </dd>
             </div>
           ))}
         </dl>
       )}
       <div className="jp-insighter-chart-grid">
         {curves.map(key => (
-          <MetricChart key={key} metric={key} series={[{ label: key, points: metrics!.points(key) }]} />
+          <MetricChart
+            key={key}
+            metric={key}
+            series={[{ label: key, points: metrics!.points(key) }]}
+          />
         ))}
         {curves.length === 0 && (
           <p className="jp-insighter-Experiments-muted">
@@ -144,7 +186,11 @@ function JobView(props: { model: MonitorModel; job: IJob; trans: TranslationBund
             model.follow = follow;
           }}
           footer={logs.error ?? (logs.done ? trans.__('The job ended.') : null)}
-          emptyText={isLive(job.status) ? trans.__('Waiting for the first line…') : undefined}
+          emptyText={
+            isLive(job.status)
+              ? trans.__('Waiting for the first line…')
+              : undefined
+          }
         />
       )}
     </section>
@@ -176,23 +222,38 @@ export class MonitorPanel extends ReactWidget {
     const trans = this._trans;
     const job = model.selected;
     return (
-      <div className="jp-insighter-Monitor-body" data-testid="insighter-monitor">
+      <div
+        className="jp-insighter-Monitor-body"
+        data-testid="insighter-monitor"
+      >
         <div className="jp-insighter-Monitor-side">
           <div className="jp-insighter-Experiments-toolbar">
             <h3>{trans.__('Jobs')}</h3>
             <span className="jp-insighter-Experiments-spacer" />
-            <button type="button" className="jp-mod-styled" onClick={() => void model.refresh()}>
+            <button
+              type="button"
+              className="jp-mod-styled"
+              onClick={() => void model.refresh()}
+            >
               {trans.__('Refresh')}
             </button>
           </div>
           {model.error && (
-            <p className="jp-insighter-Experiments-message jp-mod-error" role="alert">
+            <p
+              className="jp-insighter-Experiments-message jp-mod-error"
+              role="alert"
+            >
               {model.error}
             </p>
           )}
           {model.status === 'ready' && model.jobs.length === 0 && (
-            <p className="jp-insighter-Experiments-muted" data-testid="insighter-monitor-empty">
-              {trans.__('No job yet. Jobs started from Experiments show here live.')}
+            <p
+              className="jp-insighter-Experiments-muted"
+              data-testid="insighter-monitor-empty"
+            >
+              {trans.__(
+                'No job yet. Jobs started from Experiments show here live.'
+              )}
             </p>
           )}
           <JobList model={model} trans={trans} />
@@ -201,7 +262,9 @@ export class MonitorPanel extends ReactWidget {
           {job ? (
             <JobView key={job.id} model={model} job={job} trans={trans} />
           ) : (
-            <p className="jp-insighter-Experiments-muted">{trans.__('Select a job to see its log and metrics.')}</p>
+            <p className="jp-insighter-Experiments-muted">
+              {trans.__('Select a job to see its log and metrics.')}
+            </p>
           )}
         </div>
       </div>
