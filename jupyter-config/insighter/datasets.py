@@ -73,7 +73,7 @@ def load(name: str, version: Optional[int] = None, project: Optional[str] = None
     record = _record(client, name, version, project)
     status = record.get("status")
     if status != _READY:
-        reason = record.get("error") or record.get("status_reason") or ""
+        reason = record.get("error") or ""
         raise InsighterError(
             f"Dataset {record.get('name')!r} (version {record.get('version')}) cannot be loaded: "
             f"its status is {status!r}{f' ({reason})' if reason else ''}. Only a Ready dataset loads."
@@ -82,7 +82,8 @@ def load(name: str, version: Optional[int] = None, project: Optional[str] = None
     with client.open(
         "GET",
         f"api/v1/datasets/{record['id']}/content",
-        params={"format": "csv", "version": version},
+        # The version whose schema was read, even if a newer one lands meanwhile.
+        params={"format": "csv", "version": record.get("version", version)},
         headers={"Accept": "text/csv"},
     ) as response:
         try:
@@ -95,24 +96,21 @@ def load(name: str, version: Optional[int] = None, project: Optional[str] = None
 
 
 def _read_options(record: Dict[str, Any], given: Dict[str, Any]) -> Dict[str, Any]:
+    """read_csv's options: the caller's, plus the dates of a Parquet dataset
+    (CSV carries them as text; the schema says which columns were dates)."""
     options = dict(given)
-    delimiter = record.get("delimiter")
-    if record.get("format") == "csv" and isinstance(delimiter, str) and delimiter:
-        if "sep" not in options and "delimiter" not in options:
-            options["sep"] = delimiter
-    if record.get("format") == "parquet" and "parse_dates" not in options and "dtype" not in options:
-        # CSV carries Parquet's dates as text; the schema says which were dates.
-        dates = [
-            column["name"]
-            for column in record.get("columns") or []
-            if isinstance(column, dict)
-            and str(column.get("type", "")).upper().startswith(("DATE", "TIMESTAMP"))
-        ]
-        usecols = options.get("usecols")
-        if usecols is not None and not callable(usecols):
-            dates = [d for d in dates if d in usecols]
-        if dates:
-            options["parse_dates"] = dates
+    if record.get("format") != "parquet" or "parse_dates" in options or "dtype" in options:
+        return options
+    dates = [
+        column["name"]
+        for column in record.get("columns") or []
+        if isinstance(column, dict) and str(column.get("type", "")).upper().startswith(("DATE", "TIMESTAMP"))
+    ]
+    usecols = options.get("usecols")
+    if usecols is not None and not callable(usecols):
+        dates = [d for d in dates if d in usecols]
+    if dates:
+        options["parse_dates"] = dates
     return options
 
 
@@ -144,12 +142,13 @@ def _record(client: Session, name: str, version: Optional[int], project: Optiona
             f"Several datasets are named {name!r}, in the projects {where}: "
             f"pass project= one of them, or the dataset's id."
         )
+    # The listing leaves out the schema: the record itself has it.
     record = matches[0]
-    if version is None or version == record.get("version"):
-        return record
     try:
-        return client.get(f"api/v1/datasets/{record['id']}", version=int(version))
+        return client.get(f"api/v1/datasets/{record['id']}", version=None if version is None else int(version))
     except NotFound:
+        if version is None:
+            raise
         versions = sorted(
             v.get("version") for v in record.get("versions") or [] if isinstance(v, dict) and v.get("version")
         )
@@ -169,4 +168,3 @@ def _matching(records: List[Dict[str, Any]], name: str) -> List[Dict[str, Any]]:
         if found:
             return found
     return []
-
