@@ -89,6 +89,31 @@ export interface ModelVersionRegisteredPayload {
   timestamp: number;
 }
 
+/** Lines a job printed, batched (at most every ~100 ms), one stream per event. */
+export interface RunLogPayload {
+  runId: string;
+  /** Complete lines, without their trailing newline, in the order written. */
+  lines: string[];
+  stream: 'stdout' | 'stderr';
+  timestamp: number;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A training job changed status (`GET /api/v1/jobs/:id` has the rest). */
+export interface JobUpdatedPayload {
+  jobId: string;
+  projectId: string;
+  /** The MLflow run the job logs to. */
+  runId: string;
+  status: JobStatus;
+  /** Why it failed, when it did, in words a person can act on. */
+  error?: string;
+  /** The registered model version, once the job registered one. */
+  modelVersion?: number;
+  timestamp: number;
+}
+
 export type DeploymentState = 'starting' | 'running' | 'stopped' | 'failed';
 
 /** A deployment started, serves, failed (and is being restarted) or stopped. */
@@ -130,6 +155,8 @@ export interface ServerEventMap {
   'run.started': RunStartedPayload;
   'run.metric': RunMetricPayload;
   'run.finished': RunFinishedPayload;
+  'run.log': RunLogPayload;
+  'job.updated': JobUpdatedPayload;
   'model.version-registered': ModelVersionRegisteredPayload;
   'deployment.changed': DeploymentChangedPayload;
   'deployment.metrics': DeploymentMetricsPayload;
