@@ -182,7 +182,8 @@ test('XGBoost trained from the form streams into the Tool Monitor and registers 
     form.locator('.jp-insighter-train-field-error[data-field="max_depth"]')
   ).toHaveText('max_depth must be between 1 and 20.');
   await form.locator('[data-param="max_depth"]').fill('4');
-  await form.locator('[data-param="n_estimators"]').fill('300');
+  // Enough rounds that the curve is seen growing in several batches.
+  await form.locator('[data-param="n_estimators"]').fill('600');
   await form.getByTestId('insighter-train-target').selectOption('Class');
   await form.getByTestId('insighter-train-submit').click();
   const started = form.getByTestId('insighter-train-started');

@@ -23,6 +23,8 @@ const COMMON: IParamSpec[] = [
     name: 'random_state',
     type: 'int',
     default: 42,
+    min: 0,
+    max: 4294967295,
     description: 'Seed of the split and the model, for repeatable runs.'
   }
 ];
