@@ -74,9 +74,13 @@ export function datasetNotebook(
   };
 }
 
-/** A file name from the dataset's name: what file systems and URLs take. */
+/**
+ * A file name from the dataset's name (a dropped file's name by default):
+ * without its data extension, with only what file systems and URLs take.
+ */
 export function notebookBaseName(datasetName: string): string {
   const cleaned = datasetName
+    .replace(/\.(csv|tsv|txt|parquet|pq)$/i, '')
     .replace(/[\\/:*?"<>|#%\u0000-\u001f\u007f]+/g, '_')
     .replace(/^[.\s]+|\s+$/g, '')
     .slice(0, 100);

@@ -232,7 +232,7 @@ function Header(
         </button>
         <button
           type="button"
-          className="jp-mod-styled jp-mod-reject"
+          className="jp-mod-styled jp-mod-warn"
           data-testid="insighter-dataset-delete"
           onClick={() =>
             void commands.execute(CommandIDs.deleteDataset, {
@@ -589,6 +589,7 @@ function Columns(
               <tr>
                 <th scope="col">{trans.__('Column')}</th>
                 <th scope="col">{trans.__('Type')}</th>
+                <th scope="col">{trans.__('Distribution')}</th>
                 <th scope="col" className="jp-mod-number">
                   {trans.__('Nulls')}
                 </th>
@@ -610,7 +611,6 @@ function Columns(
                 <th scope="col" className="jp-mod-number">
                   {trans.__('Quartiles')}
                 </th>
-                <th scope="col">{trans.__('Distribution')}</th>
               </tr>
             </thead>
             <tbody>
@@ -651,15 +651,6 @@ function ColumnRow(props: {
       <td>
         <code>{column.type}</code>
       </td>
-      <td className="jp-mod-number">{formatCount(column.null_count)}</td>
-      <td className="jp-mod-number">{formatCount(column.distinct_count)}</td>
-      <td className="jp-mod-number">{formatValue(column.min)}</td>
-      <td className="jp-mod-number">{formatValue(column.max)}</td>
-      <td className="jp-mod-number">{formatValue(column.mean)}</td>
-      <td className="jp-mod-number">{formatValue(column.std)}</td>
-      <td className="jp-mod-number" title={trans.__('25% / median / 75%')}>
-        {quartiles}
-      </td>
       <td>
         {numeric && column.histogram.length > 0 ? (
           <Histogram
@@ -674,6 +665,15 @@ function ColumnRow(props: {
             rowCount={rowCount}
           />
         ) : null}
+      </td>
+      <td className="jp-mod-number">{formatCount(column.null_count)}</td>
+      <td className="jp-mod-number">{formatCount(column.distinct_count)}</td>
+      <td className="jp-mod-number">{formatValue(column.min)}</td>
+      <td className="jp-mod-number">{formatValue(column.max)}</td>
+      <td className="jp-mod-number">{formatValue(column.mean)}</td>
+      <td className="jp-mod-number">{formatValue(column.std)}</td>
+      <td className="jp-mod-number" title={trans.__('25% / median / 75%')}>
+        {quartiles}
       </td>
     </tr>
   );

@@ -72,7 +72,7 @@ function UploadItem(
         ) : (
           <button
             type="button"
-            className="jp-mod-styled jp-mod-warn"
+            className="jp-mod-styled"
             data-testid="insighter-upload-cancel"
             onClick={() => catalog.cancelUpload(upload.id)}
           >
