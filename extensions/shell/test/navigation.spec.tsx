@@ -238,8 +238,15 @@ describe('the sidebar plugin for a manifest', () => {
     expect(view.id).toBe('jp-insighter-view-feature-store');
     const content = (view as MainAreaWidget<ReactWidget>).content;
     await rendered(content);
-    // React commits a view it renders for the first time a moment later.
-    await new Promise(resolve => setTimeout(resolve, 50));
+    // React commits a view it renders for the first time a moment later
+    // (longer on a busy machine): wait for what the DOM shows.
+    for (
+      let waited = 0;
+      !content.node.textContent && waited < 5000;
+      waited += 25
+    ) {
+      await new Promise(resolve => setTimeout(resolve, 25));
+    }
     expect(content.node.textContent).toContain(
       `Coming soon: Feature Store. ${FEATURE_STORE.description}`
     );
