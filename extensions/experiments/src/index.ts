@@ -1,5 +1,5 @@
 import { IInsighterBus, ISession, ISidecarClient } from '@insighter/core';
-import { IStudioSections } from '@insighter/projects';
+import { IProjectsModel, IStudioSections } from '@insighter/projects';
 import { manifest } from '@insighter/registry';
 import {
   ILayoutRestorer,
@@ -146,7 +146,13 @@ const modelsPlugin: JupyterFrontEndPlugin<void> = {
     "Adds the Models view (registered models, versions, aliases) with insighter:open-models, and the Studio section of a project's model.",
   autoStart: true,
   requires: [ISidecarClient, IInsighterBus, IStudioSections],
-  optional: [ISession, ILayoutRestorer, ICommandPalette, ITranslator],
+  optional: [
+    ISession,
+    IProjectsModel,
+    ILayoutRestorer,
+    ICommandPalette,
+    ITranslator
+  ],
   activate: activateModels
 };
 
@@ -156,6 +162,7 @@ function activateModels(
   bus: IInsighterBus,
   sections: IStudioSections,
   session: ISession | null,
+  projects: IProjectsModel | null,
   restorer: ILayoutRestorer | null,
   palette: ICommandPalette | null,
   translator: ITranslator | null
@@ -194,7 +201,12 @@ function activateModels(
     let widget = tracker.find(() => true);
     if (!widget) {
       const model = new ModelsModel({ api, bus, trans });
-      widget = new MainAreaWidget({ content: new ModelsPanel(model, trans) });
+      // A project's model is named after its slug: name the project beside it.
+      const projectName = (modelName: string) =>
+        projects?.find(modelName)?.name ?? null;
+      widget = new MainAreaWidget({
+        content: new ModelsPanel(model, trans, projectName)
+      });
       widget.id = 'jp-insighter-view-models';
       widget.addClass('jp-insighter-ViewPanel');
       widget.title.label = trans.__(tool.label);

@@ -105,6 +105,7 @@ export interface IModelsModelOptions {
     | 'listAllArtifacts'
     | 'setAlias'
     | 'deleteAlias'
+    | 'transitionStage'
     | 'artifactPath'
     | 'download'
   >;
@@ -257,6 +258,17 @@ export class ModelsModel implements IDisposable {
 
   async removeAlias(model: string, alias: string): Promise<boolean> {
     return this._act(() => this._api.deleteAlias(model, alias));
+  }
+
+  /** Moves a version to MLflow's stage `None`, `Staging`, `Production` or `Archived`. */
+  async setStage(
+    model: string,
+    version: string,
+    stage: string
+  ): Promise<boolean> {
+    return this._act(async () => {
+      await this._api.transitionStage(model, version, stage);
+    });
   }
 
   async download(row: IVersionRow, path: string): Promise<Blob> {

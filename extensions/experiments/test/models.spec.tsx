@@ -63,6 +63,13 @@ describe('ModelsModel', () => {
         calls.push(`delete ${name} ${alias}`);
         model.aliases = [];
       },
+      transitionStage: async (name: string, version: string, stage: string) => {
+        calls.push(`stage ${name} ${version} ${stage}`);
+        versions = versions.map(v =>
+          v.version === version ? { ...v, current_stage: stage } : v
+        );
+        return versions[0];
+      },
       artifactPath: () => '',
       download: async () => new Blob()
     };
@@ -111,6 +118,10 @@ describe('ModelsModel', () => {
     );
     expect(calls).toContain('set credit-risk-alpha champion 1');
     expect(models.models[0].versions[0].aliases).toEqual(['champion']);
+    expect(await models.setStage('credit-risk-alpha', '1', 'Production')).toBe(
+      true
+    );
+    expect(models.models[0].versions[0].stage).toBe('Production');
 
     setVersions([
       {

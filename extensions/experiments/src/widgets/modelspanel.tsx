@@ -10,6 +10,9 @@ import { ArtifactList, MetricValues } from './rundetail';
 /** The alias the form offers first: the version a team serves. */
 const DEFAULT_ALIAS = 'champion';
 
+/** MLflow's model version stages. */
+const STAGES = ['None', 'Staging', 'Production', 'Archived'];
+
 function datasetText(row: IVersionRow, trans: TranslationBundle): string {
   if (!row.dataset) {
     return '';
@@ -67,6 +70,23 @@ function VersionDetail(props: {
           {trans.__('Set alias')}
         </button>
       </form>
+      <label className="jp-insighter-train-field">
+        <span>{trans.__('Stage')}</span>
+        <select
+          className="jp-mod-styled"
+          data-testid="insighter-version-stage"
+          value={row.stage}
+          onChange={e =>
+            void model.setStage(row.model, row.version, e.currentTarget.value)
+          }
+        >
+          {STAGES.map(stage => (
+            <option key={stage} value={stage}>
+              {trans.__(stage)}
+            </option>
+          ))}
+        </select>
+      </label>
       {model.actionError && (
         <p
           className="jp-insighter-Experiments-message jp-mod-error"
@@ -98,6 +118,8 @@ function VersionDetail(props: {
 export function ModelsTable(props: {
   model: ModelsModel;
   trans: TranslationBundle;
+  /** The project a model belongs to, by its name (a project's slug), for the view of all models. */
+  projectName?: (modelName: string) => string | null;
 }): React.ReactElement {
   const { model, trans } = props;
   const selected = model.selected;
@@ -143,7 +165,15 @@ export function ModelsTable(props: {
           className="jp-insighter-model"
           data-model={entry.model.name}
         >
-          <h4>{entry.model.name}</h4>
+          <h4>
+            {entry.model.name}
+            {props.projectName?.(entry.model.name) && (
+              <span className="jp-insighter-Experiments-muted">
+                {' '}
+                {trans.__('(project %1)', props.projectName(entry.model.name))}
+              </span>
+            )}
+          </h4>
           <table className="jp-insighter-model-versions">
             <thead>
               <tr>
@@ -237,7 +267,8 @@ export function ModelsTable(props: {
 export class ModelsPanel extends ReactWidget {
   constructor(
     readonly model: ModelsModel,
-    private readonly _trans: TranslationBundle
+    private readonly _trans: TranslationBundle,
+    private readonly _projectName?: (modelName: string) => string | null
   ) {
     super();
     this.addClass('jp-insighter-ModelsPanel');
@@ -254,6 +285,12 @@ export class ModelsPanel extends ReactWidget {
   }
 
   protected render(): React.ReactElement {
-    return <ModelsTable model={this.model} trans={this._trans} />;
+    return (
+      <ModelsTable
+        model={this.model}
+        trans={this._trans}
+        projectName={this._projectName}
+      />
+    );
   }
 }
