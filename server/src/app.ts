@@ -10,6 +10,7 @@ import { authRoutes } from './routes/auth';
 import { datasetRoutes } from './routes/datasets';
 import { deploymentRoutes } from './routes/deployments';
 import { healthRoutes } from './routes/health';
+import { trackingRoutes } from './routes/mlflow';
 import { projectRoutes } from './routes/projects';
 import { storageRoutes } from './routes/storage';
 import { teamRoutes } from './routes/teams';
@@ -20,6 +21,7 @@ import type { ProjectsService } from './services/projects';
 import { StatusService } from './services/status';
 import type { TeamsService } from './services/teams';
 import type { StorageService } from './storage/service';
+import type { Tracking } from './tracking';
 import { loadRegistry, type ToolRegistry } from '@insighter/registry';
 
 export interface AppDeps {
@@ -38,6 +40,8 @@ export interface AppDeps {
    * is served before this app: see `createDeployments`.)
    */
   deployments?: DeploymentsService;
+  /** Omitted: MLflow's `/api/2.0/mlflow` and `/api/2.0/mlflow-artifacts` are not served. */
+  tracking?: Tracking;
   /** The embedded Storage; omitted (hosted Supabase, or a test app): `/storage/v1` is not served. */
   storage?: StorageService;
   /** The tool manifest (`INSIGHTER_TOOLS_MANIFEST`); omitted: the bundled one. */
@@ -78,6 +82,10 @@ export function createApp(deps: AppDeps): Express {
   if (deps.datasets) {
     // Before the JSON parser too: uploads stream their bodies raw.
     app.use(datasetRoutes(deps.datasets, authenticate));
+  }
+  if (deps.tracking) {
+    // Before the JSON parser too: artifact uploads stream raw, whatever their type.
+    app.use(trackingRoutes(deps.tracking, authenticate, deps.logger));
   }
   app.use(express.json({ limit: '1mb' }));
   app.use(healthRoutes(deps.status));

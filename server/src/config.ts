@@ -50,6 +50,19 @@ const envSchema = z.object({
       .min(1)
       .default(5 * 1024 ** 3)
   ),
+  /** An external MLflow server (http(s)://…) instead of the built-in tracking. */
+  MLFLOW_TRACKING_URI: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL of an MLflow server')
+      .optional()
+  ),
+  /** Sent to that server as a bearer token, as MLflow's clients do (a secret: never logged). */
+  MLFLOW_TRACKING_TOKEN: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z.string().optional()
+  ),
   ...authEnvShape
 });
 
@@ -70,6 +83,8 @@ export interface Config {
   storage: { maxObjectBytes: number };
   /** The data catalog's uploads. */
   datasets: { maxUploadBytes: number };
+  /** Set: an external MLflow server (the token is a secret: never log it). */
+  mlflow?: { uri: string; token?: string };
 }
 
 export class ConfigError extends Error {}
@@ -106,6 +121,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? path.resolve(e.INSIGHTER_TOOLS_MANIFEST)
       : undefined,
     storage: { maxObjectBytes: e.INSIGHTER_STORAGE_MAX_BYTES },
-    datasets: { maxUploadBytes: e.INSIGHTER_MAX_UPLOAD_BYTES }
+    datasets: { maxUploadBytes: e.INSIGHTER_MAX_UPLOAD_BYTES },
+    mlflow: e.MLFLOW_TRACKING_URI
+      ? { uri: e.MLFLOW_TRACKING_URI, token: e.MLFLOW_TRACKING_TOKEN }
+      : undefined
   };
 }

@@ -16,6 +16,7 @@ import { ProjectsService } from './services/projects';
 import { notConfigured, StatusService } from './services/status';
 import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
 import { TeamsService } from './services/teams';
+import { createTracking } from './tracking';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
@@ -66,6 +67,13 @@ export async function startSidecar(
       throw err;
     });
   }
+  const events = new EventHub(logger);
+  const tracking = createTracking({
+    db,
+    events,
+    storage: storage?.service,
+    external: config.mlflow
+  });
   const status = new StatusService(
     [
       databaseHealthCheck(db),
@@ -75,11 +83,10 @@ export async function startSidecar(
           'Supabase Storage of the hosted project serves objects; the sidecar does not check it.'
         ),
       notConfigured('jobs', 'Not configured yet: training jobs arrive with experiments.'),
-      notConfigured('tracking', 'Not configured yet: MLflow-compatible tracking arrives with experiments.')
+      tracking.health
     ],
     VERSION
   );
-  const events = new EventHub(logger);
   const projects = new ProjectsService(db, events);
   const teams = new TeamsService(db);
   // Dataset files go through supabase-js: to the sidecar's own /storage/v1
@@ -109,6 +116,7 @@ export async function startSidecar(
     projects,
     teams,
     datasets,
+    tracking,
     storage: storage?.service,
     tools
   });
@@ -123,6 +131,7 @@ export async function startSidecar(
   const release = async () => {
     await datasetsSwept;
     await eventStream.close();
+    await tracking.external?.close();
     await storage?.close();
     await auth.close();
     await db.close();

@@ -271,7 +271,11 @@ function objectInfo(object: StoredObject) {
 }
 
 /** Streams an object with its headers; one byte range (206) or 416 when asked. */
-function sendObject(req: Request, res: Response, object: StoredObject): void {
+export function sendObject(
+  req: Request,
+  res: Response,
+  object: StoredObject
+): void {
   res.setHeader('Content-Type', object.contentType);
   res.setHeader('Cache-Control', object.cacheControl);
   res.setHeader('ETag', object.eTag);

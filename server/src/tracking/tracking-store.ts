@@ -155,6 +155,11 @@ export interface RunUpdate {
   status?: RunStatus;
   end_time?: number;
   run_name?: string;
+  /**
+   * Why a FAILED run failed, in words a person can act on: kept as the run's
+   * `insighter.error` tag and sent with `run.finished`.
+   */
+  error?: string;
 }
 
 /** `runs/log-batch`: MLflow's limits apply (1000 metrics, 100 params, 100 tags, 1000 in all). */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadRegistry, type ToolRegistry } from '@insighter/registry';
 import WebSocket from 'ws';
-import { createApp } from '../../src/app';
+import { createApp, type AppDeps } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
 import { issueAccessToken } from '../../src/auth/access-tokens';
 import { loadJwtKeys } from '../../src/auth/keys';
@@ -70,12 +70,20 @@ export interface ApiAnswer {
   body: any;
 }
 
+/** More of the sidecar on the same database, hub and data dir (e.g. Storage and tracking). */
+export type HarnessExtension = (base: {
+  db: SqlDatabase;
+  hub: EventHub;
+  dataDir: string;
+}) => Promise<{ deps: Partial<AppDeps>; close?: () => Promise<void> }>;
+
 export async function startProjectsTestServer(
   options: {
     backend?: TestBackend;
     tools?: ToolRegistry;
     env?: Record<string, string>;
     heartbeatMs?: number;
+    extend?: HarnessExtension;
   } = {}
 ): Promise<ProjectsTestServer> {
   const backend = options.backend ?? 'pglite';
@@ -101,7 +109,13 @@ export async function startProjectsTestServer(
   const keys = await loadJwtKeys(dataDir);
   const hub = new EventHub(silentLogger);
   const projects = new ProjectsService(database.db, hub);
+  const extension = await options.extend?.({
+    db: database.db,
+    hub,
+    dataDir
+  });
   const app = createApp({
+    ...extension?.deps,
     config,
     logger: silentLogger,
     status: new StatusService([], 'test'),
@@ -192,6 +206,7 @@ export async function startProjectsTestServer(
       await stream.close();
       server.closeAllConnections();
       await new Promise<void>(resolve => server.close(() => resolve()));
+      await extension?.close?.();
       await auth.close();
       await database.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
