@@ -288,10 +288,13 @@ export class TrackingApi {
     return this._client.request<IJob>(`${JOBS}/${encodeURIComponent(id)}`);
   }
 
-  /** The job's log lines after line `since` (all of them without it). */
-  async jobLogs(id: string, since?: number): Promise<IJobLogs> {
+  /**
+   * Up to `limit` lines of the job's log from line `since` on (from the first
+   * without it); the route pages, so a longer log takes more reads.
+   */
+  async jobLogs(id: string, since?: number, limit?: number): Promise<IJobLogs> {
     const answer = await this._client.request<IJobLogs>(
-      `${JOBS}/${encodeURIComponent(id)}/logs${query({ since })}`
+      `${JOBS}/${encodeURIComponent(id)}/logs${query({ since, limit })}`
     );
     return { lines: answer.lines ?? [], done: Boolean(answer.done) };
   }
@@ -302,14 +305,21 @@ export class TrackingApi {
     });
   }
 
-  /** CPU and memory of a job in a container; `null` where the sidecar has none (404). */
+  /**
+   * CPU and memory of a running job in a container; `null` where the sidecar
+   * has none: no such route (404) or no reading for this job (409: it is not
+   * running, or not here).
+   */
   async jobStats(id: string): Promise<IJobStats | null> {
     try {
       return await this._client.request<IJobStats>(
         `${JOBS}/${encodeURIComponent(id)}/stats`
       );
     } catch (reason) {
-      if (reason instanceof SidecarError && reason.status === 404) {
+      if (
+        reason instanceof SidecarError &&
+        (reason.status === 404 || reason.status === 409)
+      ) {
         return null;
       }
       throw reason;

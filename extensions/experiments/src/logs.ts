@@ -7,6 +7,9 @@ import type { IJobLogLine } from './tokens';
 /** Lines kept per job: enough for any training log, bounded for a runaway one. */
 export const DEFAULT_MAX_LINES = 20_000;
 
+/** Lines asked for per read; a full page means more are waiting. */
+export const LOG_PAGE = 5000;
+
 /** The lines whose text contains `query`, ignoring case; all of them for an empty query. */
 export function filterLines(
   lines: readonly IJobLogLine[],
@@ -154,7 +157,7 @@ export class JobLogFollower implements IDisposable {
     return this._isDisposed;
   }
 
-  /** Reads what is new now; resolves once the buffer holds it. */
+  /** Reads what is new now (page after page); resolves once the buffer holds it. */
   read(): Promise<void> {
     if (this._reading) {
       this._again = true;
@@ -182,14 +185,19 @@ export class JobLogFollower implements IDisposable {
       this._again = false;
       const since = this.buffer.lastN;
       try {
+        // The route answers lines numbered `since` and after: the last one held comes again.
         const answer = await this._api.jobLogs(
           this.jobId,
-          since >= 0 ? since : undefined
+          since >= 0 ? since : undefined,
+          LOG_PAGE
         );
         if (this._isDisposed) {
           return;
         }
         this.buffer.append(answer.lines);
+        if (answer.lines.length >= LOG_PAGE) {
+          this._again = true;
+        }
         const changed = this._error !== null || answer.done !== this._done;
         this._error = null;
         this._done = answer.done;

@@ -113,7 +113,7 @@ describe('log buffer', () => {
         reads.push(since);
         await Promise.resolve();
         return {
-          lines: server.filter(l => since === undefined || l.n > since),
+          lines: server.filter(l => since === undefined || l.n >= since),
           done
         };
       }

@@ -264,7 +264,8 @@ export class MonitorModel implements IDisposable {
   }
 
   private _watchStats(job: IJob): void {
-    if (!isLive(job.status)) {
+    // Only a running job has a reading; a queued one starts this when it runs.
+    if (job.status !== 'running' || this._statsPoll) {
       return;
     }
     const poll = new Poll({
@@ -316,6 +317,8 @@ export class MonitorModel implements IDisposable {
         // Selected before it was listed: start showing it now.
         this._selectedId = null;
         this.select(job.id);
+      } else if (previous.status !== 'running' && job.status === 'running') {
+        this._watchStats(job);
       } else if (isLive(previous.status) && !isLive(job.status)) {
         // It ended: the rest of its log, its final metrics; no more stats.
         this._statsPoll?.dispose();

@@ -64,7 +64,7 @@ class FakeSidecar {
     },
     jobLogs: async (id: string, since?: number) => ({
       lines: (this.logs.get(id) ?? []).filter(
-        l => since === undefined || l.n > since
+        l => since === undefined || l.n >= since
       ),
       done: this.jobs.find(j => j.id === id)?.status === 'succeeded'
     }),
@@ -231,6 +231,32 @@ describe('MonitorModel', () => {
     const calls = sidecar.statsCalls;
     await new Promise(resolve => setTimeout(resolve, 60));
     expect(sidecar.statsCalls).toBe(calls);
+  });
+
+  it('starts reading container stats when a queued job starts running', async () => {
+    sidecar.jobs = [job('j1', { status: 'queued', started_at: null })];
+    sidecar.stats = {
+      cpu_percent: 12,
+      memory_bytes: 1024,
+      memory_limit_bytes: null
+    };
+    await model.refresh();
+    await new Promise(resolve => setTimeout(resolve, 40));
+    expect(sidecar.statsCalls).toBe(0);
+    sidecar.jobs = [job('j1', { status: 'running' })];
+    bus.emit({
+      type: 'job.updated',
+      payload: {
+        jobId: 'j1',
+        projectId: 'p1',
+        runId: 'run-j1',
+        status: 'running',
+        timestamp: 1
+      }
+    });
+    await new Promise(resolve => setTimeout(resolve, 60));
+    expect(sidecar.statsCalls).toBeGreaterThan(0);
+    expect(model.stats).toEqual(sidecar.stats);
   });
 
   it("shows a finished job's whole log from the job's log route", async () => {
