@@ -62,6 +62,8 @@ describe('the dataset notebook', () => {
 
   it('is named after the dataset, uniquely, with what file names take', () => {
     expect(notebookBaseName('german_credit')).toBe('german_credit');
+    expect(notebookBaseName('german_credit.csv')).toBe('german_credit');
+    expect(notebookBaseName('events.PARQUET')).toBe('events');
     expect(notebookBaseName('../../etc/passwd')).toBe('_.._etc_passwd');
     expect(notebookBaseName('  ')).toBe('dataset');
     expect(uniqueNotebookName('sales', new Set())).toBe('sales.ipynb');
