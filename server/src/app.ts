@@ -10,6 +10,7 @@ import { authRoutes } from './routes/auth';
 import { datasetRoutes } from './routes/datasets';
 import { deploymentRoutes } from './routes/deployments';
 import { healthRoutes } from './routes/health';
+import { jobRoutes } from './routes/jobs';
 import { trackingRoutes } from './routes/mlflow';
 import { projectRoutes } from './routes/projects';
 import { storageRoutes } from './routes/storage';
@@ -17,6 +18,7 @@ import { teamRoutes } from './routes/teams';
 import { routePaths, toolRoutes } from './routes/tools';
 import type { DeploymentsService } from './deployments/service';
 import type { DatasetsService } from './services/datasets';
+import type { JobsService } from './services/jobs';
 import type { ProjectsService } from './services/projects';
 import { StatusService } from './services/status';
 import type { TeamsService } from './services/teams';
@@ -35,6 +37,8 @@ export interface AppDeps {
   teams?: TeamsService;
   /** Omitted: `/api/v1/datasets` is not served. */
   datasets?: DatasetsService;
+  /** Omitted: `/api/v1/jobs` is not served. */
+  jobs?: JobsService;
   /**
    * Omitted: `/api/v1/deployments` is not served. (The prediction endpoint
    * is served before this app: see `createDeployments`.)
@@ -95,6 +99,9 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.teams) {
     app.use(teamRoutes(deps.teams, authenticate));
+  }
+  if (deps.jobs) {
+    app.use(jobRoutes(deps.jobs, authenticate));
   }
   if (deps.deployments) {
     app.use(deploymentRoutes(deps.deployments, authenticate));

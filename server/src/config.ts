@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { authConfigFrom, authEnvShape, type AuthConfig } from './auth/config';
+import { jobsConfigFrom, jobsEnvShape, type JobsConfig } from './jobs/config';
 
 /**
  * The sidecar's configuration, read once from the environment.
@@ -63,6 +64,7 @@ const envSchema = z.object({
     value => (value === '' ? undefined : value),
     z.string().optional()
   ),
+  ...jobsEnvShape,
   ...authEnvShape
 });
 
@@ -77,6 +79,8 @@ export interface Config {
   databaseUrl?: string;
   /** Embedded GoTrue or a hosted Supabase project; keys, mail, rate limits. */
   auth: AuthConfig;
+  /** Training jobs: runner, Docker engine, limits. */
+  jobs: JobsConfig;
   /** Path of the tool manifest; unset: `@insighter/registry`'s own. */
   toolsManifest?: string;
   /** The embedded `/storage/v1` (served when auth is embedded). */
@@ -117,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS,
     databaseUrl: e.DATABASE_URL,
     auth,
+    jobs: jobsConfigFrom(e),
     toolsManifest: e.INSIGHTER_TOOLS_MANIFEST
       ? path.resolve(e.INSIGHTER_TOOLS_MANIFEST)
       : undefined,

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { DatasetFiles } from './adapters/dataset-files';
 import { databaseNow } from './adapters/datasets-store';
@@ -9,9 +10,12 @@ import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
 import { databaseTarget, openDatabase } from './db/open';
 import { EventHub } from './events/hub';
+import { passThroughJobTokens, signingJobTokens } from './jobs/job-tokens';
+import { JobRunners } from './jobs/runners';
 import { attachEventStream } from './events/stream';
 import type { Logger } from './logger';
 import { DatasetsService } from './services/datasets';
+import { JobsService } from './services/jobs';
 import { ProjectsService } from './services/projects';
 import { notConfigured, StatusService } from './services/status';
 import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
@@ -74,6 +78,11 @@ export async function startSidecar(
     storage: storage?.service,
     external: config.mlflow
   });
+  const runners = new JobRunners({
+    dataDir: config.dataDir,
+    mode: config.jobs.runner,
+    dockerHost: config.jobs.dockerHost
+  });
   const status = new StatusService(
     [
       databaseHealthCheck(db),
@@ -82,7 +91,7 @@ export async function startSidecar(
           'storage',
           'Supabase Storage of the hosted project serves objects; the sidecar does not check it.'
         ),
-      notConfigured('jobs', 'Not configured yet: training jobs arrive with experiments.'),
+      runners.health(),
       tracking.health
     ],
     VERSION
@@ -106,6 +115,30 @@ export async function startSidecar(
     logger
   });
   await datasets.ingest.prepare();
+  const jobSecret = embeddedKeys?.secret ?? (hosted?.jwtSecret ? new TextEncoder().encode(hosted.jwtSecret) : undefined);
+  const jobs = new JobsService({
+    db,
+    events,
+    tracking: tracking.store,
+    projects,
+    datasets,
+    runners,
+    // With a hosted project verified by its published keys only, the user's own token is all a job can have.
+    tokens: jobSecret
+      ? signingJobTokens(jobSecret, () => `${publicUrl.replace(/\/+$/, '')}/auth/v1`, config.jobs.tokenTtlS)
+      : passThroughJobTokens(),
+    sidecarUrl: () => localUrl,
+    dataDir: config.dataDir,
+    worker: `${os.hostname()}:${config.dataDir}`,
+    limits: {
+      memoryMb: config.jobs.memoryMb,
+      cpus: config.jobs.cpus,
+      maxMemoryMb: config.jobs.maxMemoryMb,
+      maxCpus: config.jobs.maxCpus
+    },
+    maxRunning: config.jobs.maxRunning,
+    logger
+  });
   // Uploads this sidecar was receiving when it last stopped started before this.
   const startedAt = await db.asService(databaseNow);
   const app = createApp({
@@ -116,6 +149,7 @@ export async function startSidecar(
     projects,
     teams,
     datasets,
+    jobs,
     tracking,
     storage: storage?.service,
     tools
@@ -130,6 +164,7 @@ export async function startSidecar(
   let datasetsSwept: Promise<void> = Promise.resolve();
   const release = async () => {
     await datasetsSwept;
+    await jobs.close();
     await eventStream.close();
     await tracking.external?.close();
     await storage?.close();
@@ -165,6 +200,8 @@ export async function startSidecar(
     publicUrl = url;
   }
   logger.info({ url, dataDir: config.dataDir, version: VERSION }, 'sidecar listening');
+  // Jobs of the sidecar before this one: containers followed again, lost processes failed.
+  void jobs.recover().catch(err => logger.error({ err }, 'jobs: could not take back the jobs of the last run'));
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -61,8 +61,9 @@ create trigger set_jobs_updated_at
 
 -- People ask for a job; everything after that is the supervising sidecar's.
 revoke insert, update, delete on public.jobs from anon, authenticated;
+-- The id too: the job's run is created, and tagged with it, before the row.
 grant insert (
-  project_id, kind, run_id, experiment_id, dataset_id, dataset_version, target,
+  id, project_id, kind, run_id, experiment_id, dataset_id, dataset_version, target,
   algorithm, task, params, runner, memory_limit_mb, cpu_limit, model_name, worker
 ) on public.jobs to authenticated;
 

@@ -7,6 +7,7 @@ import {
   type JobHandle,
   type JobRunner,
   type JobSpec,
+  type JobStats,
   type RunnerAvailability,
   type SurvivingJob
 } from './runner';
@@ -173,9 +174,9 @@ export class DockerRunner implements JobRunner {
         stdout: true,
         stderr: true
       });
-      followStream(this.docker, stream, lines);
+          followStream(this.docker, stream, lines);
       await container.start();
-      return new ContainerHandle(container, lines);
+      return new ContainerHandle(container, lines, stream);
     } catch (err) {
       await container.remove({ force: true }).catch(() => undefined);
       throw this.unavailable(err);
@@ -214,7 +215,7 @@ export class DockerRunner implements JobRunner {
       stderr: true
     })) as unknown as NodeJS.ReadableStream;
     followStream(this.docker, stream, lines);
-    return new ContainerHandle(container, lines);
+    return new ContainerHandle(container, lines, stream);
   }
 
   /** Removes the job's container, if any (cancel of a job whose container never started, cleanup). */
@@ -256,6 +257,14 @@ export class DockerRunner implements JobRunner {
   }
 }
 
+/** CPU use between the two samples of a one-shot stats answer, in percent of one core. */
+function cpuPercent(stats: Docker.ContainerStats): number {
+  const cpu = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
+  const system = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
+  const cores = stats.cpu_stats.online_cpus ?? stats.cpu_stats.cpu_usage.percpu_usage?.length ?? 1;
+  return cpu > 0 && system > 0 ? (cpu / system) * cores * 100 : 0;
+}
+
 /** A multiplexed attach/logs stream into the handle's lines (stdout and stderr apart). */
 function followStream(
   docker: Docker,
@@ -289,9 +298,28 @@ class ContainerHandle implements JobHandle {
 
   constructor(
     private readonly container: Docker.Container,
-    private readonly lines: LogLines
+    private readonly lines: LogLines,
+    private readonly stream: NodeJS.ReadableStream
   ) {
     this.ref = container.id;
+  }
+
+  detach(): void {
+    (this.stream as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
+  }
+
+  async stats(): Promise<JobStats> {
+    const stats = (await this.container.stats({ stream: false })) as Docker.ContainerStats;
+    const limit = stats.memory_stats.limit;
+    return {
+      cpu_percent: Math.round(cpuPercent(stats) * 10) / 10,
+      // Docker's CLI shows usage less the page cache the kernel can drop.
+      memory_bytes: Math.max(
+        0,
+        (stats.memory_stats.usage ?? 0) - ((stats.memory_stats.stats as Record<string, number> | undefined)?.total_inactive_file ?? 0)
+      ),
+      memory_limit_bytes: limit && limit < 2 ** 60 ? limit : null
+    };
   }
 
   get logs(): AsyncIterable<import('./runner').LogLine> {

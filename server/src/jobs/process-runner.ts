@@ -6,6 +6,7 @@ import {
   type JobHandle,
   type JobRunner,
   type JobSpec,
+  type JobStats,
   type LogLine,
   type RunnerAvailability,
   type SurvivingJob
@@ -28,6 +29,9 @@ import {
  * never re-attached: the jobs service marks them failed.
  */
 export const PRLIMIT = '/usr/bin/prlimit';
+
+/** Linux's USER_HZ, what /proc counts CPU time in. */
+const CLOCK_TICKS = 100;
 
 const OUT_OF_MEMORY_LINE =
   /\bMemoryError\b|std::bad_alloc|Cannot allocate memory|Unable to allocate|failed to map segment/;
@@ -88,7 +92,7 @@ export class ProcessRunner implements JobRunner {
       child.once('spawn', resolve);
       child.once('error', reject);
     });
-    return new ProcessHandle(child);
+    return new ProcessHandle(child, spec.limits.memoryMb * 1024 * 1024);
   }
 
   async survivors(): Promise<SurvivingJob[]> {
@@ -143,7 +147,10 @@ class ProcessHandle implements JobHandle {
   private killTimer?: NodeJS.Timeout;
   private readonly exited: Promise<JobExit>;
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly memoryLimitBytes: number
+  ) {
     this.ref = `pid:${child.pid}`;
     const stdout = this.lines.source('stdout');
     const stderr = this.lines.source('stderr');
@@ -166,6 +173,29 @@ class ProcessHandle implements JobHandle {
         });
       });
     });
+  }
+
+  /** From /proc: resident memory now, CPU over a quarter of a second. */
+  async stats(): Promise<JobStats> {
+    const pid = this.child.pid as number;
+    const ticks = async () => {
+      const stat = await fs.promises.readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime (fields 14 and 15 of proc(5)), in clock ticks.
+      return Number(fields[11]) + Number(fields[12]);
+    };
+    const before = await ticks();
+    const started = performance.now();
+    await new Promise(resolve => setTimeout(resolve, 250));
+    const used = (await ticks()) - before;
+    const seconds = (performance.now() - started) / 1000;
+    const status = await fs.promises.readFile(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    return {
+      cpu_percent: Math.round(((used / CLOCK_TICKS) / seconds) * 1000) / 10,
+      memory_bytes: rssKb * 1024,
+      memory_limit_bytes: this.memoryLimitBytes
+    };
   }
 
   get logs(): AsyncIterable<LogLine> {

@@ -55,6 +55,20 @@ export interface JobHandle {
   wait(): Promise<JobExit>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it asked (use `wait()` for the end). */
   stop(graceMs?: number): Promise<void>;
+  /**
+   * Stops following the job without stopping it (the sidecar is shutting
+   * down; a container goes on and is re-attached by the next sidecar).
+   */
+  detach?(): void;
+  /** CPU and memory use now, where the engine can tell. */
+  stats?(): Promise<JobStats>;
+}
+
+export interface JobStats {
+  /** Of one core: 150 means one and a half cores busy. */
+  cpu_percent: number;
+  memory_bytes: number;
+  memory_limit_bytes: number | null;
 }
 
 export interface RunnerAvailability {
