@@ -12,8 +12,9 @@ RUNTIME_APT_PACKAGES=(
 )
 # Extra packages the test suite needs: a real browser, a real PostgreSQL 15 and
 # a real Docker engine (the suite starts its own dockerd, see services.sh);
-# Flask for the deployments benchmark's baseline (MLflow's scoring server is Flask).
-TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask)
+# Flask and gunicorn for the deployments benchmark's baseline (MLflow's scoring
+# server is a Flask app under gunicorn).
+TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask gunicorn)
 
 log() { printf '\033[1;34m[insighter]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[insighter]\033[0m %s\n' "$*" >&2; exit 1; }
