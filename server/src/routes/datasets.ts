@@ -331,7 +331,8 @@ function readForm(
   return new Promise((resolve, reject) => {
     let form: busboy.Busboy;
     try {
-      form = busboy({ headers, limits: FORM_LIMITS });
+      // The file's name as sent: a name that is a path is refused, not cut.
+      form = busboy({ headers, limits: FORM_LIMITS, preservePath: true });
     } catch {
       reject(
         new HttpError(400, 'The multipart form has no boundary.', 'invalid_input')

@@ -151,16 +151,19 @@ export class DatasetIngest {
     const unfinished = await db.asService(tx =>
       unfinishedVersions(tx, this.instance, startedAt, staleBefore)
     );
+    let datasets = 0;
     if (unfinished.length > 0) {
       // Objects first: once the rows are gone nothing points at them.
       await files.removeAsService(unfinished.map(v => v.object_path));
       await db.asService(async tx => {
         for (const version of unfinished) {
-          await discardVersion(tx, version.id);
+          if (await discardVersion(tx, version.id)) {
+            datasets += 1;
+          }
         }
       });
     }
-    const datasets = await db.asService(tx => deleteEmptyDatasets(tx, startedAt));
+    datasets += await db.asService(tx => deleteEmptyDatasets(tx, startedAt));
     return { versions: unfinished.length, datasets };
   }
 

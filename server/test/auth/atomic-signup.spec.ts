@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { openDatabase } from '../../src/db/open';
 import { pgliteSnapshot, silentLogger } from '../support/postgres';
+import { exited, startSidecarProcess } from '../support/sidecar-process';
 import {
   GOOD_PASSWORD,
   startAuthTestServer,
@@ -85,7 +85,7 @@ describe('a sidecar killed during sign-ups', () => {
       { logger: silentLogger }
     );
     await seeded.db.close();
-    const first = await startChild(dataDir);
+    const first = await startSidecarProcess(dataDir);
     child = first.process;
     const anonKey = await anonKeyOf(first.url);
 
@@ -129,7 +129,7 @@ describe('a sidecar killed during sign-ups', () => {
     expect(attempted.length).toBeGreaterThan(succeeded.length);
 
     // It starts again on the same data dir and works.
-    const second = await startChild(dataDir);
+    const second = await startSidecarProcess(dataDir);
     child = second.process;
     const again = await fetch(`${second.url}/auth/v1/signup`, {
       method: 'POST',
@@ -194,76 +194,8 @@ describe('a sidecar killed during sign-ups', () => {
   }, 120_000);
 });
 
-interface Child {
-  process: ChildProcess;
-  url: string;
-}
-
-/** Starts src/main.ts in a child process and waits for "sidecar listening". */
-function startChild(dataDir: string): Promise<Child> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    INSIGHTER_DATA_DIR: dataDir,
-    INSIGHTER_HOST: '127.0.0.1',
-    INSIGHTER_API_PORT: '0',
-    INSIGHTER_LOG_LEVEL: 'info',
-    INSIGHTER_AUTH_RATE_LIMIT_PER_IP: '100000',
-    INSIGHTER_AUTH_RATE_LIMIT_PER_EMAIL: '100000'
-  };
-  // Embedded mode on the child's own port, whatever the caller's environment says.
-  for (const name of [
-    'INSIGHTER_PUBLIC_URL',
-    'DATABASE_URL',
-    'SUPABASE_URL',
-    'INSIGHTER_SMTP_URL'
-  ]) {
-    delete env[name];
-  }
-  const proc = spawn(
-    process.execPath,
-    [path.join(__dirname, 'sidecar-child.js')],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe']
-    }
-  );
-  let stderr = '';
-  proc.stderr!.on('data', chunk => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`The sidecar did not start within 60 s: ${stderr}`));
-    }, 60_000);
-    proc.once('exit', code => {
-      clearTimeout(timer);
-      reject(
-        new Error(`The sidecar exited (${code}) before listening: ${stderr}`)
-      );
-    });
-    readline.createInterface({ input: proc.stdout! }).on('line', line => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'sidecar listening' && entry.url) {
-          clearTimeout(timer);
-          proc.removeAllListeners('exit');
-          resolve({ process: proc, url: entry.url });
-        }
-      } catch {
-        // Not a log line.
-      }
-    });
-  });
-}
-
 async function anonKeyOf(url: string): Promise<string> {
   const res = await fetch(`${url}/api/v1/config`);
   return ((await res.json()) as { supabase_anon_key: string })
     .supabase_anon_key;
-}
-
-function exited(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise(resolve => proc.once('exit', () => resolve()));
 }
