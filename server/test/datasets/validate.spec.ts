@@ -8,6 +8,8 @@ import {
   CsvScanner,
   firstRecordFields
 } from '../../src/datasets/validate/csv-scanner';
+import { CsvFieldChecker } from '../../src/datasets/validate/csv-field-checker';
+import { CSV_FIELDS_WASM } from '../../src/datasets/validate/csv-fields-wasm';
 import {
   DatasetValidationError,
   DatasetValidator,
@@ -100,6 +102,129 @@ describe('quote-aware scanner', () => {
     expect(sample('a\tb\n1\t2\n')).toBe('\t');
     expect(sample('a|b\n1|2\n')).toBe('|');
     expect(sample('value\n1\n2\n')).toBe(',');
+  });
+});
+
+/** What CsvScanner says of `bytes`: records up to the first with other than `expected` fields. */
+function scannerVerdict(bytes: Buffer, expected: number) {
+  const scanner = new CsvScanner(44);
+  let records = 0;
+  let mismatch: number | undefined;
+  const sink = (fields: number) => {
+    records++;
+    if (fields === expected) return true;
+    mismatch = fields;
+    return false;
+  };
+  const closed = scanner.scan(bytes, sink) ? scanner.finish(sink) : true;
+  return { records, mismatch, closed };
+}
+
+function checkerVerdict(bytes: Buffer, expected: number, size: number) {
+  const checker = new CsvFieldChecker(44, expected);
+  let going = true;
+  for (let i = 0; going && i < bytes.length; i += size) {
+    going = checker.scan(bytes.subarray(i, i + size));
+  }
+  const closed = going ? checker.finish() : true;
+  return { records: checker.records, mismatch: checker.mismatch, closed };
+}
+
+describe('SIMD field-count checker', () => {
+  it('is assembled from its source as committed', async () => {
+    // Generated code must not drift from csv-fields.wat: rerun
+    // `node src/datasets/validate/assemble-wasm.cjs` after editing it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const assembler = require('../../src/datasets/validate/assemble-wasm.cjs');
+    expect(await assembler.assembleCsvFields()).toBe(CSV_FIELDS_WASM);
+  });
+
+  it('agrees with the scanner on every rule case, in any chunking', () => {
+    const cases = [
+      'a,b,c\n1,2,3\n',
+      'a,b\n1,2',
+      'a,b\r\n1,2\r\n',
+      'a,b\n"x,y",2\n',
+      'a,b\n"say ""hi"", ok",2\n',
+      'a,b\n"line 1\nline 2\r\nline 3",2\n',
+      'a,b\n"",""\n',
+      'a,b\n5" pipe,2\n',
+      'a,b\n"x"y,2\n',
+      '\na,b\n\n1,2\r\n\r\n',
+      'a,b\r\n1,"2"\r\n',
+      'a,b\n1,2,3\n4,5\n',
+      'a,b\n"open,2\n'
+    ];
+    for (const text of cases) {
+      const bytes = Buffer.from(text);
+      for (const expected of [1, 2, 3]) {
+        const reference = scannerVerdict(bytes, expected);
+        for (const size of [1, 2, 3, 7, 15, 16, 17, 1024]) {
+          expect([text, size, checkerVerdict(bytes, expected, size)]).toEqual([
+            text,
+            size,
+            reference
+          ]);
+        }
+      }
+    }
+  });
+
+  it('agrees with the scanner on random CSV-like bytes', () => {
+    const pieces = [
+      'a',
+      'bc',
+      ',',
+      ',',
+      '"',
+      '""',
+      '\n',
+      '\r',
+      '\r\n',
+      ' ',
+      ';'
+    ];
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const disagreements: object[] = [];
+    for (let round = 0; round < 3000; round++) {
+      let text = '';
+      const length = Math.floor(random() * 200);
+      for (let k = 0; k < length; k++) {
+        text += pieces[Math.floor(random() * pieces.length)];
+      }
+      const bytes = Buffer.from(text);
+      const expected = 1 + Math.floor(random() * 3);
+      const reference = JSON.stringify(scannerVerdict(bytes, expected));
+      for (const size of [1, 5, 16, 33, 4096]) {
+        const verdict = JSON.stringify(checkerVerdict(bytes, expected, size));
+        if (verdict !== reference) {
+          disagreements.push({ text, size, verdict, reference });
+        }
+      }
+    }
+    expect(disagreements).toEqual([]);
+  });
+
+  it("keeps each checker's state apart and crosses its 1 MB buffer", () => {
+    const row = '12345,"quoted, with ""quotes""\nand a line break",x\r\n';
+    const big = Buffer.from('a,b,c\r\n' + row.repeat(60000));
+    const other = Buffer.from('a;b\n1;2;3\n');
+    const checker = new CsvFieldChecker(44, 3);
+    const ragged = new CsvFieldChecker(59, 2);
+    // Interleaved, as concurrent uploads are.
+    for (let i = 0; i < big.length; i += 700000) {
+      expect(checker.scan(big.subarray(i, i + 700000))).toBe(true);
+      ragged.scan(other);
+    }
+    expect(checker.finish()).toBe(true);
+    expect(checker.records).toBe(60001);
+    expect(checker.mismatch).toBeUndefined();
+    expect(ragged.records).toBe(2);
+    expect(ragged.mismatch).toBe(3);
   });
 });
 

@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { CsvScanner, firstRecordFields } from './csv-scanner';
+import { CsvFieldChecker } from './csv-field-checker';
+import { firstRecordFields } from './csv-scanner';
 import { detectDelimiter } from './delimiter';
 import { Utf8Checker } from './utf8';
 
@@ -69,11 +70,9 @@ export class DatasetValidator extends Transform {
   private pendingBytes = 0;
   private readonly utf8 = new Utf8Checker();
   private bom = false;
-  private scanner: CsvScanner | undefined;
+  private checker: CsvFieldChecker | undefined;
   private header: string[] = [];
   private delimiter = ',';
-  private records = 0;
-  private problem: string | undefined;
   private parquetTail = Buffer.alloc(0);
 
   constructor(options: ValidatorOptions = {}) {
@@ -161,14 +160,16 @@ export class DatasetValidator extends Transform {
       const reason = this.trySample(true);
       if (reason) return reason;
     }
-    const scanner = this.scanner;
-    if (!scanner) return 'The file holds no data (only blank lines)';
-    const closed = scanner.finish(this.onRecord);
-    if (this.problem) return this.problem;
+    const checker = this.checker;
+    if (!checker) return 'The file holds no data (only blank lines)';
+    const closed = checker.finish();
+    if (checker.mismatch !== undefined) return this.rowProblem(checker);
     if (!closed) {
-      return `The file ends inside a quoted field (row ${this.records + 1})`;
+      return `The file ends inside a quoted field (row ${checker.records + 1})`;
     }
-    if (this.records <= 1) return 'The file has a header row but no data rows';
+    if (checker.records <= 1) {
+      return 'The file has a header row but no data rows';
+    }
     this.phase = 'done';
     this.result = {
       ok: true,
@@ -177,7 +178,7 @@ export class DatasetValidator extends Transform {
       encoding: 'utf-8',
       bom: this.bom,
       header: this.header,
-      rows: this.records - 1,
+      rows: checker.records - 1,
       bytes: this.bytes
     };
     return undefined;
@@ -219,7 +220,7 @@ export class DatasetValidator extends Transform {
     if (reason) return reason;
     this.delimiter = delimiter;
     this.header = header;
-    this.scanner = new CsvScanner(delimiter.charCodeAt(0));
+    this.checker = new CsvFieldChecker(delimiter.charCodeAt(0), header.length);
     this.pending = [];
     this.pendingBytes = 0;
     this.phase = 'csv-scan';
@@ -227,20 +228,15 @@ export class DatasetValidator extends Transform {
   }
 
   private scan(chunk: Buffer): string | undefined {
-    this.scanner!.scan(chunk, this.onRecord);
-    return this.problem;
+    const checker = this.checker!;
+    return checker.scan(chunk) ? undefined : this.rowProblem(checker);
   }
 
-  /** Called for each record: the first is the header. */
-  private readonly onRecord = (fields: number): boolean => {
-    this.records++;
-    const expected = this.header.length;
-    if (fields !== expected) {
-      this.problem = `Row ${this.records} has ${fields} field${fields === 1 ? '' : 's'}; the header has ${expected}`;
-      return false;
-    }
-    return true;
-  };
+  /** Rows are counted from the header, row 1. */
+  private rowProblem(checker: CsvFieldChecker): string {
+    const fields = checker.mismatch!;
+    return `Row ${checker.records} has ${fields} field${fields === 1 ? '' : 's'}; the header has ${this.header.length}`;
+  }
 
   private keepParquetTail(chunk: Buffer): void {
     this.parquetTail =
