@@ -316,3 +316,154 @@ test('drag and drop german_credit.csv into the Studio: Ready with its statistics
   // The browser logs the refused upload's 422, and nothing else.
   expect(consoleErrors).toEqual([expect.stringMatching(/status of 422/)]);
 });
+
+test('versions, rename, description and delete from the detail, and a script’s upload arriving live', async ({
+  page,
+  lab,
+  consoleErrors
+}) => {
+  test.setTimeout(180_000);
+  const lin = await signUp(lab, 'lin', 'Lin Chen');
+  await logIn(page, lab, lin);
+  const project = await sidecar<{ id: string; slug: string }>(
+    lab,
+    'POST',
+    'api/v1/projects',
+    { ...bearer(lin), 'Content-Type': 'application/json' },
+    JSON.stringify({
+      name: 'Churn Forecast',
+      description: '',
+      visibility: 'private'
+    })
+  );
+  await page.getByTestId('insighter-project-card').click();
+  const studio = page.locator('.jp-insighter-Studio');
+  await studio.getByTestId('insighter-studio-tab-data').click();
+  const section = studio.getByTestId('insighter-studio-data');
+  await expect(section.getByTestId('insighter-datasets-empty')).toBeVisible();
+
+  // A script uploads version 1: the row arrives over the event stream.
+  const csv = readFileSync(GERMAN_CREDIT);
+  const upload = (name: string, body: BodyInit) =>
+    sidecar<{ id: string; version: number }>(
+      lab,
+      'POST',
+      `api/v1/datasets?${new URLSearchParams({ project_id: project.id, name })}`,
+      { ...bearer(lin), 'Content-Type': 'text/csv' },
+      body
+    );
+  const first = await upload('german_credit.csv', new Uint8Array(csv));
+  const row = section.locator('.jp-insighter-dataset-row');
+  await expect(row).toHaveAttribute('data-version', '1');
+  await expect(row).toHaveAttribute('data-dataset-id', first.id);
+
+  // The same name dropped again is version 2 of the same dataset.
+  await dropFile(
+    page,
+    '[data-testid="insighter-studio-data"] [data-testid="insighter-dataset-dropzone"]',
+    {
+      name: 'german_credit.csv',
+      type: 'text/csv',
+      base64: csv.toString('base64')
+    }
+  );
+  await expect(row).toHaveAttribute('data-version', '2', { timeout: 60_000 });
+  await expect(row).toHaveCount(1);
+
+  await row.click();
+  const detail = page
+    .locator('.jp-insighter-dataset-detail')
+    .filter({ visible: true });
+  await expect(detail.getByTestId('insighter-dataset-version')).toHaveText(
+    'v2 of 2'
+  );
+  const versions = detail.locator('.jp-insighter-dataset-version');
+  await expect(versions).toHaveCount(2);
+  await versions
+    .filter({
+      has: page.locator('[data-testid="insighter-dataset-show-version"]')
+    })
+    .getByTestId('insighter-dataset-show-version')
+    .click();
+  await expect(detail).toHaveAttribute('data-version', '1');
+  await expect(detail.getByTestId('insighter-dataset-version')).toHaveText(
+    'v1 of 2'
+  );
+  await expect(detail.locator('.jp-insighter-preview tbody tr')).toHaveCount(
+    50
+  );
+
+  // Rename: a taken name gets the sidecar's refusal, a free one is kept.
+  await upload('applicants.csv', 'id,amount\n1,100\n2,250\n');
+  await expect(section.locator('.jp-insighter-dataset-row')).toHaveCount(2);
+  const taken = await callSidecar<{ error: { message: string } }>(
+    lab,
+    'PATCH',
+    `api/v1/datasets/${first.id}`,
+    { ...bearer(lin), 'Content-Type': 'application/json' },
+    JSON.stringify({ name: 'applicants.csv' })
+  );
+  expect(taken.status).toBe(409);
+  await detail.getByTestId('insighter-dataset-rename').click();
+  const nameInput = detail.getByTestId('insighter-dataset-rename-input');
+  await nameInput.fill('applicants.csv');
+  await detail.getByTestId('insighter-dataset-rename-save').click();
+  await expect(detail.getByTestId('insighter-dataset-rename-error')).toHaveText(
+    taken.body.error.message
+  );
+  await nameInput.fill('credit applications.csv');
+  await detail.getByTestId('insighter-dataset-rename-save').click();
+  await expect(detail.getByTestId('insighter-dataset-name')).toHaveText(
+    'credit applications.csv'
+  );
+  await expect(
+    page.locator('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current')
+  ).toContainText('credit applications.csv');
+  await detail.getByTestId('insighter-dataset-describe').click();
+  await detail
+    .getByTestId('insighter-dataset-description-input')
+    .fill('Statlog German Credit, one-hot encoded.');
+  await detail.getByTestId('insighter-dataset-description-save').click();
+  await expect(detail.getByTestId('insighter-dataset-description')).toHaveText(
+    'Statlog German Credit, one-hot encoded.'
+  );
+
+  // Delete version 2 (after the question), then the whole dataset.
+  const dialog = page.locator('.jp-Dialog');
+  await versions
+    .filter({ hasText: 'v2' })
+    .getByTestId('insighter-dataset-delete-version')
+    .click();
+  await expect(dialog).toContainText(
+    'Delete version 2 of "credit applications.csv"?'
+  );
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await expect(versions).toHaveCount(1);
+  await expect(detail.getByTestId('insighter-dataset-version')).toHaveText(
+    'v1 of 1'
+  );
+
+  await detail.getByTestId('insighter-dataset-delete').click();
+  await expect(dialog).toContainText(
+    'Delete dataset "credit applications.csv"?'
+  );
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(detail).toBeVisible();
+  await detail.getByTestId('insighter-dataset-delete').click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.locator('.jp-insighter-dataset-detail')).toHaveCount(0);
+  await expect(
+    section.locator('.jp-insighter-dataset-row[data-name="applicants.csv"]')
+  ).toHaveCount(1);
+  await expect(section.locator('.jp-insighter-dataset-row')).toHaveCount(1);
+  const gone = await callSidecar(
+    lab,
+    'GET',
+    `api/v1/datasets/${first.id}`,
+    bearer(lin)
+  );
+  expect(gone.status).toBe(404);
+
+  // The browser logs the refused rename's 409, and nothing else.
+  expect(consoleErrors).toEqual([expect.stringMatching(/status of 409/)]);
+});

@@ -344,6 +344,8 @@ test('a team project from the empty dashboard to a running notebook, live for te
   await expect(graceStudio.getByTestId('insighter-studio-owner')).toHaveText(
     'Ada Lovelace'
   );
+  // The Studio opens on its first tool, Data.
+  await graceStudio.getByTestId('insighter-studio-tab-notebooks').click();
   await expect(graceStudio.getByTestId('insighter-notebook-item')).toHaveText([
     /Untitled\.ipynb/
   ]);

@@ -528,36 +528,38 @@ function Versions(
                     {statusLabel(version.status, trans)}
                   </span>
                 </td>
-                <td className="jp-insighter-DatasetVersions-actions">
-                  {shown ? (
-                    <span className="jp-insighter-Data-muted">
-                      {trans.__('Shown')}
-                    </span>
-                  ) : (
-                    <button
-                      type="button"
-                      className="jp-insighter-Data-link"
-                      data-testid="insighter-dataset-show-version"
-                      onClick={() => void model.showVersion(version.version)}
-                    >
-                      {trans.__('Show')}
-                    </button>
-                  )}
-                  {versions.length > 1 && (
-                    <button
-                      type="button"
-                      className="jp-insighter-Data-link"
-                      data-testid="insighter-dataset-delete-version"
-                      onClick={() =>
-                        void commands.execute(CommandIDs.deleteDataset, {
-                          datasetId: dataset.id,
-                          version: version.version
-                        })
-                      }
-                    >
-                      {trans.__('Delete')}
-                    </button>
-                  )}
+                <td>
+                  <span className="jp-insighter-DatasetVersions-actions">
+                    {shown ? (
+                      <span className="jp-insighter-Data-muted">
+                        {trans.__('Shown')}
+                      </span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="jp-insighter-Data-link"
+                        data-testid="insighter-dataset-show-version"
+                        onClick={() => void model.showVersion(version.version)}
+                      >
+                        {trans.__('Show')}
+                      </button>
+                    )}
+                    {versions.length > 1 && (
+                      <button
+                        type="button"
+                        className="jp-insighter-Data-link"
+                        data-testid="insighter-dataset-delete-version"
+                        onClick={() =>
+                          void commands.execute(CommandIDs.deleteDataset, {
+                            datasetId: dataset.id,
+                            version: version.version
+                          })
+                        }
+                      >
+                        {trans.__('Delete')}
+                      </button>
+                    )}
+                  </span>
                 </td>
               </tr>
             );
