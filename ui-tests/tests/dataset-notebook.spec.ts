@@ -6,6 +6,7 @@
  * token in the notebook — and prints `df.shape`: (1000, 62). The catalog's
  * drag and drop, statistics and refusals are data-catalog.spec.ts.
  */
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from '@playwright/test';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
@@ -121,5 +122,13 @@ test('"Open in notebook" loads german_credit into pandas on a real kernel: (1000
   const file = JSON.stringify(await saved.json());
   expect(file).toContain('(1000, 62)');
   expect(file).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\./);
+
+  // The kernels' copy of her session is hers alone, and goes when she signs out.
+  const kernelSession = path.join(lab.dataDir, 'run', 'kernel-session.json');
+  expect(statSync(kernelSession).mode & 0o777).toBe(0o600);
+  await page.evaluate(() =>
+    (window as any).jupyterapp.commands.execute('insighter:logout')
+  );
+  await expect.poll(() => existsSync(kernelSession)).toBe(false);
   expect(consoleErrors).toEqual([]);
 });
