@@ -185,6 +185,15 @@ test('XGBoost trained from the form streams into the Tool Monitor and registers 
   // Enough rounds that the curve is seen growing in several batches.
   await form.locator('[data-param="n_estimators"]').fill('600');
   await form.getByTestId('insighter-train-target').selectOption('Class');
+  // A regressor on a text target: the server's refusal is shown by the form.
+  await form.getByTestId('insighter-train-task').selectOption('regression');
+  await form.getByTestId('insighter-train-submit').click();
+  await expect(form.locator('.jp-insighter-train-error')).toContainText(
+    'a regressor needs numbers'
+  );
+  await expect(form.getByTestId('insighter-train-started')).toHaveCount(0);
+  await form.getByTestId('insighter-train-task').selectOption('classification');
+  await expect(form.locator('.jp-insighter-train-error')).toHaveCount(0);
   await form.getByTestId('insighter-train-submit').click();
   const started = form.getByTestId('insighter-train-started');
   await expect(started).toBeVisible();

@@ -1,4 +1,6 @@
 import { InsighterBus, SidecarError } from '@insighter/core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   BUILTIN_ALGORITHMS,
   checkParam,
@@ -63,6 +65,39 @@ describe('hyperparameter checks', () => {
       ok: false,
       error: 'subsample must be a number.'
     });
+  });
+
+  it("has the same algorithms and bounds as the training package's table", () => {
+    // The one table the jobs route and the training script check against.
+    const table = JSON.parse(
+      readFileSync(
+        join(
+          __dirname,
+          '../../../server/python/insighter_train/algorithms.json'
+        ),
+        'utf8'
+      )
+    );
+    const bounds = (algorithms: typeof BUILTIN_ALGORITHMS) =>
+      algorithms.map(a => ({
+        id: a.id,
+        tasks: a.tasks,
+        params: a.params
+          .map(p => ({
+            name: p.name,
+            type: p.type,
+            default: p.default,
+            min: p.min,
+            max: p.max,
+            exclusiveMin: Boolean(p.exclusiveMin),
+            exclusiveMax: Boolean(p.exclusiveMax),
+            nullable: Boolean(p.nullable)
+          }))
+          .sort((x, y) => x.name.localeCompare(y.name))
+      }));
+    expect(bounds(normalizeAlgorithms(table))).toEqual(
+      bounds(BUILTIN_ALGORITHMS)
+    );
   });
 
   it("reads the server's description of the algorithms, keyed or listed", () => {
