@@ -1,7 +1,7 @@
 """How Python code reaches Insighter as the signed-in user: the sidecar's URL,
 the user's access token, HTTP (urllib only: kernels have no third-party HTTP
 client) and the project a notebook belongs to. Every helper module
-(`insighter.datasets`, later `insighter.tracking`) goes through `Session`.
+(`insighter.datasets`, `insighter.tracking`) goes through `Session`.
 
 Insighter Lab sets, for every kernel and terminal it starts:
 
@@ -87,14 +87,20 @@ def _token_claims(token: str) -> Dict[str, Any]:
 
 
 def _error_of(body: bytes) -> Dict[str, str]:
-    """The sidecar's `{error: {code, message}}`, or {} for anything else."""
+    """The sidecar's `{error: {code, message}}` or MLflow's `{error_code, message}`
+    (its tracking routes answer that way), or {} for anything else."""
     try:
-        error = json.loads(body.decode("utf-8")).get("error")
-    except (ValueError, UnicodeError, AttributeError):
+        answer = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeError):
         return {}
-    if not isinstance(error, dict):
+    if not isinstance(answer, dict):
         return {}
-    return {"code": str(error.get("code") or ""), "message": str(error.get("message") or "")}
+    error = answer.get("error")
+    if isinstance(error, dict):
+        return {"code": str(error.get("code") or ""), "message": str(error.get("message") or "")}
+    if answer.get("error_code"):
+        return {"code": str(answer["error_code"]), "message": str(answer.get("message") or "")}
+    return {}
 
 
 class Session:
@@ -192,12 +198,16 @@ class Session:
         if body is not None:
             if isinstance(body, (bytes, bytearray)):
                 data = bytes(body)
+            elif hasattr(body, "read"):
+                # A file goes as it is read, not held whole (the caller sets Content-Length).
+                data = body
             else:
                 data = json.dumps(body).encode("utf-8")
                 request_headers.setdefault("Content-Type", "application/json")
         request = urllib.request.Request(url, data=data, method=method.upper(), headers=request_headers)
         # Added apart from the headers above, so a failure's message can never echo it.
-        request.add_unredirected_header("Authorization", f"Bearer {token}")
+        if token:
+            request.add_unredirected_header("Authorization", f"Bearer {token}")
         try:
             return self._opener().open(request, timeout=self.timeout)
         except urllib.error.HTTPError as error:
