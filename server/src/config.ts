@@ -51,6 +51,15 @@ const envSchema = z.object({
       .min(1)
       .default(5 * 1024 ** 3)
   ),
+  /** Largest prediction request body (bytes) at /api/v1/predict/<slug>; larger ones get 413. */
+  INSIGHTER_PREDICT_MAX_BYTES: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(5 * 1024 ** 2)
+  ),
   /** An external MLflow server (http(s)://…) instead of the built-in tracking. */
   MLFLOW_TRACKING_URI: z.preprocess(
     value => (value === '' ? undefined : value),
@@ -87,6 +96,8 @@ export interface Config {
   storage: { maxObjectBytes: number };
   /** The data catalog's uploads. */
   datasets: { maxUploadBytes: number };
+  /** The prediction endpoints. */
+  deployments: { maxBodyBytes: number };
   /** Set: an external MLflow server (the token is a secret: never log it). */
   mlflow?: { uri: string; token?: string };
 }
@@ -127,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     storage: { maxObjectBytes: e.INSIGHTER_STORAGE_MAX_BYTES },
     datasets: { maxUploadBytes: e.INSIGHTER_MAX_UPLOAD_BYTES },
+    deployments: { maxBodyBytes: e.INSIGHTER_PREDICT_MAX_BYTES },
     mlflow: e.MLFLOW_TRACKING_URI
       ? { uri: e.MLFLOW_TRACKING_URI, token: e.MLFLOW_TRACKING_TOKEN }
       : undefined

@@ -13,6 +13,7 @@ export function createLogger(level: string): Logger {
         'req.headers.authorization',
         'req.headers.cookie',
         'req.headers.apikey',
+        'req.headers["x-api-key"]',
         'req.headers["x-insighter-proxy-secret"]',
         'res.headers["set-cookie"]',
         '*.password',

@@ -21,6 +21,8 @@ import { notConfigured, StatusService } from './services/status';
 import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
 import { TeamsService } from './services/teams';
 import { createTracking } from './tracking';
+import { createDeployments } from './deployments';
+import { RegistryModelSource } from './deployments/registry-models';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
@@ -139,6 +141,20 @@ export async function startSidecar(
     maxRunning: config.jobs.maxRunning,
     logger
   });
+  // Models are deployed from the built-in registry (an external MLflow
+  // server's artifacts are not fetched yet); workers run as local processes.
+  const deployments = tracking.services
+    ? createDeployments({
+        dataDir: config.dataDir,
+        db,
+        events,
+        logger,
+        verifier: auth.verifier,
+        models: new RegistryModelSource(db, tracking.services.registry, tracking.services.artifacts),
+        runner: runners.process,
+        maxBodyBytes: config.deployments.maxBodyBytes
+      })
+    : undefined;
   // Uploads this sidecar was receiving when it last stopped started before this.
   const startedAt = await db.asService(databaseNow);
   const app = createApp({
@@ -151,10 +167,16 @@ export async function startSidecar(
     datasets,
     jobs,
     tracking,
+    deployments: deployments?.service,
     storage: storage?.service,
     tools
   });
-  const server = http.createServer(app);
+  // Predictions are served before Express: the hot path (deployments/predict-handler.ts).
+  const server = http.createServer((req, res) => {
+    if (!deployments?.predict(req, res)) {
+      app(req, res);
+    }
+  });
   const eventStream = attachEventStream(server, {
     hub: events,
     db,
@@ -164,6 +186,7 @@ export async function startSidecar(
   let datasetsSwept: Promise<void> = Promise.resolve();
   const release = async () => {
     await datasetsSwept;
+    await deployments?.close();
     await jobs.close();
     await eventStream.close();
     await tracking.external?.close();
@@ -202,6 +225,8 @@ export async function startSidecar(
   logger.info({ url, dataDir: config.dataDir, version: VERSION }, 'sidecar listening');
   // Jobs of the sidecar before this one: containers followed again, lost processes failed.
   void jobs.recover().catch(err => logger.error({ err }, 'jobs: could not take back the jobs of the last run'));
+  // Deployments that served before the restart serve again.
+  void deployments?.restore().catch(err => logger.error({ err }, 'deployments: could not start the deployments of the last run'));
 
   let closing: Promise<void> | undefined;
   const close = () =>

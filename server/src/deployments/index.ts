@@ -4,13 +4,13 @@ import type { Database } from '../db/types';
 import type { EventHub } from '../events/hub';
 import { ProcessRunner } from '../jobs/process-runner';
 import type { JobRunner } from '../jobs/runner';
+import { TRAINING_PYTHON_DIR } from '../jobs/training-package';
 import type { Logger } from '../logger';
 import { ApiKeyResolver } from './api-keys';
 import type { ModelSource } from './model-source';
 import { createPredictHandler, type PredictHandler } from './predict-handler';
 import { DeploymentRuntime, type RuntimeOptions } from './runtime';
 import { DeploymentsService } from './service';
-import { SERVER_PYTHON_DIR } from './worker';
 
 /**
  * Deployments wired together: the REST service, the prediction endpoint's
@@ -33,7 +33,11 @@ export interface DeploymentsOptions {
   logger: Logger;
   verifier: TokenVerifier;
   models: ModelSource;
-  /** Runs the scoring workers; default: local processes (the jobs' ProcessRunner). */
+  /**
+   * Runs the scoring workers: the jobs' process runner (Docker needs the
+   * model folder mounted, which job specs cannot ask for yet); default: one
+   * of its own in <data dir>/deployments.
+   */
   runner?: JobRunner;
   /** Largest prediction request body. */
   maxBodyBytes: number;
@@ -56,7 +60,7 @@ export function createDeployments(options: DeploymentsOptions): Deployments {
     options.runner ??
     new ProcessRunner({
       workDir: path.join(options.dataDir, 'deployments'),
-      pythonPath: SERVER_PYTHON_DIR
+      pythonPath: TRAINING_PYTHON_DIR
     });
   const runtime = new DeploymentRuntime({
     dataDir: options.dataDir,

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { JobExit, JobHandle, JobRunner } from '../jobs/runner';
+import { PYTHON } from '../jobs/training-package';
 import { BatchRefusedError, MicroBatcher } from './batcher';
 import type { ColumnSpec, Row } from './predict-input';
 
@@ -12,12 +13,10 @@ import type { ColumnSpec, Row } from './predict-input';
  * the sidecar's client of it: the worker prints one "ready" line with its
  * port and model metadata, then answers MLflow's `/invocations` on
  * 127.0.0.1 (keep-alive HTTP) to whoever sends its token — only this
- * sidecar knows it. Requests reach it through a `MicroBatcher`.
+ * sidecar knows it. Requests reach it through a `MicroBatcher`. The package
+ * lives beside the training script's (server/python), on the runner's
+ * PYTHONPATH.
  */
-export const SERVER_PYTHON_DIR = path.resolve(__dirname, '..', '..', 'python');
-
-export const PYTHON = '/usr/bin/python3';
-
 const TOKEN_HEADER = 'x-insighter-worker-token';
 
 export interface WorkerMetadata {

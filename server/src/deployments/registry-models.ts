@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Database, JwtClaims } from '../db/types';
+import type { ArtifactsService } from '../tracking/artifacts-service';
+import type { RegistryService } from '../tracking/registry-service';
+import { findModel, findVersion } from '../tracking/registry-store';
+import type { ModelSource, ModelVersionRef } from './model-source';
+
+/**
+ * Models from the built-in registry: the version's row (under the user's
+ * claims, so row-level security decides), and its files from the run's
+ * artifacts in Storage (`runs:/<run id>/model` resolved as MLflow's
+ * get-download-uri does), copied folder by folder.
+ */
+export class RegistryModelSource implements ModelSource {
+  constructor(
+    private readonly db: Database,
+    private readonly registry: RegistryService,
+    private readonly artifacts: ArtifactsService
+  ) {}
+
+  findVersion(user: JwtClaims, name: string, version: number): Promise<ModelVersionRef | undefined> {
+    return this.db.withClaims(user, async tx => {
+      const model = await findModel(tx, name);
+      const row = model ? await findVersion(tx, model.id, version) : undefined;
+      if (!model || !row) {
+        return undefined;
+      }
+      return {
+        name: model.name,
+        version: row.version,
+        projectId: model.project_id,
+        source: row.source,
+        runId: row.run_id ?? undefined
+      };
+    });
+  }
+
+  async download(user: JwtClaims, model: ModelVersionRef, dir: string): Promise<void> {
+    const uri = await this.registry.downloadUri(user, model.name, model.version);
+    const stored = /^mlflow-artifacts:\/+(.+?)\/*$/.exec(uri)?.[1];
+    if (!stored) {
+      throw new Error(
+        `Version ${model.version} of "${model.name}" keeps its files at ${uri}, which the sidecar cannot read: register a version logged to Insighter's tracking.`
+      );
+    }
+    const copied = await this.copyFolder(user, stored, dir);
+    if (copied === 0) {
+      throw new Error(
+        `Version ${model.version} of "${model.name}" has no files at ${uri}: the run did not log its model there.`
+      );
+    }
+  }
+
+  /** Every file under `folder` (proxied artifact path) into `dir`; how many. */
+  private async copyFolder(user: JwtClaims, folder: string, dir: string): Promise<number> {
+    let copied = 0;
+    for (const entry of await this.artifacts.listProxied(user, folder)) {
+      const name = path.basename(entry.path);
+      if (name === '' || name === '.' || name === '..') {
+        continue;
+      }
+      const target = path.join(dir, name);
+      if (entry.is_dir) {
+        await fs.promises.mkdir(target, { recursive: true });
+        copied += await this.copyFolder(user, `${folder}/${name}`, target);
+        continue;
+      }
+      const object = await this.artifacts.open(user, `${folder}/${name}`);
+      await pipeline(object.read(), fs.createWriteStream(target));
+      copied++;
+    }
+    return copied;
+  }
+}
