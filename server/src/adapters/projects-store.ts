@@ -34,16 +34,19 @@ export interface NewProject {
 export type ProjectChanges = Partial<Omit<NewProject, 'slug'>>;
 
 /**
- * The columns every answer carries. The runs and models tables do not exist
- * yet: their counts are 0. When they land, count them like the datasets
- * and take the newest of their timestamps into `last_activity_at`.
+ * The columns every answer carries: counts of the project's datasets, of its
+ * tracking runs (not deleted ones) and registered models, and its newest
+ * change among them (a run counts from when it started).
  */
 const PROJECT_COLUMNS = `
   p.id, p.slug, p.name, p.description, p.visibility, p.team_id, p.owner_id,
   ${iso('p.created_at')} as created_at, ${iso('p.updated_at')} as updated_at,
   (select count(*)::int from public.datasets d where d.project_id = p.id) as dataset_count,
-  0 as run_count, 0 as model_count,
-  ${iso(`greatest(p.updated_at, (select max(d.updated_at) from public.datasets d where d.project_id = p.id))`)} as last_activity_at`;
+  (select count(*)::int from public.runs r
+   where r.project_id = p.id and r.lifecycle_stage = 'active') as run_count,
+  (select count(*)::int from public.registered_models m where m.project_id = p.id) as model_count,
+  ${iso(`greatest(p.updated_at, (select max(d.updated_at) from public.datasets d where d.project_id = p.id),
+    (select to_timestamp(max(r.start_time) / 1000.0) from public.runs r where r.project_id = p.id))`)} as last_activity_at`;
 
 /**
  * Timestamps leave the database as the JSON text the API answers with:

@@ -77,7 +77,16 @@ interface Connection {
 interface UserChannel {
   connections: Set<Connection>;
   queue: Promise<void>;
+  /** The last read check of a run's metrics, reused for the burst that follows. */
+  lastMetricCheck?: { id: string; allowed: boolean; at: number };
 }
+
+/**
+ * A log-batch publishes up to 1,000 `run.metric` events of one run at once:
+ * one read check answers for the events of that run within this window
+ * instead of one database round trip per event and user.
+ */
+const METRIC_CHECK_REUSE_MS = 1000;
 
 export function attachEventStream(
   server: http.Server,
@@ -300,8 +309,24 @@ export function attachEventStream(
       if (!claims) {
         return;
       }
+      const memo = channel.lastMetricCheck;
       try {
-        allowed = await canRead(claims, event.resource);
+        if (
+          event.type === 'run.metric' &&
+          memo?.id === event.resource.id &&
+          Date.now() - memo.at < METRIC_CHECK_REUSE_MS
+        ) {
+          allowed = memo.allowed;
+        } else {
+          allowed = await canRead(claims, event.resource);
+          if (event.type === 'run.metric') {
+            channel.lastMetricCheck = {
+              id: event.resource.id,
+              allowed,
+              at: Date.now()
+            };
+          }
+        }
       } catch (err) {
         // Fail closed: an event nobody could check is not sent.
         logger.warn(

@@ -2,8 +2,10 @@ import { loadJwtKeys } from '../../src/auth/keys';
 import { createEmbeddedStorage } from '../../src/storage';
 import { createTracking, type Tracking } from '../../src/tracking';
 import {
+  connectEvents,
   startProjectsTestServer,
   type ApiAnswer,
+  type EventClient,
   type ProjectsTestServer,
   type SignedInUser
 } from '../projects/harness';
@@ -27,6 +29,8 @@ export interface TrackingTestServer extends ProjectsTestServer {
     endpoint: string,
     fields?: Record<string, unknown>
   ): Promise<ApiAnswer>;
+  /** `/api/v1/events` as `user`. */
+  events(user: SignedInUser): Promise<EventClient>;
   /** A project of `owner` (a team project when `teamId` is given): its id and slug. */
   project(
     owner: SignedInUser,
@@ -78,6 +82,8 @@ export async function startTrackingTestServer(
       }
       return t.api(user, method, `/api/2.0/mlflow/${endpoint}`, fields);
     },
+    events: (user: SignedInUser) =>
+      connectEvents(t.url, { header: `Bearer ${user.token}` }),
     async project(owner: SignedInUser, name: string, teamId?: string) {
       const res = await t.api(
         owner,
