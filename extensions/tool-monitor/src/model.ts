@@ -1,13 +1,16 @@
 import type {
   IInsighterBus,
   IJobUpdated,
+  IRunFinished,
   IRunStarted,
   JobStatus
 } from '@insighter/core';
 import {
   IJob,
   IJobStats,
+  IMlflowRun,
   JobLogFollower,
+  MlflowRunStatus,
   RunMetrics,
   TrackingApi
 } from '@insighter/experiments';
@@ -23,6 +26,24 @@ export function isLive(status: JobStatus): boolean {
   return status === 'queued' || status === 'running';
 }
 
+const RUN_STATUS: Record<MlflowRunStatus, JobStatus> = {
+  SCHEDULED: 'queued',
+  RUNNING: 'running',
+  FINISHED: 'succeeded',
+  FAILED: 'failed',
+  KILLED: 'cancelled'
+};
+
+/** A run's MLflow status in the words jobs use. */
+export function runStatus(run: IMlflowRun): JobStatus {
+  return RUN_STATUS[run.info.status] ?? 'running';
+}
+
+/** The tag the sidecar puts on the run of every job it starts. */
+const JOB_TAG = 'insighter.job_id';
+/** The tag that ties an experiment to its project. */
+const PROJECT_TAG = 'insighter.project_id';
+
 export type MonitorStatus = 'loading' | 'ready' | 'error';
 
 export interface IMonitorModelOptions {
@@ -35,6 +56,8 @@ export interface IMonitorModelOptions {
     | 'getRun'
     | 'metricHistory'
     | 'cancelJob'
+    | 'searchExperiments'
+    | 'searchRuns'
   >;
   bus: IInsighterBus;
   projectId: string;
@@ -46,8 +69,10 @@ export interface IMonitorModelOptions {
  * The Tool Monitor of one project: its running and recent jobs, and for the
  * selected one its live log, its metric curves (grown by `run.metric`
  * events), its status (from `job.updated`) and, for a job in a container,
- * CPU and memory. A new job of the project is selected when the selected one
- * is not running, so the monitor follows what was just started.
+ * CPU and memory. Runs no job started (logged from a notebook or a script)
+ * are listed too, with their curves and status (from `run.finished`). A new
+ * job or run of the project is selected when the selected one is not
+ * running, so the monitor follows what was just started.
  */
 export class MonitorModel implements IDisposable {
   private readonly _api: IMonitorModelOptions['api'];
@@ -59,6 +84,8 @@ export class MonitorModel implements IDisposable {
   private _error: string | null = null;
   private _jobs: IJob[] = [];
   private _selectedId: string | null = null;
+  private _runs: IMlflowRun[] = [];
+  private _selectedRunId: string | null = null;
   private _logs: JobLogFollower | null = null;
   private _metrics: RunMetrics | null = null;
   private _stats: IJobStats | null = null;
@@ -76,6 +103,7 @@ export class MonitorModel implements IDisposable {
     this._statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS;
     this._bus.jobUpdated.connect(this._onJobUpdated, this);
     this._bus.runStarted.connect(this._onRunStarted, this);
+    this._bus.runFinished.connect(this._onRunFinished, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -101,6 +129,17 @@ export class MonitorModel implements IDisposable {
 
   get selected(): IJob | null {
     return this._jobs.find(job => job.id === this._selectedId) ?? null;
+  }
+
+  /** Runs of the project that no job started, newest first. */
+  get runs(): readonly IMlflowRun[] {
+    return this._runs;
+  }
+
+  get selectedRun(): IMlflowRun | null {
+    return (
+      this._runs.find(run => run.info.run_id === this._selectedRunId) ?? null
+    );
   }
 
   get logs(): JobLogFollower | null {
@@ -136,19 +175,38 @@ export class MonitorModel implements IDisposable {
     return this._isDisposed;
   }
 
-  /** Lists the jobs; selects the newest when none is selected. */
+  /**
+   * Lists the jobs and the runs without a job; selects a running one, else
+   * the newest job, when nothing is selected.
+   */
   async refresh(): Promise<void> {
+    const projectId = this._projectId;
     try {
-      const jobs = await this._api.listJobs(this._projectId);
-      if (this._isDisposed) {
+      const [jobs, runs] = await Promise.all([
+        this._api.listJobs(projectId),
+        this._runsWithoutJob(projectId)
+      ]);
+      if (this._isDisposed || projectId !== this._projectId) {
         return;
       }
       this._jobs = jobs;
+      const jobRuns = new Set(jobs.map(job => job.run_id));
+      this._runs = runs.filter(run => !jobRuns.has(run.info.run_id));
       this._status = 'ready';
       this._error = null;
       this._changed.emit();
-      if (!this.selected && jobs.length) {
-        this.select((jobs.find(job => isLive(job.status)) ?? jobs[0]).id);
+      if (!this.selected && !this.selectedRun) {
+        const liveJob = jobs.find(job => isLive(job.status));
+        const liveRun = this._runs.find(run => isLive(runStatus(run)));
+        if (liveJob || !liveRun) {
+          if (jobs.length) {
+            this.select((liveJob ?? jobs[0]).id);
+          } else if (this._runs.length) {
+            this.selectRun(this._runs[0].info.run_id);
+          }
+        } else {
+          this.selectRun(liveRun.info.run_id);
+        }
       }
     } catch (reason) {
       if (this._isDisposed) {
@@ -167,6 +225,7 @@ export class MonitorModel implements IDisposable {
     if (projectId !== this._projectId) {
       this._projectId = projectId;
       this._jobs = [];
+      this._runs = [];
       this._unselect();
       void this.refresh();
     }
@@ -206,6 +265,19 @@ export class MonitorModel implements IDisposable {
     this._watchStats(job);
   }
 
+  /** Shows a run no job started: its curves from their history, then live. */
+  selectRun(runId: string): void {
+    if (runId === this._selectedRunId) {
+      return;
+    }
+    this._unselect();
+    this._selectedRunId = runId;
+    this._metrics = new RunMetrics({ api: this._api, bus: this._bus, runId });
+    this._metrics.changed.connect(this._emit, this);
+    this._changed.emit();
+    void this._loadMetrics();
+  }
+
   async cancel(jobId: string): Promise<void> {
     this._actionError = null;
     try {
@@ -224,6 +296,7 @@ export class MonitorModel implements IDisposable {
     this._isDisposed = true;
     this._bus.jobUpdated.disconnect(this._onJobUpdated, this);
     this._bus.runStarted.disconnect(this._onRunStarted, this);
+    this._bus.runFinished.disconnect(this._onRunFinished, this);
     this._unselect();
     Signal.clearData(this);
   }
@@ -236,6 +309,7 @@ export class MonitorModel implements IDisposable {
 
   private _unselect(): void {
     this._selectedId = null;
+    this._selectedRunId = null;
     this._logs?.dispose();
     this._logs = null;
     this._metrics?.dispose();
@@ -248,12 +322,11 @@ export class MonitorModel implements IDisposable {
   /** The run's metric keys come from the run itself; each key's history then. */
   private async _loadMetrics(): Promise<void> {
     const metrics = this._metrics;
-    const job = this.selected;
-    if (!metrics || !job) {
+    if (!metrics) {
       return;
     }
     try {
-      const run = await this._api.getRun(job.run_id);
+      const run = await this._api.getRun(metrics.runId);
       const keys = (run.data.metrics ?? []).map(m => m.key);
       if (metrics === this._metrics) {
         await metrics.load(keys, true);
@@ -327,7 +400,11 @@ export class MonitorModel implements IDisposable {
         void this._logs?.read();
         void this._loadMetrics();
       }
-    } else if (!previous && (!current || !isLive(current.status))) {
+    } else if (
+      !previous &&
+      (!current || !isLive(current.status)) &&
+      !(this.selectedRun && isLive(runStatus(this.selectedRun)))
+    ) {
       this.select(job.id);
     }
     this._emit();
@@ -350,12 +427,66 @@ export class MonitorModel implements IDisposable {
     void this._fetchJob(update.jobId);
   }
 
+  /**
+   * The project's runs that no job started: the sidecar tags a job's run
+   * with its job, and a run of a job still being created has that tag too.
+   */
+  private async _runsWithoutJob(projectId: string): Promise<IMlflowRun[]> {
+    const experiments = (await this._api.searchExperiments()).filter(
+      experiment =>
+        experiment.lifecycle_stage !== 'deleted' &&
+        experiment.tags?.some(
+          tag => tag.key === PROJECT_TAG && tag.value === projectId
+        )
+    );
+    const runs = await this._api.searchRuns(
+      experiments.map(experiment => experiment.experiment_id)
+    );
+    return runs.filter(run => !run.data.tags?.some(tag => tag.key === JOB_TAG));
+  }
+
   private _onRunStarted(_: IInsighterBus, started: IRunStarted): void {
     if (
-      started.projectId === this._projectId &&
-      !this._jobs.some(job => job.run_id === started.runId)
+      started.projectId !== this._projectId ||
+      this._jobs.some(job => job.run_id === started.runId)
     ) {
-      void this.refresh();
+      return;
     }
+    void this.refresh().then(() => {
+      const current = this.selected
+        ? this.selected.status
+        : this.selectedRun && runStatus(this.selectedRun);
+      if (
+        this._runs.some(run => run.info.run_id === started.runId) &&
+        (!current || !isLive(current))
+      ) {
+        this.selectRun(started.runId);
+      }
+    });
+  }
+
+  private _onRunFinished(_: IInsighterBus, finished: IRunFinished): void {
+    const index = this._runs.findIndex(
+      run => run.info.run_id === finished.runId
+    );
+    if (index < 0) {
+      return;
+    }
+    // Show the end at once; the listing brings the final record.
+    const run = this._runs[index];
+    this._runs = this._runs.map((r, i) =>
+      i === index
+        ? {
+            ...run,
+            info: {
+              ...run.info,
+              status: finished.status,
+              end_time: finished.timestamp
+            }
+          }
+        : r
+    );
+    this._emit();
+    void this.refresh();
   }
 }

@@ -6,6 +6,7 @@ import type {
   IJob,
   IJobLogLine,
   IJobStats,
+  IMlflowExperiment,
   IMlflowRun
 } from '@insighter/experiments';
 import { MonitorModel } from '../src/model';
@@ -42,9 +43,42 @@ async function settle(): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, 0));
 }
 
+/** A run as `runs/search` lists it. */
+function run(
+  id: string,
+  status: IMlflowRun['info']['status'],
+  tags: Record<string, string> = {},
+  experimentId = '1'
+): IMlflowRun {
+  return {
+    info: {
+      run_id: id,
+      run_name: `name of ${id}`,
+      experiment_id: experimentId,
+      status,
+      start_time: 1_700_000_000_000
+    },
+    data: { tags: Object.entries(tags).map(([key, value]) => ({ key, value })) }
+  };
+}
+
 /** The jobs route and tracking of one project, in memory. */
 class FakeSidecar {
   jobs: IJob[] = [];
+  experiments: IMlflowExperiment[] = [
+    {
+      experiment_id: '1',
+      name: 'credit-risk-alpha',
+      tags: [{ key: 'insighter.project_id', value: 'p1' }]
+    },
+    {
+      experiment_id: '2',
+      name: 'another-project',
+      tags: [{ key: 'insighter.project_id', value: 'p2' }]
+    }
+  ];
+  runs: IMlflowRun[] = [];
+  histories = new Map<string, { value: number; step: number }[]>();
   logs = new Map<string, IJobLogLine[]>();
   stats: IJobStats | null = null;
   statsCalls = 0;
@@ -78,11 +112,17 @@ class FakeSidecar {
         metrics: [{ key: 'validation_auc', value: 0.6, step: 1, timestamp: 2 }]
       }
     }),
-    metricHistory: async () => [
-      { key: 'validation_auc', value: 0.55, step: 0, timestamp: 1 },
-      { key: 'validation_auc', value: 0.6, step: 1, timestamp: 2 }
-    ],
-    cancelJob: async () => undefined
+    metricHistory: async (runId: string, key: string) =>
+      this.histories
+        .get(runId)
+        ?.map(p => ({ key, ...p, timestamp: p.step + 1 })) ?? [
+        { key: 'validation_auc', value: 0.55, step: 0, timestamp: 1 },
+        { key: 'validation_auc', value: 0.6, step: 1, timestamp: 2 }
+      ],
+    cancelJob: async () => undefined,
+    searchExperiments: async () => [...this.experiments],
+    searchRuns: async (experimentIds: string[]) =>
+      this.runs.filter(r => experimentIds.includes(r.info.experiment_id))
   };
 
   write(jobId: string, ...texts: string[]): void {
@@ -273,5 +313,98 @@ describe('MonitorModel', () => {
     expect(model.logs?.done).toBe(true);
     expect(model.stats).toBeNull();
     expect(sidecar.statsCalls).toBe(0);
+  });
+
+  describe('runs no job started (a notebook, a script)', () => {
+    it("lists the project's runs without a job, and follows one that starts with its curves growing live", async () => {
+      sidecar.jobs = [job('old', { status: 'succeeded' })];
+      sidecar.runs = [
+        run('run-old', 'FINISHED', { 'insighter.job_id': 'old' }),
+        run('nb-1', 'FINISHED', { 'mlflow.source.type': 'NOTEBOOK' }),
+        run('elsewhere', 'RUNNING', {}, '2')
+      ];
+      await model.refresh();
+      expect(model.jobs.map(j => j.id)).toEqual(['old']);
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['nb-1']);
+      expect(model.selected?.id).toBe('old');
+
+      sidecar.runs = [run('nb-2', 'RUNNING'), ...sidecar.runs];
+      sidecar.histories.set('nb-2', []);
+      bus.emit({
+        type: 'run.started',
+        payload: {
+          runId: 'nb-2',
+          projectId: 'p1',
+          experimentId: '1',
+          name: 'name of nb-2',
+          timestamp: 1
+        }
+      });
+      await settle();
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['nb-2', 'nb-1']);
+      expect(model.selected).toBeNull();
+      expect(model.selectedRun?.info.run_id).toBe('nb-2');
+
+      for (let step = 0; step < 3; step++) {
+        bus.emit({
+          type: 'run.metric',
+          payload: {
+            runId: 'nb-2',
+            key: 'loss',
+            value: 1 / (step + 1),
+            step,
+            timestamp: 10 + step
+          }
+        });
+      }
+      expect(model.metrics?.runId).toBe('nb-2');
+      expect(model.metrics?.points('loss').map(p => p.step)).toEqual([0, 1, 2]);
+
+      // A job's run starting elsewhere in the project does not take it over.
+      sidecar.runs = [
+        run('nb-3', 'RUNNING', { 'insighter.job_id': 'j9' }),
+        ...sidecar.runs
+      ];
+      bus.emit({
+        type: 'run.started',
+        payload: { runId: 'nb-3', projectId: 'p1', name: 'x', timestamp: 2 }
+      });
+      await settle();
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['nb-2', 'nb-1']);
+      expect(model.selectedRun?.info.run_id).toBe('nb-2');
+    });
+
+    it('shows the end from run.finished at once', async () => {
+      sidecar.runs = [run('nb-1', 'RUNNING')];
+      await model.refresh();
+      expect(model.selectedRun?.info.run_id).toBe('nb-1');
+      bus.emit({
+        type: 'run.finished',
+        payload: { runId: 'nb-1', status: 'FAILED', timestamp: 5 }
+      });
+      expect(model.selectedRun?.info.status).toBe('FAILED');
+      expect(model.selectedRun?.info.end_time).toBe(5);
+    });
+
+    it("reads a selected run's curves from their history; selecting a job leaves it", async () => {
+      sidecar.jobs = [job('j1', { status: 'succeeded' })];
+      sidecar.runs = [run('nb-1', 'FINISHED')];
+      sidecar.histories.set('nb-1', [
+        { value: 0.5, step: 0 },
+        { value: 0.7, step: 1 }
+      ]);
+      await model.refresh();
+      expect(model.selected?.id).toBe('j1');
+      model.selectRun('nb-1');
+      await settle();
+      expect(model.selected).toBeNull();
+      expect(model.logs).toBeNull();
+      expect(model.metrics?.points('validation_auc').map(p => p.value)).toEqual(
+        [0.5, 0.7]
+      );
+      model.select('j1');
+      expect(model.selectedRun).toBeNull();
+      expect(model.metrics?.runId).toBe('run-j1');
+    });
   });
 });

@@ -6,13 +6,14 @@ import {
   MetricChart,
   statusLabel,
   formatValue,
-  type IJob
+  type IJob,
+  type IMlflowRun
 } from '@insighter/experiments';
 import { Time } from '@jupyterlab/coreutils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
-import { isLive, MonitorModel } from '../model';
+import { isLive, MonitorModel, runStatus } from '../model';
 
 function jobDuration(job: IJob, now: number): number | null {
   const start = job.started_at ? Date.parse(job.started_at) : NaN;
@@ -60,18 +61,170 @@ function JobList(props: {
   );
 }
 
+function RunList(props: {
+  model: MonitorModel;
+  trans: TranslationBundle;
+}): React.ReactElement | null {
+  const { model, trans } = props;
+  if (model.runs.length === 0) {
+    return null;
+  }
+  const selected = model.selectedRun;
+  return (
+    <>
+      <h3
+        className="jp-insighter-monitor-runs-title"
+        title={trans.__(
+          'Runs logged from notebooks or scripts (insighter.tracking, MLflow clients), not by a job'
+        )}
+      >
+        {trans.__('Notebook runs')}
+      </h3>
+      <ul
+        className="jp-insighter-monitor-jobs"
+        aria-label={trans.__('Notebook runs')}
+      >
+        {model.runs.map(run => {
+          const status = runStatus(run);
+          const start = run.info.start_time;
+          return (
+            <li key={run.info.run_id}>
+              <button
+                type="button"
+                className={`jp-insighter-monitor-job jp-insighter-monitor-run${run.info.run_id === selected?.info.run_id ? ' jp-mod-selected' : ''}`}
+                data-run-id={run.info.run_id}
+                data-status={status}
+                onClick={() => model.selectRun(run.info.run_id)}
+              >
+                <span className="jp-insighter-status" data-status={status}>
+                  {statusLabel(status, trans)}
+                </span>
+                <span className="jp-insighter-monitor-job-name">
+                  {run.info.run_name || run.info.run_id}
+                </span>
+                {start != null && (
+                  <span
+                    className="jp-insighter-Experiments-muted"
+                    title={Time.format(new Date(start))}
+                  >
+                    {Time.formatHuman(new Date(start))}
+                  </span>
+                )}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </>
+  );
+}
+
+/** The selected job's or run's final values and curves, growing as it logs. */
+function RunCurves(props: {
+  model: MonitorModel;
+  emptyText: string;
+}): React.ReactElement {
+  const metrics = props.model.metrics;
+  const keys = metrics?.keys ?? [];
+  const curves = keys.filter(key => isCurveKey(key, metrics!.points(key)));
+  const finals = keys.filter(key => !curves.includes(key));
+  return (
+    <>
+      {finals.length > 0 && (
+        <dl className="jp-insighter-metric-values">
+          {finals.map(key => (
+            <div key={key} className="jp-insighter-metric-value">
+              <dt>{key}</dt>
+              <dd data-metric-value={key}>
+                {formatValue(metrics!.latest(key)!)}
+              </dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      <div className="jp-insighter-chart-grid">
+        {curves.map(key => (
+          <MetricChart
+            key={key}
+            metric={key}
+            series={[{ label: key, points: metrics!.points(key) }]}
+          />
+        ))}
+        {curves.length === 0 && (
+          <p className="jp-insighter-Experiments-muted">{props.emptyText}</p>
+        )}
+      </div>
+    </>
+  );
+}
+
+function RunView(props: {
+  model: MonitorModel;
+  run: IMlflowRun;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { model, run, trans } = props;
+  const status = runStatus(run);
+  const tag = (key: string) => run.data.tags?.find(t => t.key === key)?.value;
+  const source = tag('mlflow.source.name');
+  const start = run.info.start_time;
+  const duration =
+    start == null
+      ? null
+      : (run.info.end_time || (isLive(status) ? Date.now() : start)) - start;
+  return (
+    <section
+      className="jp-insighter-monitor-detail"
+      data-run-id={run.info.run_id}
+      data-status={status}
+    >
+      <header className="jp-insighter-run-detail-header">
+        <h3>{trans.__('Run %1', run.info.run_name || run.info.run_id)}</h3>
+        <span
+          className="jp-insighter-status jp-insighter-monitor-status"
+          data-status={status}
+        >
+          {statusLabel(status, trans)}
+        </span>
+        <span className="jp-insighter-Experiments-muted">
+          {[
+            source ? trans.__('from %1', source) : trans.__('no job'),
+            run.info.user_id,
+            formatDuration(duration, trans)
+          ]
+            .filter(Boolean)
+            .join(' · ')}
+        </span>
+      </header>
+      {tag('insighter.error') && (
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+          data-testid="insighter-monitor-run-error"
+        >
+          {tag('insighter.error')}
+        </p>
+      )}
+      <RunCurves
+        model={model}
+        emptyText={
+          isLive(status)
+            ? trans.__('Curves appear as the run logs its metrics.')
+            : trans.__('This run logged no curve.')
+        }
+      />
+    </section>
+  );
+}
+
 function JobView(props: {
   model: MonitorModel;
   job: IJob;
   trans: TranslationBundle;
 }): React.ReactElement {
   const { model, job, trans } = props;
-  const metrics = model.metrics;
   const logs = model.logs;
   const stats = model.stats;
-  const keys = metrics?.keys ?? [];
-  const curves = keys.filter(key => isCurveKey(key, metrics!.points(key)));
-  const finals = keys.filter(key => !curves.includes(key));
   return (
     <section
       className="jp-insighter-monitor-detail"
@@ -149,34 +302,14 @@ function JobView(props: {
           </div>
         </dl>
       )}
-      {finals.length > 0 && (
-        <dl className="jp-insighter-metric-values">
-          {finals.map(key => (
-            <div key={key} className="jp-insighter-metric-value">
-              <dt>{key}</dt>
-              <dd data-metric-value={key}>
-                {formatValue(metrics!.latest(key)!)}
-              </dd>
-            </div>
-          ))}
-        </dl>
-      )}
-      <div className="jp-insighter-chart-grid">
-        {curves.map(key => (
-          <MetricChart
-            key={key}
-            metric={key}
-            series={[{ label: key, points: metrics!.points(key) }]}
-          />
-        ))}
-        {curves.length === 0 && (
-          <p className="jp-insighter-Experiments-muted">
-            {isLive(job.status)
-              ? trans.__('Curves appear as the job logs its metrics.')
-              : trans.__('This job logged no curve.')}
-          </p>
-        )}
-      </div>
+      <RunCurves
+        model={model}
+        emptyText={
+          isLive(job.status)
+            ? trans.__('Curves appear as the job logs its metrics.')
+            : trans.__('This job logged no curve.')
+        }
+      />
       {logs && (
         <LogView
           buffer={logs.buffer}
@@ -221,6 +354,7 @@ export class MonitorPanel extends ReactWidget {
     const model = this.model;
     const trans = this._trans;
     const job = model.selected;
+    const run = job ? null : model.selectedRun;
     return (
       <div
         className="jp-insighter-Monitor-body"
@@ -246,21 +380,31 @@ export class MonitorPanel extends ReactWidget {
               {model.error}
             </p>
           )}
-          {model.status === 'ready' && model.jobs.length === 0 && (
-            <p
-              className="jp-insighter-Experiments-muted"
-              data-testid="insighter-monitor-empty"
-            >
-              {trans.__(
-                'No job yet. Jobs started from Experiments show here live.'
-              )}
-            </p>
-          )}
+          {model.status === 'ready' &&
+            model.jobs.length === 0 &&
+            model.runs.length === 0 && (
+              <p
+                className="jp-insighter-Experiments-muted"
+                data-testid="insighter-monitor-empty"
+              >
+                {trans.__(
+                  'No job yet. Jobs started from Experiments show here live.'
+                )}
+              </p>
+            )}
           <JobList model={model} trans={trans} />
+          <RunList model={model} trans={trans} />
         </div>
         <div className="jp-insighter-Monitor-main">
           {job ? (
             <JobView key={job.id} model={model} job={job} trans={trans} />
+          ) : run ? (
+            <RunView
+              key={run.info.run_id}
+              model={model}
+              run={run}
+              trans={trans}
+            />
           ) : (
             <p className="jp-insighter-Experiments-muted">
               {trans.__('Select a job to see its log and metrics.')}
