@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 npx tsx bench/foundation.ts
+# BENCH_MB sizes the generated CSV of bench/datasets (default 1024).
 for b in bench/*/run.mjs; do
   [ -f "$b" ] && node "$b"
 done
