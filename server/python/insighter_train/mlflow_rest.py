@@ -23,7 +23,10 @@ MAX_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
 
 RETRY_STATUSES = {429, 502, 503, 504}
-RETRY_DELAYS_S = (0.25, 0.5, 1, 2, 4)
+# About half a minute in all: long enough for the sidecar to restart under a
+# running job (which then goes on), short enough to fail a job whose
+# tracking server is really gone.
+RETRY_DELAYS_S = (0.25, 0.5, 1, 2, 4, 8, 8, 8)
 
 
 class MlflowError(Exception):

@@ -64,20 +64,18 @@ def _num(value: float) -> str:
 
 def param_problem(param: Dict[str, Any], value: Any) -> Optional[str]:
     """Why `value` does not fit `param`, or None."""
-    name = param["name"]
+    must = f"{param['name']} must be {describe_bounds(param)}{', or empty for none' if param.get('nullable') else ''}."
     if value is None:
-        if param.get("nullable"):
-            return None
-        return f"{name} must be {describe_bounds(param)}."
+        return None if param.get("nullable") else must
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return f"{name} must be {describe_bounds(param)}{', or empty for none' if param.get('nullable') else ''}."
+        return must
     if param["type"] == "int" and not float(value).is_integer():
-        return f"{name} must be {describe_bounds(param)}."
+        return must
     low, high = param.get("min"), param.get("max")
     if low is not None and (value <= low if param.get("exclusiveMin") else value < low):
-        return f"{name} must be {describe_bounds(param)}."
+        return must
     if high is not None and (value >= high if param.get("exclusiveMax") else value > high):
-        return f"{name} must be {describe_bounds(param)}."
+        return must
     return None
 
 

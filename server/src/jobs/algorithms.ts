@@ -83,12 +83,12 @@ export function describeBounds(param: ParamSpec): string {
 
 /** Why `value` does not fit `param`, or undefined; the script's words. */
 export function paramProblem(param: ParamSpec, value: unknown): string | undefined {
-  const must = `${param.name} must be ${describeBounds(param)}`;
+  const must = `${param.name} must be ${describeBounds(param)}${param.nullable ? ', or empty for none' : ''}`;
   if (value === null) {
     return param.nullable ? undefined : `${must}.`;
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    return `${must}${param.nullable ? ', or empty for none' : ''}.`;
+    return `${must}.`;
   }
   if (param.type === 'int' && !Number.isInteger(value)) {
     return `${must}.`;

@@ -144,8 +144,10 @@ export class DockerRunner implements JobRunner {
           PYTHONDONTWRITEBYTECODE: '1',
           PYTHONPATH: CONTAINER_PYTHON_DIR,
           OMP_NUM_THREADS: threads,
-          OPENBLAS_NUM_THREADS: threads,
-          MKL_NUM_THREADS: threads,
+          // One BLAS thread: under a tight memory limit OpenBLAS can hang
+          // starting its threads instead of failing (XGBoost uses OpenMP).
+          OPENBLAS_NUM_THREADS: '1',
+          MKL_NUM_THREADS: '1',
           ...spec.env
         }).map(([key, value]) => `${key}=${value}`),
         Labels: {

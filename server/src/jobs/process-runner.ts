@@ -73,8 +73,10 @@ export class ProcessRunner implements JobRunner {
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
       OMP_NUM_THREADS: threads,
-      OPENBLAS_NUM_THREADS: threads,
-      MKL_NUM_THREADS: threads,
+      // One BLAS thread: under a tight memory limit OpenBLAS can hang
+      // starting its threads instead of failing (XGBoost uses OpenMP).
+      OPENBLAS_NUM_THREADS: '1',
+      MKL_NUM_THREADS: '1',
       ...(this.options.pythonPath ? { PYTHONPATH: this.options.pythonPath } : {}),
       ...spec.env
     };

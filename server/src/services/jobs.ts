@@ -40,7 +40,7 @@ import {
   type LogLine
 } from '../jobs/runner';
 import type { JobRunners } from '../jobs/runners';
-import { scriptError, TRAIN_COMMAND } from '../jobs/training-package';
+import { scriptError, TRAIN_COMMAND, TrainExit } from '../jobs/training-package';
 import type { Logger } from '../logger';
 import { MlflowError } from '../tracking/errors';
 import type { RunStatus, TrackingStore } from '../tracking/tracking-store';
@@ -727,7 +727,8 @@ export class JobsService {
         modelVersion: await this.registeredVersion(sup)
       };
     }
-    const error = exit.oomKilled
+    const error =
+      exit.oomKilled || exit.exitCode === TrainExit.outOfMemory
       ? outOfMemoryMessage(limits)
       : (scriptError(sup.pump?.stderrTail ?? []) ??
         (exit.signal
