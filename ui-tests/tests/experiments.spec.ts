@@ -286,6 +286,16 @@ test('XGBoost trained from the form streams into the Tool Monitor and registers 
   await expect(versionDetail.locator('[data-metric-value="auc"]')).toHaveText(
     /^0\.\d+$/
   );
+  // Artifacts download through the sidecar with the person's session.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    versionDetail
+      .locator('.jp-insighter-artifact[data-artifact="model/MLmodel"]')
+      .getByRole('button')
+      .click()
+  ]);
+  expect(download.suggestedFilename()).toBe('MLmodel');
+  expect(readFileSync(await download.path(), 'utf8')).toContain('flavors');
   // Aliases: champion points at version 1, then is taken away.
   await versionDetail.getByTestId('insighter-alias-set').click();
   const champion = version.locator(

@@ -32,7 +32,14 @@ export { filterLines, JobLogFollower, LogBuffer } from './logs';
 export { IMetricPoint, isCurveKey, mergePoints, RunMetrics } from './metrics';
 export { ModelsModel } from './models';
 export { RunDetailModel } from './rundetail';
-export { filterRows, IRunRow, runRows, RunsModel, sortRows } from './runs';
+export {
+  algorithmLabel,
+  filterRows,
+  IRunRow,
+  runRows,
+  RunsModel,
+  sortRows
+} from './runs';
 export { CurrentProject, openStudioTool } from './studio';
 export { TrainFormModel } from './trainform';
 export * from './tokens';

@@ -46,47 +46,49 @@ function VersionDetail(props: {
           .filter(Boolean)
           .join(' · ')}
       </p>
-      <form
-        className="jp-insighter-alias-form"
-        onSubmit={e => {
-          e.preventDefault();
-          if (alias.trim()) {
-            void model.setAlias(row.model, alias, row.version);
-          }
-        }}
-      >
-        <input
-          className="jp-mod-styled"
-          aria-label={trans.__('Alias')}
-          data-testid="insighter-alias-input"
-          value={alias}
-          onChange={e => setAlias(e.currentTarget.value)}
-        />
-        <button
-          type="submit"
-          className="jp-mod-styled jp-mod-accept"
-          data-testid="insighter-alias-set"
+      <div className="jp-insighter-model-version-actions">
+        <form
+          className="jp-insighter-alias-form"
+          onSubmit={e => {
+            e.preventDefault();
+            if (alias.trim()) {
+              void model.setAlias(row.model, alias, row.version);
+            }
+          }}
         >
-          {trans.__('Set alias')}
-        </button>
-      </form>
-      <label className="jp-insighter-train-field">
-        <span>{trans.__('Stage')}</span>
-        <select
-          className="jp-mod-styled"
-          data-testid="insighter-version-stage"
-          value={row.stage}
-          onChange={e =>
-            void model.setStage(row.model, row.version, e.currentTarget.value)
-          }
-        >
-          {STAGES.map(stage => (
-            <option key={stage} value={stage}>
-              {trans.__(stage)}
-            </option>
-          ))}
-        </select>
-      </label>
+          <input
+            className="jp-mod-styled"
+            aria-label={trans.__('Alias')}
+            data-testid="insighter-alias-input"
+            value={alias}
+            onChange={e => setAlias(e.currentTarget.value)}
+          />
+          <button
+            type="submit"
+            className="jp-mod-styled jp-mod-accept"
+            data-testid="insighter-alias-set"
+          >
+            {trans.__('Set alias')}
+          </button>
+        </form>
+        <label className="jp-insighter-train-field">
+          <span>{trans.__('Stage')}</span>
+          <select
+            className="jp-mod-styled"
+            data-testid="insighter-version-stage"
+            value={row.stage}
+            onChange={e =>
+              void model.setStage(row.model, row.version, e.currentTarget.value)
+            }
+          >
+            {STAGES.map(stage => (
+              <option key={stage} value={stage}>
+                {trans.__(stage)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       {model.actionError && (
         <p
           className="jp-insighter-Experiments-message jp-mod-error"

@@ -1,4 +1,5 @@
 import {
+  algorithmLabel,
   formatBytes,
   formatDuration,
   isCurveKey,
@@ -46,7 +47,7 @@ function JobList(props: {
               {statusLabel(job.status, trans)}
             </span>
             <span className="jp-insighter-monitor-job-name">
-              {trans.__('%1 → %2', job.algorithm, job.target)}
+              {trans.__('%1 → %2', algorithmLabel(job.algorithm), job.target)}
             </span>
             <span
               className="jp-insighter-Experiments-muted"
@@ -242,7 +243,7 @@ function JobView(props: {
         </span>
         <span className="jp-insighter-Experiments-muted">
           {[
-            job.algorithm,
+            algorithmLabel(job.algorithm),
             trans.__('target %1', job.target),
             trans.__('runner %1', job.runner),
             formatDuration(jobDuration(job, Date.now()), trans),
