@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { profileDataset } from '../../src/datasets/profile';
+import { estimateCsvRows } from '../../src/datasets/profile/sample-size';
 
 const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
 let dir: string;
@@ -110,6 +111,89 @@ describe('profileDataset', () => {
     const profile = await profileDataset(csv, 'csv', { delimiter: ',' });
     expect(profile.row_count).toBe(30001);
     expect(profile.columns[1].type).toBe('VARCHAR');
+  });
+
+  it('samples a large file: exact counts and extremes, close quartiles, histograms and top values', async () => {
+    const rows = 60000;
+    const lines = ['id,amount,colour'];
+    for (let i = 0; i < rows; i++) {
+      // amount: 0..999 uniformly, empty every 10th row; colour 60/30/10 %.
+      const amount = i % 10 === 9 ? '' : String((i * 7) % 1000);
+      const colour = i % 10 < 6 ? 'red' : i % 10 < 9 ? 'green' : 'blue';
+      lines.push(`${i},${amount},${colour}`);
+    }
+    const csv = path.join(dir, 'sampled.csv');
+    fs.writeFileSync(csv, lines.join('\n') + '\n');
+
+    const profile = await profileDataset(csv, 'csv', {
+      delimiter: ',',
+      sampleRows: 6000
+    });
+    expect(profile.row_count).toBe(rows);
+    // A Bernoulli sample of about a tenth.
+    expect(profile.sample_rows).toBeGreaterThan(5000);
+    expect(profile.sample_rows).toBeLessThan(7000);
+
+    const [id, amount, colour] = profile.columns;
+    expect(id.min).toBe(0);
+    expect(id.max).toBe(rows - 1);
+    expect(id.mean).toBe((rows - 1) / 2);
+    expect(amount.null_count).toBe(rows / 10);
+    expect(amount.min).toBe(0);
+    expect(amount.max).toBe(999);
+    expect(amount.q50!).toBeGreaterThan(450);
+    expect(amount.q50!).toBeLessThan(550);
+    expect(amount.q25!).toBeGreaterThan(200);
+    expect(amount.q75!).toBeLessThan(800);
+
+    // Scaled to the column: the bins add up to its values exactly.
+    const bins = amount.histogram!.bins;
+    expect(bins).toHaveLength(20);
+    expect(bins[0].lower).toBe(0);
+    expect(bins[19].upper).toBe(999);
+    expect(bins.reduce((sum, bin) => sum + bin.count, 0)).toBe(
+      rows - rows / 10
+    );
+    for (const bin of bins) {
+      // 2,700 values per bin, about 270 sampled: ± 5 standard deviations.
+      expect(bin.count).toBeGreaterThan(1850);
+      expect(bin.count).toBeLessThan(3550);
+    }
+    const idBins = id.histogram!.bins;
+    expect(idBins.reduce((sum, bin) => sum + bin.count, 0)).toBe(rows);
+
+    expect(colour.top_values!.map(top => top.value)).toEqual([
+      'red',
+      'green',
+      'blue'
+    ]);
+    const [red, green, blue] = colour.top_values!.map(top => top.count);
+    expect(red).toBeGreaterThan(0.55 * rows);
+    expect(red).toBeLessThan(0.65 * rows);
+    expect(green).toBeGreaterThan(0.25 * rows);
+    expect(green).toBeLessThan(0.35 * rows);
+    expect(blue).toBeGreaterThan(0.07 * rows);
+    expect(blue).toBeLessThan(0.13 * rows);
+    // The first rows, not a sample of them.
+    expect(profile.preview.rows.slice(0, 2)).toEqual([
+      [0, 0, 'red'],
+      [1, 7, 'red']
+    ]);
+  });
+
+  it('estimates rows from line breaks spread over the file', () => {
+    const csv = path.join(dir, 'growing.csv');
+    // Rows grow longer along the file, as ids and text do.
+    const lines = ['id,text'];
+    for (let i = 0; i < 200000; i++) lines.push(`${i},${'x'.repeat(i >> 12)}`);
+    fs.writeFileSync(csv, lines.join('\n') + '\n');
+    const estimate = estimateCsvRows(csv);
+    expect(estimate).toBeGreaterThan(0.8 * 200001);
+    expect(estimate).toBeLessThan(1.2 * 200001);
+    // A small file is counted, not estimated.
+    const small = path.join(dir, 'small.csv');
+    fs.writeFileSync(small, 'k,v\n7,a\n7,b\n7,c\n');
+    expect(estimateCsvRows(small)).toBe(4);
   });
 
   it('gives a single bin to a constant numeric column', async () => {
