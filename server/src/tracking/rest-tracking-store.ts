@@ -17,7 +17,7 @@ import type {
   TrackingStore,
   TrackingUser
 } from './tracking-store';
-import { mlflowJsonText } from './wire';
+import { mlflowJsonText, wireNumber } from './wire';
 
 /**
  * The TrackingStore of an external MLflow server (`MLFLOW_TRACKING_URI`,
@@ -95,18 +95,21 @@ export class RestTrackingStore implements TrackingStore {
   }
 
   async createRun(_user: TrackingUser, run: NewRun): Promise<MlflowRun> {
-    return (
-      await this.call<{ run: MlflowRun }>('POST', 'runs/create', {
-        ...run,
-        start_time: run.start_time ?? Date.now()
-      })
-    ).run;
+    return withNumericMetrics(
+      (
+        await this.call<{ run: MlflowRun }>('POST', 'runs/create', {
+          ...run,
+          start_time: run.start_time ?? Date.now()
+        })
+      ).run
+    );
   }
 
   async getRun(_user: TrackingUser, runId: string): Promise<MlflowRun> {
-    return (
-      await this.call<{ run: MlflowRun }>('GET', 'runs/get', { run_id: runId })
-    ).run;
+    return withNumericMetrics(
+      (await this.call<{ run: MlflowRun }>('GET', 'runs/get', { run_id: runId }))
+        .run
+    );
   }
 
   async logBatch(
@@ -376,6 +379,14 @@ export class RestTrackingStore implements TrackingStore {
       `The MLflow server at ${this.displayUri} did not answer: ${(err as Error).message}`
     );
   }
+}
+
+/** Metric values as numbers: the wire's "NaN" and "Infinity" strings read back. */
+function withNumericMetrics(run: MlflowRun): MlflowRun {
+  for (const metric of run.data?.metrics ?? []) {
+    metric.value = wireNumber(metric.value) ?? NaN;
+  }
+  return run;
 }
 
 function isCode(err: unknown, code: MlflowErrorCode): boolean {
