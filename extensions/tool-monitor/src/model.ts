@@ -22,6 +22,15 @@ import { ISignal, Signal } from '@lumino/signaling';
 /** How often a container's CPU and memory are read while its job runs. */
 export const STATS_INTERVAL_MS = 2000;
 
+/** A job only moves forward: queued, running, then one of the ends. */
+const STATUS_RANK: Record<JobStatus, number> = {
+  queued: 0,
+  running: 1,
+  succeeded: 2,
+  failed: 2,
+  cancelled: 2
+};
+
 export function isLive(status: JobStatus): boolean {
   return status === 'queued' || status === 'running';
 }
@@ -380,6 +389,10 @@ export class MonitorModel implements IDisposable {
   private _upsert(job: IJob): void {
     const index = this._jobs.findIndex(j => j.id === job.id);
     const previous = index >= 0 ? this._jobs[index] : null;
+    if (previous && STATUS_RANK[job.status] < STATUS_RANK[previous.status]) {
+      // A read answered after a newer one (reads overlap): a job never goes back.
+      return;
+    }
     this._jobs =
       index >= 0
         ? this._jobs.map(j => (j.id === job.id ? job : j))

@@ -254,6 +254,33 @@ describe('MonitorModel', () => {
     expect(model.selected?.error).toBe('Column "Klass" is not in the dataset.');
   });
 
+  it('keeps the newest status when reads of the job answer out of order', async () => {
+    await model.refresh();
+    const queued = job('j1', { status: 'queued', started_at: null });
+    const running = job('j1', { status: 'running' });
+    const answers: ((value: IJob) => void)[] = [];
+    sidecar.api.getJob = () =>
+      new Promise<IJob>(resolve => answers.push(resolve));
+    const update = (status: 'queued' | 'running') => ({
+      type: 'job.updated' as const,
+      payload: {
+        jobId: 'j1',
+        projectId: 'p1',
+        runId: 'run-j1',
+        status,
+        timestamp: 1
+      }
+    });
+    bus.emit(update('queued'));
+    bus.emit(update('running'));
+    // The second read (running) answers first, the first (queued) after it.
+    answers[1](running);
+    await settle();
+    answers[0](queued);
+    await settle();
+    expect(model.selected?.status).toBe('running');
+  });
+
   it("reads a container job's CPU and memory while it runs, and stops where the sidecar has none", async () => {
     sidecar.jobs = [job('j1')];
     sidecar.stats = {
