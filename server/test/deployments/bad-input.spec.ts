@@ -53,7 +53,8 @@ describe('bad prediction requests', () => {
       Property: 'RealEstate',
       OtherInstallmentPlans: 'None',
       Housing: 'Own',
-      Job: 'UnskilledResident'
+      Job: 'UnskilledResident',
+      Branch: 'B007'
     };
     expect(Object.keys(record).sort()).toEqual([...columns].sort());
     good = JSON.stringify({ dataframe_records: [record] });
@@ -165,7 +166,7 @@ describe('bad prediction requests', () => {
       JSON.stringify({ dataframe_split: { columns: Object.keys(record), data: [[1, 2]] } }),
       { ...auth, ...json },
       400,
-      /Row 1 of "dataframe_split.data" must be a list of 20 values/
+      /Row 1 of "dataframe_split.data" must be a list of 21 values/
     );
     await refused('"a,b\n1', { ...auth, 'content-type': 'text/csv' }, 400, /ends inside a quoted field/);
   });

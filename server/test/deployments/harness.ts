@@ -17,6 +17,7 @@ import type { JwtClaims } from '../../src/db/types';
 import { createDeployments, type Deployments } from '../../src/deployments';
 import type { ModelSource, ModelVersionRef } from '../../src/deployments/model-source';
 import { EventHub } from '../../src/events/hub';
+import { PYTHON, TRAINING_PYTHON_DIR } from '../../src/jobs/training-package';
 import { attachEventStream, type EventStream } from '../../src/events/stream';
 import { ProjectsService } from '../../src/services/projects';
 import { StatusService } from '../../src/services/status';
@@ -33,8 +34,8 @@ import {
  * `/api/v1/deployments` routes, the prediction endpoint in front of the app,
  * real scoring workers (python3 -m insighter_serve) — on a real port over a
  * fresh migrated database. Models come from `FixtureModels` instead of the
- * registry: a german_credit pipeline written as the training script writes
- * `model/`, without a training job.
+ * registry: a german_credit pipeline built and written by the training
+ * script's own code (insighter_train), without a training job.
  */
 export const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
 const WRITE_MODEL = path.join(__dirname, 'fixtures', 'write_model.py');
@@ -50,6 +51,8 @@ export type FixtureKind = 'logistic' | 'xgboost' | 'forest' | 'categorical';
 export async function fixtureModel(kind: FixtureKind): Promise<string> {
   const hash = createHash('sha256')
     .update(fs.readFileSync(WRITE_MODEL))
+    .update(fs.readFileSync(path.join(TRAINING_PYTHON_DIR, 'insighter_train', 'training.py')))
+    .update(fs.readFileSync(path.join(TRAINING_PYTHON_DIR, 'insighter_train', 'model_files.py')))
     .update(fs.readFileSync(GERMAN_CREDIT))
     .update(kind)
     .digest('hex')
@@ -65,7 +68,10 @@ export async function fixtureModel(kind: FixtureKind): Promise<string> {
   } else {
     args.push('--estimator', kind);
   }
-  await run('/usr/bin/python3', args, { timeout: 120_000 });
+  await run(PYTHON, args, {
+    timeout: 120_000,
+    env: { ...process.env, PYTHONPATH: TRAINING_PYTHON_DIR }
+  });
   try {
     // Atomic: test files running at the same time may write the same fixture.
     fs.renameSync(scratch, dir);
