@@ -39,7 +39,10 @@ export function formatBytes(bytes: number | null | undefined): string {
 
 /** Hands a downloaded file to the browser to save under `name`. */
 export function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
+  // As bytes: a text type makes browsers add ".txt" to names such as MLmodel.
+  const url = URL.createObjectURL(
+    new Blob([blob], { type: 'application/octet-stream' })
+  );
   const anchor = document.createElement('a');
   anchor.href = url;
   anchor.download = name;
