@@ -424,7 +424,12 @@ def _get_or_create_experiment(client: Session, name: str, tags: List[Dict[str, s
 def _source_tags(client: Session) -> Dict[str, str]:
     in_notebook = "ipykernel" in sys.modules
     tags = {"mlflow.source.type": "NOTEBOOK" if in_notebook else "LOCAL"}
-    source = os.environ.get("JPY_SESSION_NAME") or ("" if in_notebook else os.path.abspath(sys.argv[0] or ""))
+    source = "" if in_notebook else os.path.abspath(sys.argv[0] or "")
+    session_name = os.environ.get("JPY_SESSION_NAME", "")
+    # JupyterLab 4 starts a kernel under a placeholder path (<folder>/<uuid>) and
+    # renames the session later, so only a real file name says which notebook.
+    if session_name.endswith((".ipynb", ".py")):
+        source = session_name
     if source:
         tags["mlflow.source.name"] = source
     if isinstance(client, _MlflowServer):
