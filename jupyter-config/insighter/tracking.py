@@ -424,7 +424,8 @@ def _get_or_create_experiment(client: Session, name: str, tags: List[Dict[str, s
 def _source_tags(client: Session) -> Dict[str, str]:
     in_notebook = "ipykernel" in sys.modules
     tags = {"mlflow.source.type": "NOTEBOOK" if in_notebook else "LOCAL"}
-    source = "" if in_notebook else os.path.abspath(sys.argv[0] or "")
+    script = sys.argv[0] if sys.argv else ""
+    source = os.path.abspath(script) if not in_notebook and os.path.isfile(script) else ""
     session_name = os.environ.get("JPY_SESSION_NAME", "")
     # JupyterLab 4 starts a kernel under a placeholder path (<folder>/<uuid>) and
     # renames the session later, so only a real file name says which notebook.
