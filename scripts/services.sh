@@ -75,6 +75,9 @@ stop_dockerd() {
     done
     kill -KILL "$DOCKERD_PID" 2>/dev/null || true
   fi
-  rm -rf "$DOCKERD_DIR"
+  # dockerd leaves its network namespace mounted under the exec root.
+  awk -v dir="$DOCKERD_DIR/" 'index($2, dir) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r point; do umount -l "$point" 2>/dev/null || true; done
+  rm -rf "$DOCKERD_DIR" 2>/dev/null || true
   DOCKERD_DIR=
 }

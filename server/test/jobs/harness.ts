@@ -49,6 +49,8 @@ export interface JobsSidecar {
   ended(person: Person, jobId: string, timeoutMs?: number): Promise<any>;
   /** Polls until the job has logged a line matching `pattern`. */
   logged(person: Person, jobId: string, pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Stops the sidecar (SIGKILL for a child) and keeps its data dir and database. */
+  kill(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -190,6 +192,7 @@ export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promis
         await new Promise(resolve => setTimeout(resolve, 50));
       }
     },
+    kill: () => stop(),
     async close() {
       await stop();
       if (!options.reuse) {

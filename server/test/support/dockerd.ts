@@ -72,7 +72,22 @@ export async function startDockerd(): Promise<TestDockerd> {
         { stdio: 'ignore' }
       );
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    // dockerd leaves its network namespace mounted under the exec root.
+    const mounts = fs
+      .readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map(line => line.split(' ')[1])
+      .filter(point => point?.startsWith(`${dir}/`))
+      .sort()
+      .reverse();
+    for (const point of mounts) {
+      spawnSync('umount', ['-l', point], { stdio: 'ignore' });
+    }
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A leftover of the engine's in a temp dir must not fail the run.
+    }
   };
   process.once('exit', stop);
   const deadline = Date.now() + 20_000;
