@@ -81,6 +81,53 @@ export async function fixtureModel(kind: FixtureKind): Promise<string> {
   return dir;
 }
 
+/**
+ * Registers a model folder as the next version of `<slug>` in a sidecar's
+ * built-in registry, as a training job would: through MLflow's REST API, the
+ * files logged as the artifacts (`model/…`) of a new run of the project's
+ * experiment. Answers the version number.
+ */
+export async function registerVersion(
+  baseUrl: string,
+  token: string,
+  slug: string,
+  modelDir: string
+): Promise<number> {
+  const mlflow = async (endpoint: string, body: unknown) => {
+    const res = await fetch(`${baseUrl}/api/2.0/mlflow/${endpoint}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body)
+    });
+    const answer = (await res.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (!res.ok && answer.error_code !== 'RESOURCE_ALREADY_EXISTS') {
+      throw new Error(`${endpoint}: ${res.status} ${JSON.stringify(answer)}`);
+    }
+    return answer;
+  };
+  let experimentId = (await mlflow('experiments/create', { name: slug })).experiment_id as string | undefined;
+  if (!experimentId) {
+    const found = await fetch(
+      `${baseUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(slug)}`,
+      { headers: { authorization: `Bearer ${token}` } }
+    );
+    experimentId = ((await found.json()) as { experiment: { experiment_id: string } }).experiment.experiment_id;
+  }
+  const runId = (await mlflow('runs/create', { experiment_id: experimentId })).run.info.run_id as string;
+  for (const file of fs.readdirSync(modelDir)) {
+    const res = await fetch(
+      `${baseUrl}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/model/${file}`,
+      { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: fs.readFileSync(path.join(modelDir, file)) }
+    );
+    if (!res.ok) {
+      throw new Error(`uploading ${file}: ${res.status} ${await res.text()}`);
+    }
+  }
+  await mlflow('registered-models/create', { name: slug });
+  const version = await mlflow('model-versions/create', { name: slug, source: `runs:/${runId}/model`, run_id: runId });
+  return Number(version.model_version.version);
+}
+
 /** The registry stand-in: (model name, version) → a fixture folder. */
 export class FixtureModels implements ModelSource {
   private readonly versions = new Map<string, { ref: ModelVersionRef; dir: string }>();

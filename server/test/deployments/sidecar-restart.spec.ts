@@ -6,7 +6,7 @@ import { openDatabase } from '../../src/db/open';
 import { GOOD_PASSWORD, makeClient, uniqueEmail } from '../auth/support';
 import { pgliteSnapshot, silentLogger } from '../support/postgres';
 import { exited, startSidecarProcess } from '../support/sidecar-process';
-import { creditRows, fixtureModel } from './harness';
+import { creditRows, fixtureModel, registerVersion } from './harness';
 
 /**
  * The real sidecar (src/main.ts in a child process) with the real model
@@ -77,23 +77,7 @@ describe('deployments across a sidecar restart', () => {
 
     const project = await api('POST', '/api/v1/projects', { name: 'Credit Risk Alpha' });
     const slug = project.body.slug as string;
-    const experimentId = (await api('POST', '/api/2.0/mlflow/experiments/create', { name: slug })).body.experiment_id;
-    const runId = (await api('POST', '/api/2.0/mlflow/runs/create', { experiment_id: experimentId })).body.run.info.run_id;
-    const modelDir = await fixtureModel('logistic');
-    for (const file of fs.readdirSync(modelDir)) {
-      const res = await fetch(
-        `${base}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/model/${file}`,
-        { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: fs.readFileSync(path.join(modelDir, file)) }
-      );
-      expect(res.status).toBe(200);
-    }
-    expect((await api('POST', '/api/2.0/mlflow/registered-models/create', { name: slug })).status).toBe(200);
-    const version = await api('POST', '/api/2.0/mlflow/model-versions/create', {
-      name: slug,
-      source: `runs:/${runId}/model`,
-      run_id: runId
-    });
-    expect(version.body.model_version.version).toBe('1');
+    expect(await registerVersion(base, token, slug, await fixtureModel('logistic'))).toBe(1);
 
     const created = await api('POST', '/api/v1/deployments', { project_id: project.body.id, version: 1 });
     expect(created.status).toBe(201);

@@ -1,0 +1,339 @@
+/**
+ * Issue 7 benchmark: predictions through the sidecar's endpoint
+ * `POST /api/v1/predict/<slug>`, next to a baseline built the way MLflow's
+ * scoring server works, in the same run on the same machine and model.
+ *
+ * - Insighter: the real sidecar (src/main.ts in a child process, embedded
+ *   PGlite), the model registered through its MLflow REST API, deployed with
+ *   `POST /api/v1/deployments`, called with an API key — auth, signature
+ *   checks, micro-batching into the scoring worker, metrics.
+ * - Baseline: Flask under gunicorn (2 sync workers, one per core), a pandas
+ *   DataFrame built per request and `pipeline.predict_proba` on it
+ *   (flask_baseline.py), serving the same model.pkl.
+ *
+ * Model: the training script's XGBoost pipeline on german_credit (61
+ * columns), built by its own code (server/test/deployments/fixtures).
+ * Load: autocannon, 32 connections, single-row and 100-row requests;
+ * each side gets BENCH_DURATION_S seconds per size, in alternating rounds
+ * after a warm-up, so the machine's load weighs on both alike. Targets:
+ * single-row throughput ≥ 3 × the baseline's, and p99 ≤ 10 ms.
+ *
+ *   node bench/deployments/run.mjs
+ *   env: BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32), BENCH_BASELINE_WORKERS (2)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pino from 'pino';
+import { openDatabase } from '../../server/src/db/open';
+import { GOOD_PASSWORD, makeClient, uniqueEmail } from '../../server/test/auth/support';
+import { creditRows, fixtureModel, registerVersion } from '../../server/test/deployments/harness';
+import { exited, startSidecarProcess } from '../../server/test/support/sidecar-process';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const BASELINE_WORKERS = Number(process.env.BENCH_BASELINE_WORKERS ?? 2);
+const WARMUP_S = 2;
+const TARGET_RATIO = 3;
+const TARGET_P99_MS = 10;
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+  /** Processes whose CPU time is this side's. */
+  pids: () => number[];
+}
+
+interface Sample {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+  cpuMs: number;
+}
+
+interface Measurement {
+  requests: number;
+  throughput: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  /** CPU time of the side's processes per request: steadier than throughput on a busy machine. */
+  cpu_ms_per_request: number;
+}
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-bench-deployments-'));
+  let sidecar: ChildProcess | undefined;
+  let baseline: ChildProcess | undefined;
+  try {
+    const modelDir = await fixtureModel('xgboost');
+    console.log('== starting the sidecar (embedded PGlite) and deploying the model');
+    // The first start of an embedded database (initdb, migrations) is slow on a
+    // busy machine: done here, so the sidecar's own start is a reopen.
+    const { db } = await openDatabase({ backend: 'pglite', dataDir: path.join(work, 'db') }, { logger: pino({ level: 'silent' }) });
+    await db.close();
+    const started = await startSidecarProcess(work, {
+      INSIGHTER_AUTH_AUTOCONFIRM: 'true',
+      INSIGHTER_JOBS_RUNNER: 'process'
+    });
+    sidecar = started.process;
+    const base = started.url;
+    const config = (await (await fetch(`${base}/api/v1/config`)).json()) as { supabase_anon_key: string };
+    const { data, error } = await makeClient(base, config.supabase_anon_key).auth.signUp({
+      email: uniqueEmail('bench'),
+      password: GOOD_PASSWORD,
+      options: { data: { full_name: 'Bench Marker' } }
+    });
+    if (error || !data.session) {
+      throw new Error(`sign-up failed: ${error?.message}`);
+    }
+    const token = data.session.access_token;
+    const api = async (method: string, pathname: string, body?: unknown) => {
+      const res = await fetch(`${base}${pathname}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body)
+      });
+      return (await res.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const project = await api('POST', '/api/v1/projects', { name: 'Credit Risk Alpha' });
+    const version = await registerVersion(base, token, project.slug, modelDir);
+    const deployment = await api('POST', '/api/v1/deployments', { project_id: project.id, version });
+    for (let ready = deployment; ready.status !== 'ready'; ) {
+      if (ready.status === 'failed') {
+        throw new Error(`The deployment failed: ${ready.error}`);
+      }
+      await sleep(200);
+      ready = await api('GET', `/api/v1/deployments/${deployment.id}`);
+    }
+    const { key } = await api('POST', `/api/v1/deployments/${deployment.id}/keys`, { name: 'bench' });
+
+    console.log(`== starting the baseline: Flask under gunicorn, ${BASELINE_WORKERS} sync workers`);
+    const port = await freePort();
+    baseline = spawn(
+      '/usr/bin/gunicorn',
+      ['-w', String(BASELINE_WORKERS), '-b', `127.0.0.1:${port}`, '--chdir', __dirname, '--log-level', 'warning', `flask_baseline:create_app(${JSON.stringify(modelDir)})`],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: '/usr/bin:/bin', OMP_NUM_THREADS: '1' } }
+    );
+    await waitFor(`http://127.0.0.1:${port}/ping`);
+
+    const insighter: Target = {
+      url: `${base}${deployment.url}`,
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      pids: () => processTree(sidecar!.pid!)
+    };
+    const flask: Target = {
+      url: `http://127.0.0.1:${port}/invocations`,
+      headers: { 'content-type': 'application/json' },
+      pids: () => processTree(baseline!.pid!)
+    };
+    await checkSameAnswers(insighter, flask);
+
+    const results = [];
+    for (const rows of [1, 100]) {
+      const body = JSON.stringify({ dataframe_split: creditRows(rows) });
+      console.log(`\n== ${rows}-row requests, ${CONNECTIONS} connections, ${DURATION_S} s per side in ${ROUNDS} rounds`);
+      await load(insighter, body, WARMUP_S);
+      await load(flask, body, WARMUP_S);
+      const ours: Sample[] = [];
+      const theirs: Sample[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? [insighter, flask] : [flask, insighter];
+        for (const target of order) {
+          (target === insighter ? ours : theirs).push(await load(target, body, DURATION_S / ROUNDS));
+        }
+      }
+      const a = measure(ours);
+      const b = measure(theirs);
+      console.log(`   insighter: ${fmt(a)}`);
+      console.log(`   baseline:  ${fmt(b)}`);
+      results.push({ rows, insighter: a, baseline: b, ratio: a.throughput / b.throughput });
+    }
+    report(results);
+  } finally {
+    if (baseline && baseline.exitCode === null) {
+      baseline.kill('SIGINT');
+      await exited(baseline);
+    }
+    if (sidecar && sidecar.exitCode === null) {
+      sidecar.kill('SIGTERM');
+      await exited(sidecar);
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Both sides must give the same probabilities, or the comparison means nothing. */
+async function checkSameAnswers(a: Target, b: Target): Promise<void> {
+  const body = JSON.stringify({ dataframe_split: creditRows(5) });
+  const answer = async (t: Target) =>
+    ((await (await fetch(t.url, { method: 'POST', headers: t.headers, body })).json()) as {
+      predictions: { probabilities: Record<string, number> }[];
+    }).predictions.map(p => p.probabilities);
+  const [ours, theirs] = await Promise.all([answer(a), answer(b)]);
+  ours.forEach((p, i) => {
+    for (const [label, value] of Object.entries(p)) {
+      if (Math.abs(value - theirs[i][label]) > 1e-6) {
+        throw new Error(`The two servers disagree on row ${i + 1}: ${JSON.stringify(p)} vs ${JSON.stringify(theirs[i])}`);
+      }
+    }
+  });
+  console.log('   both answer the same probabilities for 5 rows');
+}
+
+async function load(target: Target, body: string, seconds: number): Promise<Sample> {
+  const cpuBefore = cpuMs(target.pids());
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url: target.url,
+    method: 'POST',
+    headers: target.headers,
+    body,
+    connections: CONNECTIONS,
+    duration: seconds
+  });
+  instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+    if (status === 200) {
+      latencies.push(responseTime);
+    }
+  });
+  const result = await instance;
+  return {
+    latencies,
+    seconds,
+    errors: result.errors + result.timeouts + result.non2xx,
+    cpuMs: cpuMs(target.pids()) - cpuBefore
+  };
+}
+
+function measure(samples: Sample[]): Measurement {
+  const latencies = samples.flatMap(s => s.latencies).sort((x, y) => x - y);
+  const seconds = samples.reduce((sum, s) => sum + s.seconds, 0);
+  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? NaN;
+  const cpu = samples.reduce((sum, s) => sum + s.cpuMs, 0);
+  return {
+    requests: latencies.length,
+    throughput: latencies.length / seconds,
+    p50_ms: pick(0.5),
+    p99_ms: pick(0.99),
+    errors: samples.reduce((sum, s) => sum + s.errors, 0),
+    cpu_ms_per_request: latencies.length ? cpu / latencies.length : NaN
+  };
+}
+
+function fmt(m: Measurement): string {
+  return (
+    `${m.throughput.toFixed(0).padStart(6)} req/s  p50 ${m.p50_ms.toFixed(2)} ms  p99 ${m.p99_ms.toFixed(2)} ms  ` +
+    `errors ${m.errors}  cpu ${m.cpu_ms_per_request.toFixed(3)} ms/req`
+  );
+}
+
+function report(
+  results: { rows: number; insighter: Measurement; baseline: Measurement; ratio: number }[]
+): void {
+  const single = results.find(r => r.rows === 1)!;
+  const ratioPass = single.ratio >= TARGET_RATIO;
+  const p99Pass = single.insighter.p99_ms <= TARGET_P99_MS;
+  const errorsPass = results.every(r => r.insighter.errors === 0);
+  console.log('\n== deployments: POST /api/v1/predict/<slug> vs Flask + pandas per request (MLflow-style)');
+  for (const r of results) {
+    console.log(
+      `   ${String(r.rows).padStart(3)} rows: insighter ${r.insighter.throughput.toFixed(0)} req/s (p99 ${r.insighter.p99_ms.toFixed(2)} ms), ` +
+        `baseline ${r.baseline.throughput.toFixed(0)} req/s (p99 ${r.baseline.p99_ms.toFixed(2)} ms): ${r.ratio.toFixed(1)}x; ` +
+        `CPU per request ${(r.baseline.cpu_ms_per_request / r.insighter.cpu_ms_per_request).toFixed(1)}x less`
+    );
+  }
+  const load = os.loadavg().map(l => l.toFixed(2)).join(' ');
+  console.log(`   target: single-row >= ${TARGET_RATIO}x the baseline: ${ratioPass ? 'PASS' : 'FAIL'} (${single.ratio.toFixed(1)}x)`);
+  console.log(`   target: single-row p99 <= ${TARGET_P99_MS} ms: ${p99Pass ? 'PASS' : 'FAIL'} (${single.insighter.p99_ms.toFixed(2)} ms)`);
+  console.log(`   no failed requests: ${errorsPass ? 'PASS' : 'FAIL'}; load average ${load} on ${os.cpus().length} cores`);
+  const dir = path.join(REPO_ROOT, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `deployments-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ connections: CONNECTIONS, duration_s: DURATION_S, rounds: ROUNDS, baseline_workers: BASELINE_WORKERS, load_average: os.loadavg(), results }, null, 2)
+  );
+  console.log(`   results: ${path.relative(REPO_ROOT, file)}`);
+  process.exitCode = ratioPass && p99Pass && errorsPass ? 0 : 1;
+}
+
+/** A process and all its descendants (the sidecar's scoring worker, gunicorn's workers). */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) {
+      continue;
+    }
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const all = [root];
+  for (let i = 0; i < all.length; i++) {
+    all.push(...(children.get(all[i]) ?? []));
+  }
+  return all;
+}
+
+/** utime + stime of the processes, in ms. */
+function cpuMs(pids: number[]): number {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux.
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * tick;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) {
+        return;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${url} did not answer within 60 s`);
+    }
+    await sleep(200);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exit(1);
+});
