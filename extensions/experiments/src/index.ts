@@ -46,6 +46,7 @@ export * from './tokens';
 export { MetricChart, formatValue } from './widgets/chart';
 export { formatBytes, formatDuration } from './widgets/format';
 export { LogView } from './widgets/logview';
+export { ErrorMessage } from './widgets/message';
 export { statusLabel } from './widgets/runstable';
 
 /** The gettext domain of Insighter's strings. */

@@ -6,6 +6,7 @@ import type { IVersionRow, ModelsModel } from '../models';
 import { TABLE_METRICS } from '../runs';
 import { formatValue } from './chart';
 import { ArtifactList, MetricValues } from './rundetail';
+import { ErrorMessage } from './message';
 
 /** The alias the form offers first: the version a team serves. */
 const DEFAULT_ALIAS = 'champion';
@@ -89,14 +90,7 @@ function VersionDetail(props: {
           </select>
         </label>
       </div>
-      {model.actionError && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {model.actionError}
-        </p>
-      )}
+      <ErrorMessage text={model.actionError} />
       <div className="jp-insighter-run-detail-grid">
         <div>
           <h4>{trans.__('Metrics')}</h4>
@@ -138,14 +132,7 @@ export function ModelsTable(props: {
           {trans.__('Refresh')}
         </button>
       </div>
-      {model.error && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {model.error}
-        </p>
-      )}
+      <ErrorMessage text={model.error} />
       {model.status === 'loading' && (
         <p className="jp-insighter-Experiments-muted">
           {trans.__('Listing models…')}

@@ -9,6 +9,7 @@ import { MetricChart, formatValue } from './chart';
 import { formatBytes, formatDuration, saveBlob } from './format';
 import { LogView } from './logview';
 import { statusLabel } from './runstable';
+import { ErrorMessage } from './message';
 
 /** Final metrics as a definition list; each value carries `data-metric-value` for tests. */
 export function MetricValues(props: {
@@ -59,22 +60,8 @@ export function ArtifactList(props: {
   };
   return (
     <div className="jp-insighter-artifacts">
-      {props.error && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {props.error}
-        </p>
-      )}
-      {failure && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {failure}
-        </p>
-      )}
+      <ErrorMessage text={props.error} />
+      <ErrorMessage text={failure} />
       {props.files.length === 0 && !props.error ? (
         <p className="jp-insighter-Experiments-muted">
           {trans.__('No artifact.')}
@@ -141,14 +128,7 @@ export function RunDetail(props: IRunDetailProps): React.ReactElement {
           {trans.__('Close')}
         </button>
       </header>
-      {model.error && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {model.error}
-        </p>
-      )}
+      <ErrorMessage text={model.error} />
       {job?.error && (
         <p
           className="jp-insighter-Experiments-message jp-mod-error"

@@ -4,6 +4,7 @@ import * as React from 'react';
 import { RunSortKey, RunsModel, TABLE_METRICS } from '../runs';
 import { formatValue } from './chart';
 import { formatDuration } from './format';
+import { ErrorMessage } from './message';
 
 export interface IRunsTableProps {
   model: RunsModel;
@@ -82,14 +83,7 @@ export function RunsTable(props: IRunsTableProps): React.ReactElement {
           {trans.__('Refresh')}
         </button>
       </div>
-      {model.error && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {model.error}
-        </p>
-      )}
+      <ErrorMessage text={model.error} />
       <table className="jp-insighter-runs-table">
         <thead>
           <tr>

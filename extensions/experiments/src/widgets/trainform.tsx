@@ -2,6 +2,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 import type { TrainFormModel } from '../trainform';
 import type { TrainAlgorithm, TrainTask } from '../tokens';
+import { ErrorMessage } from './message';
 
 export interface ITrainFormProps {
   model: TrainFormModel;
@@ -121,14 +122,7 @@ export function TrainForm(props: ITrainFormProps): React.ReactElement {
           <FieldError field="target" error={errors.target} />
         </label>
       </div>
-      {model.datasetsError && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {model.datasetsError}
-        </p>
-      )}
+      <ErrorMessage text={model.datasetsError} />
       <fieldset className="jp-insighter-train-params">
         <legend>{trans.__('Hyperparameters')}</legend>
         {spec.params.map(param => (

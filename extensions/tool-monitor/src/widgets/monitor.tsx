@@ -1,5 +1,6 @@
 import {
   algorithmLabel,
+  ErrorMessage,
   formatBytes,
   formatDuration,
   isCurveKey,
@@ -273,14 +274,7 @@ function JobView(props: {
           {job.error}
         </p>
       )}
-      {model.actionError && (
-        <p
-          className="jp-insighter-Experiments-message jp-mod-error"
-          role="alert"
-        >
-          {model.actionError}
-        </p>
-      )}
+      <ErrorMessage text={model.actionError} />
       {stats && (
         <dl className="jp-insighter-monitor-stats">
           <div>
@@ -373,14 +367,7 @@ export class MonitorPanel extends ReactWidget {
               {trans.__('Refresh')}
             </button>
           </div>
-          {model.error && (
-            <p
-              className="jp-insighter-Experiments-message jp-mod-error"
-              role="alert"
-            >
-              {model.error}
-            </p>
-          )}
+          <ErrorMessage text={model.error} />
           {model.status === 'ready' &&
             model.jobs.length === 0 &&
             model.runs.length === 0 && (
