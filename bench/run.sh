@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 npx tsx bench/foundation.ts
-# BENCH_MB sizes the generated CSV of bench/datasets (default 1024).
+# BENCH_MB sizes the generated CSV of bench/datasets (default 1024); BENCH_RUNS the
+# number of 1,000-metric log-batches of bench/tracking (default 30).
 for b in bench/*/run.mjs; do
   [ -f "$b" ] && node "$b"
 done
