@@ -24,6 +24,7 @@ export const INSIGHTER_EVENT_TYPES: readonly InsighterEventType[] = [
   'job.updated',
   'model.version-registered',
   'deployment.changed',
+  'deployment.metrics',
   'system.status-changed'
 ];
 
@@ -136,6 +137,13 @@ export class InsighterBus implements IInsighterBus {
     IInsighterEventMap['deployment.changed']
   > {
     return this._signals['deployment.changed'];
+  }
+
+  get deploymentMetrics(): ISignal<
+    this,
+    IInsighterEventMap['deployment.metrics']
+  > {
+    return this._signals['deployment.metrics'];
   }
 
   get systemStatusChanged(): ISignal<

@@ -156,6 +156,22 @@ export interface IDeploymentChanged {
   timestamp: number;
 }
 
+/** A deployment's traffic, sent every few seconds while it has some. */
+export interface IDeploymentMetrics {
+  deploymentId: string;
+  projectId: string;
+  requests: number;
+  errors: number;
+  /** errors / requests since the sidecar started serving it. */
+  errorRate: number;
+  /** Latency percentiles over the most recent requests, in ms; `null` before the first. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  requestsPerSecond: number;
+  timestamp: number;
+}
+
 /** What the status indicator shows: the sidecar's overall state, or UNKNOWN before the first answer. */
 export type SystemState = OverallState | 'UNKNOWN';
 
@@ -190,6 +206,7 @@ export interface IInsighterEventMap {
   'job.updated': IJobUpdated;
   'model.version-registered': IModelVersionRegistered;
   'deployment.changed': IDeploymentChanged;
+  'deployment.metrics': IDeploymentMetrics;
   'system.status-changed': ISystemStatusChanged;
 }
 
@@ -225,6 +242,7 @@ export interface IInsighterBus extends IDisposable {
     IModelVersionRegistered
   >;
   readonly deploymentChanged: ISignal<IInsighterBus, IDeploymentChanged>;
+  readonly deploymentMetrics: ISignal<IInsighterBus, IDeploymentMetrics>;
   readonly systemStatusChanged: ISignal<IInsighterBus, ISystemStatusChanged>;
 
   /** Every event, right after its own signal fired (for logs and monitors). */

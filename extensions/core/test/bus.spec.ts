@@ -142,6 +142,21 @@ const SAMPLES: InsighterEvent[] = [
     }
   },
   {
+    type: 'deployment.metrics',
+    payload: {
+      deploymentId: 'dep1',
+      projectId: 'p1',
+      requests: 120,
+      errors: 3,
+      errorRate: 0.025,
+      p50Ms: 1.2,
+      p95Ms: 3.4,
+      p99Ms: 6.1,
+      requestsPerSecond: 2,
+      timestamp: T0
+    }
+  },
+  {
     type: 'system.status-changed',
     payload: {
       state: 'DOWN',
@@ -188,6 +203,7 @@ describe('InsighterBus', () => {
       'job.updated': bus.jobUpdated,
       'model.version-registered': bus.modelVersionRegistered,
       'deployment.changed': bus.deploymentChanged,
+      'deployment.metrics': bus.deploymentMetrics,
       'system.status-changed': bus.systemStatusChanged
     };
     const received: [string, unknown, unknown][] = [];
