@@ -229,6 +229,14 @@ export function mlflowRoutes(deps: MlflowRouteDeps): Router {
     });
     return {};
   });
+  write('/runs/log-model', 'post', async (input, user) => {
+    await tracking.logModel(
+      user,
+      requiredString(input, 'run_id'),
+      requiredString(input, 'model_json')
+    );
+    return {};
+  });
   write('/runs/log-inputs', 'post', async (input, user) => {
     await tracking.logInputs(
       user,

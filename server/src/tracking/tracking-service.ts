@@ -88,6 +88,7 @@ import { experimentJson, runInfoJson, runJson } from './wire';
 /** Set by `updateRun({error})` on a failed run; `run.finished` carries it. */
 export const ERROR_TAG = 'insighter.error';
 const RUN_NAME_TAG = 'mlflow.runName';
+const MODEL_HISTORY_TAG = 'mlflow.log-model.history';
 
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 
@@ -566,6 +567,52 @@ export class TrackingService {
         throw translate(err);
       });
     this.publishMetrics(runId, metrics);
+  }
+
+  /**
+   * `runs/log-model`: MLflow keeps what `log_model` saved (the MLmodel as
+   * JSON) in the run's `mlflow.log-model.history` tag, a list that grows.
+   */
+  async logModel(
+    user: TrackingUser,
+    runId: string,
+    modelJson: string
+  ): Promise<void> {
+    let model: unknown;
+    try {
+      model = JSON.parse(modelJson);
+    } catch {
+      model = undefined;
+    }
+    if (
+      typeof model !== 'object' ||
+      model === null ||
+      Array.isArray(model) ||
+      typeof (model as { artifact_path?: unknown }).artifact_path !== 'string'
+    ) {
+      throw invalidParameter(
+        "model_json must be the MLmodel as a JSON object with its 'artifact_path'."
+      );
+    }
+    await this.db
+      .withClaims(user, async tx => {
+        const run = await writableRun(tx, runId);
+        const tags = (await runContents(tx, [runId])).get(runId)?.data.tags ?? [];
+        const previous = tags.find(tag => tag.key === MODEL_HISTORY_TAG)?.value;
+        let history: unknown[] = [];
+        try {
+          history = previous ? JSON.parse(previous) : [];
+        } catch {
+          history = [];
+        }
+        const value = JSON.stringify([...(Array.isArray(history) ? history : []), model]);
+        await upsertRunTags(tx, run, [
+          checkTag({ key: MODEL_HISTORY_TAG, value })
+        ]);
+      })
+      .catch(err => {
+        throw translate(err);
+      });
   }
 
   async deleteTag(

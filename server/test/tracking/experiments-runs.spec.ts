@@ -600,6 +600,36 @@ describe.each(BACKENDS)('MLflow experiments and runs on %s', backend => {
       );
     });
 
+    it("keeps log_model's MLmodel in the run's mlflow.log-model.history tag", async () => {
+      const { info } = await newRun();
+      const model = (path: string) =>
+        JSON.stringify({
+          artifact_path: path,
+          run_id: info.run_id,
+          flavors: { sklearn: { pickled_model: 'model.pkl' } },
+          utc_time_created: '2026-11-26 10:00:00.000000'
+        });
+      for (const path of ['model', 'model-2']) {
+        expect(
+          (await call('POST', 'runs/log-model', { run_id: info.run_id, model_json: model(path) })).status
+        ).toBe(200);
+      }
+      const got = await call('GET', 'runs/get', { run_id: info.run_id });
+      const history = got.body.run.data.tags.find(
+        (tag: { key: string }) => tag.key === 'mlflow.log-model.history'
+      );
+      expect(JSON.parse(history.value).map((m: { artifact_path: string }) => m.artifact_path)).toEqual([
+        'model',
+        'model-2'
+      ]);
+      await refused(
+        call('POST', 'runs/log-model', { run_id: info.run_id, model_json: '{"flavors": {}}' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /artifact_path/
+      );
+    });
+
     it('answers RESOURCE_DOES_NOT_EXIST (404) for an unknown run', async () => {
       await refused(
         call('GET', 'runs/get', { run_id: 'f'.repeat(32) }),
