@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 npx tsx bench/foundation.ts
 # BENCH_MB sizes the generated CSV of bench/datasets (default 1024); BENCH_RUNS the
-# number of 1,000-metric log-batches of bench/tracking (default 30).
+# number of 1,000-metric log-batches of bench/tracking (default 30); BENCH_JOBS the
+# jobs per runner of bench/jobs (default 5; start to first log line, process and Docker).
 for b in bench/*/run.mjs; do
   [ -f "$b" ] && node "$b"
 done

@@ -146,6 +146,15 @@ describe('/api/v1/jobs with the Docker runner', () => {
         asProcess.id
       ]);
       const pid = Number(/^pid:(\d+)$/.exec(rows[0].runner_ref)?.[1]);
+      // The container's resource use, as the Tool Monitor shows it.
+      const stats = await first.api(s.alice, 'GET', `/api/v1/jobs/${inDocker.id}/stats`);
+      expect(stats.status).toBe(200);
+      expect(stats.body).toEqual({
+        cpu_percent: expect.any(Number),
+        memory_bytes: expect.any(Number),
+        memory_limit_bytes: 2048 * 1024 * 1024
+      });
+      expect(stats.body.memory_bytes).toBeGreaterThan(10 * 1024 * 1024);
 
       await first.kill(); // SIGKILL: no goodbye
       expect((await containersOf(inDocker.id)).map(c => c.State)).toEqual(['running']);
