@@ -19,7 +19,7 @@ const DAYS = Array.from(
 const RATIOS = Array.from({ length: 4099 }, (_, k) => Math.sin(k).toFixed(6));
 
 /** Writes the file; returns its size in bytes and its data rows. */
-export function generateCsv(file, megabytes) {
+export function generateCsvFile(file, megabytes) {
   const out = fs.openSync(file, 'w');
   const target = megabytes * 1024 * 1024;
   let written = fs.writeSync(out, HEADER);
@@ -39,10 +39,15 @@ export function generateCsv(file, megabytes) {
   return { bytes: written, rows: i };
 }
 
+/** The file's size in bytes (for callers that need no row count). */
+export function generateCsv(file, megabytes) {
+  return generateCsvFile(file, megabytes).bytes;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [file, mb = '256'] = process.argv.slice(2);
   const start = performance.now();
-  const { bytes, rows } = generateCsv(file, Number(mb));
+  const { bytes, rows } = generateCsvFile(file, Number(mb));
   console.log(
     `${(bytes / 2 ** 20).toFixed(0)} MB, ${rows} rows in ${((performance.now() - start) / 1000).toFixed(1)} s`
   );

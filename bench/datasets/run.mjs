@@ -4,7 +4,9 @@
 // next to its baselines measured in the same run on the same file: `cp`
 // (disk speed) and pandas `read_csv(...).describe(include='all')`.
 // Targets: upload + validation + profile ≤ 0.25 × pandas, the sidecar's
-// peak RSS ≤ 400 MB, the upload part ≥ 0.5 × cp's throughput.
+// peak RSS ≤ 400 MB, the upload part ≥ 0.5 × cp's throughput. Besides wall
+// times it reports CPU-seconds (all threads), which a loaded machine
+// distorts far less. Results also go to bench/results/datasets-*.json.
 // The validator and profiler alone (each in its own process) follow as a
 // breakdown. Needs server/lib built (`npm run bench` builds it).
 // Run: BENCH_MB=1024 node bench/datasets/run.mjs
@@ -16,7 +18,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { generateCsv } from './generate-csv.mjs';
+import { generateCsvFile } from './generate-csv.mjs';
 
 const root = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -51,7 +53,29 @@ function timed(command, args) {
     throw new Error(`${command} failed: ${run.stderr.slice(-2000)}`);
   }
   const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(run.stderr);
-  return { seconds, rssMb: Number(kb[1]) / 1024, stdout: run.stdout.trim() };
+  const cpu = ['User', 'System']
+    .map(kind =>
+      Number(
+        new RegExp(`${kind} time \\(seconds\\): ([\\d.]+)`).exec(run.stderr)[1]
+      )
+    )
+    .reduce((a, b) => a + b);
+  return {
+    seconds,
+    cpu,
+    rssMb: Number(kb[1]) / 1024,
+    stdout: run.stdout.trim()
+  };
+}
+
+/** CPU seconds (user + system) a process has used so far, its threads included. */
+function cpuSeconds(pid) {
+  const fields = fs
+    .readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 Hz).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function statusKb(pid, field) {
@@ -83,10 +107,14 @@ async function startSidecar() {
   const nodeArgs = (process.env.BENCH_SIDECAR_NODE_ARGS ?? '')
     .split(' ')
     .filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(lib, 'main.js')], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe']
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, path.join(lib, 'main.js')],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  );
   let stderr = '';
   child.stderr.on('data', chunk => (stderr += chunk));
   const url = await new Promise((resolve, reject) => {
@@ -156,7 +184,10 @@ async function signedUpWithProject(url) {
  * not slow the upload itself), and the answer (profiled, Ready).
  */
 async function upload(url, token, projectId, bytes, pid) {
-  const query = new URLSearchParams({ project_id: projectId, name: 'bench.csv' });
+  const query = new URLSearchParams({
+    project_id: projectId,
+    name: 'bench.csv'
+  });
   const statusOf = async () => {
     const res = await fetch(`${url}/api/v1/datasets?project_id=${projectId}`, {
       headers: { authorization: `Bearer ${token}` }
@@ -165,15 +196,22 @@ async function upload(url, token, projectId, bytes, pid) {
     return datasets.find(d => d.name === 'bench.csv')?.status;
   };
   let peakRssKb = 0;
+  let peakRssStoringKb = 0;
   let sentAt;
   let storedAt;
+  let cpuAtStored;
   let polling = true;
+  const cpuAtStart = cpuSeconds(pid);
   const start = performance.now();
   const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
   const pollers = Promise.all([
     (async () => {
       while (polling) {
-        peakRssKb = Math.max(peakRssKb, statusKb(pid, 'VmRSS'));
+        const rss = statusKb(pid, 'VmRSS');
+        peakRssKb = Math.max(peakRssKb, rss);
+        if (storedAt === undefined) {
+          peakRssStoringKb = Math.max(peakRssStoringKb, rss);
+        }
         await sleep(RSS_POLL_MS);
       }
     })(),
@@ -181,7 +219,10 @@ async function upload(url, token, projectId, bytes, pid) {
       while (polling && storedAt === undefined) {
         if (sentAt !== undefined) {
           const status = await statusOf();
-          if (status && status !== 'uploading') storedAt = performance.now();
+          if (status && status !== 'uploading') {
+            storedAt = performance.now();
+            cpuAtStored = cpuSeconds(pid);
+          }
         }
         await sleep(STATUS_POLL_MS);
       }
@@ -201,27 +242,37 @@ async function upload(url, token, projectId, bytes, pid) {
       const chunks = [];
       res.on('data', chunk => chunks.push(chunk));
       res.on('end', () =>
-        resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() })
+        resolve({
+          status: res.statusCode,
+          body: Buffer.concat(chunks).toString()
+        })
       );
       res.on('error', reject);
     });
     req.once('error', reject);
-    pipeline(fs.createReadStream(csv, { highWaterMark: 1024 * 1024 }), req).catch(
-      reject
-    );
+    pipeline(
+      fs.createReadStream(csv, { highWaterMark: 1024 * 1024 }),
+      req
+    ).catch(reject);
   });
   const doneAt = performance.now();
+  const cpuAtDone = cpuSeconds(pid);
   polling = false;
   await pollers;
   if (answer.status !== 201) {
-    throw new Error(`upload answered ${answer.status}: ${answer.body.slice(0, 500)}`);
+    throw new Error(
+      `upload answered ${answer.status}: ${answer.body.slice(0, 500)}`
+    );
   }
   return {
     record: JSON.parse(answer.body),
     sent: (sentAt - start) / 1000,
     stored: ((storedAt ?? doneAt) - start) / 1000,
     total: (doneAt - start) / 1000,
-    polledPeakRssMb: peakRssKb / 1024
+    cpuStoring: (cpuAtStored ?? cpuAtDone) - cpuAtStart,
+    cpuTotal: cpuAtDone - cpuAtStart,
+    polledPeakRssMb: peakRssKb / 1024,
+    polledPeakRssStoringMb: peakRssStoringKb / 1024
   };
 }
 
@@ -262,7 +313,13 @@ async function throughSidecar(bytes) {
     const ingestPeakMb = resetPeak
       ? statusKb(child.pid, 'VmHWM') / 1024
       : result.polledPeakRssMb;
-    return { ...result, startupPeakMb, idleMb, ingestPeakMb };
+    return {
+      ...result,
+      startupPeakMb,
+      idleMb,
+      ingestPeakMb,
+      storingPeakMb: result.polledPeakRssStoringMb
+    };
   } finally {
     await stopSidecar(child);
   }
@@ -282,12 +339,16 @@ profileDataset(process.argv[1], 'csv', { delimiter: ',', rows: Number(process.ar
 const pandasScript =
   "import sys, pandas; print('describe', pandas.read_csv(sys.argv[1]).describe(include='all').shape)";
 
-const load = () => os.loadavg().map(l => l.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map(l => l.toFixed(1))
+    .join(' ');
 const fmt = (value, digits = 2) => value.toFixed(digits);
 
 try {
   const loadBefore = load();
-  const { bytes, rows } = generateCsv(csv, megabytesWanted);
+  const { bytes, rows } = generateCsvFile(csv, megabytesWanted);
   const mb = bytes / 2 ** 20;
   execFileSync('sync');
   console.log(
@@ -299,25 +360,67 @@ try {
   const pandas = timed('/usr/bin/python3', ['-c', pandasScript, csv]);
   const sidecar = await throughSidecar(bytes);
   const validate = timed(process.execPath, ['-e', validateScript, csv]);
-  const profile = timed(process.execPath, ['-e', profileScript, csv, String(rows)]);
+  const profile = timed(process.execPath, [
+    '-e',
+    profileScript,
+    csv,
+    String(rows)
+  ]);
 
   if (sidecar.record.row_count !== rows) {
-    throw new Error(`the sidecar counted ${sidecar.record.row_count} rows, not ${rows}`);
-  }
-  const line = (label, seconds, rss, note = '') =>
-    console.log(
-      `  ${label.padEnd(44)} ${fmt(seconds).padStart(7)} s ${fmt(mb / seconds, 0).padStart(6)} MB/s ${rss === undefined ? '' : `peak RSS ${fmt(rss, 0).padStart(4)} MB`} ${note}`
+    throw new Error(
+      `the sidecar counted ${sidecar.record.row_count} rows, not ${rows}`
     );
-  line('cp', cp.seconds, cp.rssMb);
-  line("pandas read_csv().describe(include='all')", pandas.seconds, pandas.rssMb);
+  }
+  const line = (label, seconds, cpu, rss, note = '') =>
+    console.log(
+      `  ${label.padEnd(44)} ${fmt(seconds).padStart(7)} s ${fmt(mb / seconds, 0).padStart(6)} MB/s ` +
+        `${cpu === undefined ? ' '.repeat(13) : `${fmt(cpu).padStart(7)} CPU-s`} ` +
+        `${rss === undefined ? ' '.repeat(18) : `peak RSS ${fmt(rss, 0).padStart(4)} MB`} ${note}`
+    );
+  console.log(`  ${''.padEnd(44)}    wall     throughput    CPU (all threads)`);
+  line('cp', cp.seconds, cp.cpu, cp.rssMb);
+  line(
+    "pandas read_csv().describe(include='all')",
+    pandas.seconds,
+    pandas.cpu,
+    pandas.rssMb
+  );
   line('sidecar upload: last byte sent', sidecar.sent);
-  line('sidecar upload: validated + stored', sidecar.stored);
-  line('sidecar upload + validation + profile', sidecar.total, sidecar.ingestPeakMb, `(${sidecar.record.status})`);
-  line('  breakdown: validator alone', validate.seconds, validate.rssMb, validate.stdout);
-  line('  breakdown: profiler alone', profile.seconds, profile.rssMb, profile.stdout);
+  line(
+    'sidecar upload: validated + stored',
+    sidecar.stored,
+    sidecar.cpuStoring,
+    sidecar.storingPeakMb
+  );
+  line(
+    'sidecar upload + validation + profile',
+    sidecar.total,
+    sidecar.cpuTotal,
+    sidecar.ingestPeakMb,
+    `(${sidecar.record.status})`
+  );
+  line(
+    '  breakdown: validator alone',
+    validate.seconds,
+    validate.cpu,
+    validate.rssMb,
+    validate.stdout
+  );
+  line(
+    '  breakdown: profiler alone',
+    profile.seconds,
+    profile.cpu,
+    profile.rssMb,
+    profile.stdout
+  );
   console.log(
     `  sidecar RSS: ${fmt(sidecar.idleMb, 0)} MB idle before the upload (peak ${fmt(sidecar.startupPeakMb, 0)} MB since its restart), ` +
       `${fmt(sidecar.ingestPeakMb, 0)} MB peak during it: the upload added ${fmt(sidecar.ingestPeakMb - sidecar.idleMb, 0)} MB`
+  );
+  console.log(
+    `  CPU-seconds (load-independent): sidecar ${fmt(sidecar.cpuTotal)} = ${fmt(sidecar.cpuTotal / pandas.cpu)} × pandas ${fmt(pandas.cpu)}; ` +
+      `its upload part ${fmt(sidecar.cpuStoring)}, profile ${fmt(sidecar.cpuTotal - sidecar.cpuStoring)}`
   );
   const pandasShare = sidecar.total / pandas.seconds;
   const cpShare = cp.seconds / sidecar.stored;
@@ -327,7 +430,31 @@ try {
       `upload part = ${fmt(cpShare)} × cp throughput (target ≥ ${TARGETS.cpShare}: ${verdict(cpShare >= TARGETS.cpShare)}); ` +
       `peak RSS ${fmt(sidecar.ingestPeakMb, 0)} MB (target ≤ ${TARGETS.rssMb}: ${verdict(sidecar.ingestPeakMb <= TARGETS.rssMb)})`
   );
-  console.log(`  load ${loadBefore} before, ${load()} after`);
+  const loadAfter = load();
+  console.log(`  load ${loadBefore} before, ${loadAfter} after`);
+  const results = path.join(root, 'bench/results');
+  fs.mkdirSync(results, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  fs.writeFileSync(
+    path.join(results, `datasets-${stamp}.json`),
+    JSON.stringify(
+      {
+        megabytes: mb,
+        rows,
+        cores: os.availableParallelism(),
+        load: { before: loadBefore, after: loadAfter },
+        cp,
+        pandas,
+        sidecar: { ...sidecar, record: undefined },
+        validator: validate,
+        profiler: profile,
+        ratios: { pandasShare, cpShare },
+        targets: TARGETS
+      },
+      null,
+      2
+    )
+  );
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
