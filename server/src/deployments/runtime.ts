@@ -60,6 +60,8 @@ export interface ManagedDeployment {
   worker?: ServingWorker;
   checker?: SignatureChecker;
   state: 'starting' | 'serving' | 'restarting' | 'stopped';
+  /** One row of the model's input example in the signature's columns, for the UI's curl example. */
+  example?: { columns: string[]; data: unknown[][] };
   /** Failed restarts in a row. */
   failures: number;
   restartTimer?: NodeJS.Timeout;
@@ -294,6 +296,7 @@ export class DeploymentRuntime {
     managed.checker = worker.metadata.signature
       ? new SignatureChecker(worker.metadata.signature)
       : undefined;
+    managed.example = this.readExample(managed.row.id, managed.checker);
     void worker.exited.then(exit => {
       if (managed.worker !== worker || managed.state === 'stopped' || worker.isStopping || this.closed) {
         return;
@@ -362,6 +365,31 @@ export class DeploymentRuntime {
       return;
     }
     this.attach(managed, worker);
+  }
+
+  /** The first row of the model's input_example.json, checked against its signature. */
+  private readExample(
+    id: string,
+    checker: SignatureChecker | undefined
+  ): ManagedDeployment['example'] {
+    if (!checker) {
+      return undefined;
+    }
+    try {
+      const example = JSON.parse(
+        fs.readFileSync(path.join(this.modelDir(id), 'input_example.json'), 'utf8')
+      );
+      const [row] = checker.fromDocument({ dataframe_split: example });
+      return { columns: checker.names, data: [row] };
+    } catch {
+      // No example, or one that does not fit: the UI shows the columns alone.
+      return undefined;
+    }
+  }
+
+  /** The example row of a deployment served here. */
+  exampleOf(id: string): ManagedDeployment['example'] {
+    return this.deployments.get(id)?.example;
   }
 
   private startWorker(row: DeploymentRow): Promise<ServingWorker> {

@@ -41,6 +41,11 @@ export interface Deployment {
   error: string | null;
   /** A worker answers its traffic on this sidecar now. */
   serving: boolean;
+  /**
+   * While served here: a request body the model takes (one row of its input
+   * example, in `dataframe_split` form), for curl examples.
+   */
+  example: { columns: string[]; data: unknown[][] } | null;
   created_by: string | null;
   created_at: string;
   updated_at: string;
@@ -278,6 +283,7 @@ export class DeploymentsService {
       runner: row.runner,
       error: row.error,
       serving: this.runtime.isServing(row.id),
+      example: this.runtime.exampleOf(row.id) ?? null,
       created_by: row.created_by,
       created_at: row.created_at,
       updated_at: row.updated_at,

@@ -11,8 +11,8 @@ import { currentUser } from '../http/require-user';
  * (deployments/predict-handler.ts).
  *
  * Answers: a deployment is `{id, project_id, slug, url, status, model_name,
- * model_version, runner, error, serving, created_by, created_at, updated_at,
- * ready_at, stopped_at}` (status `pending → starting → ready | failed →
+ * model_version, runner, error, serving, example, created_by, created_at,
+ * updated_at, ready_at, stopped_at}` (status `pending → starting → ready | failed →
  * stopped`); the list is `{deployments: [...]}`; a new key is the key record
  * plus `key`, shown that once. Errors are `{error: {code, message}}`:
  * - 400 `invalid_input`: a bad field (details.fields names each);

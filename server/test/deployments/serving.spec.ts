@@ -66,6 +66,9 @@ describe('deploying a model version and predicting', () => {
     deploymentId = res.body.id;
     const ready = await t.waitFor(alice, deploymentId, ['ready', 'failed']);
     expect(ready).toMatchObject({ status: 'ready', serving: true, error: null });
+    // A request body the model takes, for the UI's curl example.
+    expect(ready.example.columns).toEqual(rows.columns);
+    expect(ready.example.data).toEqual([rows.data[0]]);
     expect(ready.ready_at).toEqual(expect.any(String));
     const list = await t.api(alice, 'GET', `/api/v1/deployments?project_id=${project.id}`);
     expect(list.body.deployments.map((d: { id: string }) => d.id)).toEqual([deploymentId]);
