@@ -296,6 +296,8 @@ class ContainerHandle implements JobHandle {
   readonly runner = 'docker' as const;
   readonly ref: string;
   private stopped = false;
+  /** Left for the next sidecar: its container must stay to be read. */
+  private detached = false;
   private exited?: Promise<JobExit>;
 
   constructor(
@@ -307,6 +309,7 @@ class ContainerHandle implements JobHandle {
   }
 
   detach(): void {
+    this.detached = true;
     (this.stream as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
   }
 
@@ -336,7 +339,9 @@ class ContainerHandle implements JobHandle {
     const result = (await this.container.wait()) as { StatusCode: number };
     await this.lines.whenEnded();
     const info = await this.container.inspect();
-    await this.container.remove({ force: true }).catch(() => undefined);
+    if (!this.detached) {
+      await this.container.remove({ force: true }).catch(() => undefined);
+    }
     const exitCode = info.State.ExitCode ?? result.StatusCode;
     return {
       exitCode,
