@@ -165,6 +165,17 @@ describe('the REST TrackingStore against an MLflow API', () => {
     }
   });
 
+  it('reports the built-in tracking as OPTIMAL in the system status', async () => {
+    const status = await new StatusService([t.tracking.health], 'test').status();
+    expect(status.status).toBe('OPTIMAL');
+    expect(status.components.tracking).toEqual({
+      state: 'ok',
+      detail: 'Built-in MLflow-compatible tracking at /api/2.0/mlflow, artifacts in Storage.',
+      backend: 'built-in',
+      latency_ms: expect.any(Number)
+    });
+  });
+
   describe('a sidecar in external mode', () => {
     let relay: http.Server;
     let relayUrl: string;
