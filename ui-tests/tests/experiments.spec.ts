@@ -3,7 +3,8 @@
  * german_credit (target `Class`) from the Experiments form; the Tool Monitor
  * shows the job's log lines and its validation AUC curve growing while the
  * job runs; accuracy and AUC are shown once it ends; the project's registered
- * model has version 1 with its artifacts and the dataset as its input. All of
+ * model has version 1 with its artifacts and the dataset as its input; a
+ * second run is compared with the first (overlaid curves, parameter diff). All of
  * it real: the sidecar's jobs, a training process, MLflow-compatible tracking
  * and the bus's live events in Chromium. The account, the project and the
  * upload are made through the REST API as a script would; the catalog's own
@@ -76,7 +77,7 @@ async function recordAucCurve(page: Page): Promise<void> {
   });
 }
 
-test('XGBoost trained from the form streams into the Tool Monitor and registers version 1', async ({
+test('XGBoost trained from the form streams into the Tool Monitor, registers version 1, and compares with a second run', async ({
   page,
   lab,
   consoleErrors
@@ -304,6 +305,47 @@ test('XGBoost trained from the form streams into the Tool Monitor and registers 
   await expect(champion).toBeVisible();
   await champion.getByRole('button').click();
   await expect(champion).toHaveCount(0);
+
+  // A second, smaller run; the two compared: curves overlaid, parameters diffed.
+  await studio.getByTestId('insighter-studio-tab-experiments').click();
+  await form.locator('[data-param="n_estimators"]').fill('40');
+  await form.locator('[data-param="max_depth"]').fill('3');
+  await form.getByTestId('insighter-train-submit').click();
+  const rows = studio.locator('.jp-insighter-runs-table tbody tr');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.locator('[data-column="status"]')).toHaveText(
+    ['Succeeded', 'Succeeded'],
+    { timeout: 120_000 }
+  );
+  for (const checkbox of await rows.locator('input[type="checkbox"]').all()) {
+    await checkbox.check();
+  }
+  await studio.getByTestId('insighter-runs-compare').click();
+  const compare = studio.locator('.jp-insighter-compare');
+  await expect(compare.getByTestId('insighter-compare-metric')).toHaveValue(
+    'validation_auc'
+  );
+  const overlay = compare.locator(
+    '.jp-insighter-metric-chart[data-metric="validation_auc"]'
+  );
+  await expect(overlay.locator('g[data-series]')).toHaveCount(2);
+  // 600 rounds and 40 rounds, drawn together.
+  await expect(overlay).toHaveAttribute('data-points', '640');
+  await expect(compare.locator('tr[data-param="max_depth"]')).toHaveAttribute(
+    'data-differs',
+    'true'
+  );
+  await expect(
+    compare.locator('tr[data-param="n_estimators"]')
+  ).toHaveAttribute('data-differs', 'true');
+  await expect(
+    compare.locator('tr[data-param="learning_rate"]')
+  ).toHaveAttribute('data-differs', 'false');
+  // The registry lists the second version as it is registered.
+  await studio.getByTestId('insighter-studio-tab-models').click();
+  await expect(
+    studio.locator('.jp-insighter-model-version[data-version="2"]')
+  ).toBeVisible();
 
   expect(
     consoleErrors.filter(error => error.startsWith('page error:')),
