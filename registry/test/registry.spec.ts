@@ -79,6 +79,12 @@ describe('the shipped manifest', () => {
       command: 'insighter:open-data',
       status: 'available'
     });
+    expect(manifest.tools.find(t => t.id === 'deployments')).toMatchObject({
+      extension: '@insighter/deployment',
+      routes: '/api/v1/deployments',
+      command: 'insighter:open-deployments',
+      status: 'available'
+    });
   });
 
   it('groups tools into sections in order', () => {
