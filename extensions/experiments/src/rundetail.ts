@@ -51,6 +51,7 @@ export class RunDetailModel implements IDisposable {
   private _error: string | null = null;
   private _loading = true;
   private _pending = false;
+  private _generation = 0;
   private _final: Record<string, number> = {};
   private _isDisposed = false;
   private readonly _changed = new Signal<this, void>(this);
@@ -126,15 +127,20 @@ export class RunDetailModel implements IDisposable {
   }
 
   async load(): Promise<void> {
+    // Loads overlap (one per event): only the newest one's answers count.
+    const generation = ++this._generation;
+    const stale = () => this._isDisposed || generation !== this._generation;
     if (this._jobId) {
+      let job: IJob | null = null;
       try {
-        this._job = await this._api.getJob(this._jobId);
+        job = await this._api.getJob(this._jobId);
       } catch {
         // The run still shows; the job's facts and log are what is missing.
       }
-      if (this._isDisposed) {
+      if (stale()) {
         return;
       }
+      this._job = job ?? this._job;
       if (this._job && !this._logs) {
         this._logs = new JobLogFollower({
           api: this._api,
@@ -148,7 +154,7 @@ export class RunDetailModel implements IDisposable {
     }
     try {
       const run = await this._api.getRun(this.runId);
-      if (this._isDisposed) {
+      if (stale()) {
         return;
       }
       this._run = run;
@@ -158,7 +164,7 @@ export class RunDetailModel implements IDisposable {
         this._final[metric.key] = metric.value;
       }
     } catch (reason) {
-      if (this._isDisposed) {
+      if (stale()) {
         return;
       }
       if (
