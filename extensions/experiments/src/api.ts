@@ -48,9 +48,9 @@ function query(params: Record<string, string | number | undefined>): string {
   return text ? `?${text}` : '';
 }
 
-/** MLflow quotes string literals in filters with single quotes, doubling none: escape them. */
+/** A string literal of MLflow's filter syntax: single-quoted, a quote inside doubled (as in SQL). */
 export function filterLiteral(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `'${value.replace(/'/g, "''")}'`;
 }
 
 /**

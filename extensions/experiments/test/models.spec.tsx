@@ -6,6 +6,7 @@ import * as React from 'react';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
+import { filterLiteral } from '../src/api';
 import { aliasesByVersion, ModelsModel } from '../src/models';
 import type { IModelVersion, IRegisteredModel } from '../src/tokens';
 import { MetricChart } from '../src/widgets/chart';
@@ -150,6 +151,11 @@ describe('ModelsModel', () => {
     });
     await settle();
     expect(models.models[0].versions.map(v => v.version)).toEqual(['2', '1']);
+  });
+
+  it("quotes names in MLflow's filter syntax, a quote inside doubled", () => {
+    expect(filterLiteral('credit-risk-alpha')).toBe("'credit-risk-alpha'");
+    expect(filterLiteral("ada's model")).toBe("'ada''s model'");
   });
 
   it("merges aliases from the versions and from the model's list", () => {
