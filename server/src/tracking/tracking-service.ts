@@ -881,7 +881,12 @@ async function experimentOrFail(
     ? await findExperiment(tx, experimentId)
     : undefined;
   if (!row) {
-    throw doesNotExist(`No Experiment with id=${experimentId} exists`);
+    // MLflow's clients fall back to experiment 0, "Default", which Insighter does not have.
+    throw doesNotExist(
+      experimentId === '0'
+        ? "No Experiment with id=0 exists: experiments belong to a project here, so there is no Default experiment. Use your project's, e.g. mlflow.set_experiment('<project slug>')."
+        : `No Experiment with id=${experimentId} exists`
+    );
   }
   return row;
 }

@@ -645,7 +645,8 @@ describe.each(BACKENDS)('MLflow experiments and runs on %s', backend => {
       await refused(
         call('POST', 'runs/create', { experiment_id: '0' }),
         404,
-        'RESOURCE_DOES_NOT_EXIST'
+        'RESOURCE_DOES_NOT_EXIST',
+        /no Default experiment.*set_experiment/
       );
     });
   });
