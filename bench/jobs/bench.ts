@@ -19,12 +19,19 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../../server/src/config';
 import { startSidecar } from '../../server/src/server';
-import { startDockerd, type TestDockerd } from '../../server/test/support/dockerd';
+import {
+  startDockerd,
+  type TestDockerd
+} from '../../server/test/support/dockerd';
 
 const RUNS = Number(process.env.BENCH_JOBS ?? 5);
-const RUNNERS = (process.env.BENCH_RUNNERS ?? 'process,docker').split(',') as ('process' | 'docker')[];
+const RUNNERS = (process.env.BENCH_RUNNERS ?? 'process,docker').split(',') as (
+  'process' | 'docker'
+)[];
 const TARGET_S = { process: 2, docker: 3 };
-const GERMAN_CREDIT = process.env.INSIGHTER_TEST_GERMAN_CREDIT ?? '/work/shared/data/german_credit.csv';
+const GERMAN_CREDIT =
+  process.env.INSIGHTER_TEST_GERMAN_CREDIT ??
+  '/work/shared/data/german_credit.csv';
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 interface Sample {
@@ -39,7 +46,9 @@ async function main(): Promise<void> {
     dockerd = await startDockerd();
     dockerHost = dockerd.host;
   }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-bench-jobs-'));
+  const dataDir = fs.mkdtempSync(
+    path.join(os.tmpdir(), 'insighter-bench-jobs-')
+  );
   const sidecar = await startSidecar(
     loadConfig({
       INSIGHTER_HOST: '127.0.0.1',
@@ -55,19 +64,36 @@ async function main(): Promise<void> {
   const url = sidecar.url;
   try {
     const token = await signUp(url);
-    const api = async (method: string, pathname: string, body?: unknown, type = 'application/json') => {
+    const api = async (
+      method: string,
+      pathname: string,
+      body?: unknown,
+      type = 'application/json'
+    ) => {
       const res = await fetch(`${url}${pathname}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': type }) },
-        body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': type })
+        },
+        body:
+          body === undefined
+            ? undefined
+            : typeof body === 'string' || Buffer.isBuffer(body)
+              ? body
+              : JSON.stringify(body)
       });
       const answer = await res.json();
       if (!res.ok) {
-        throw new Error(`${method} ${pathname}: ${res.status} ${JSON.stringify(answer)}`);
+        throw new Error(
+          `${method} ${pathname}: ${res.status} ${JSON.stringify(answer)}`
+        );
       }
       return answer;
     };
-    const project = await api('POST', '/api/v1/projects', { name: 'Bench jobs' });
+    const project = await api('POST', '/api/v1/projects', {
+      name: 'Bench jobs'
+    });
     const dataset = await api(
       'POST',
       `/api/v1/datasets?project_id=${project.id}&name=german_credit`,
@@ -77,8 +103,12 @@ async function main(): Promise<void> {
 
     // Every run.log event's arrival, by run.
     const firstLine = new Map<string, number>();
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/v1/events`, {
+      headers: { authorization: `Bearer ${token}` }
+    });
+    await new Promise((resolve, reject) =>
+      ws.once('open', resolve).once('error', reject)
+    );
     ws.on('message', data => {
       const event = JSON.parse(data.toString());
       if (event.type === 'run.log' && !firstLine.has(event.payload.runId)) {
@@ -110,7 +140,9 @@ async function main(): Promise<void> {
       const ended = performance.now();
       const first = firstLine.get(job.run_id);
       if (first === undefined) {
-        throw new Error(`no log line of the ${runner} job reached the event stream`);
+        throw new Error(
+          `no log line of the ${runner} job reached the event stream`
+        );
       }
       return { firstLineS: (first - sent) / 1000, jobS: (ended - sent) / 1000 };
     };
@@ -126,7 +158,11 @@ async function main(): Promise<void> {
       const result = {
         runner,
         warm_up_first_line_s: round(warmUp.firstLineS),
-        first_line_s: { median: round(median(firstLines)), min: round(Math.min(...firstLines)), max: round(Math.max(...firstLines)) },
+        first_line_s: {
+          median: round(median(firstLines)),
+          min: round(Math.min(...firstLines)),
+          max: round(Math.max(...firstLines))
+        },
         job_s_median: round(median(samples.map(s => s.jobS))),
         target_s: TARGET_S[runner],
         pass: median(firstLines) <= TARGET_S[runner]
@@ -141,10 +177,23 @@ async function main(): Promise<void> {
     ws.close();
     const dir = path.join(REPO_ROOT, 'bench', 'results');
     fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `jobs-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    const file = path.join(
+      dir,
+      `jobs-${new Date().toISOString().replace(/[:.]/g, '-')}.json`
+    );
     fs.writeFileSync(
       file,
-      JSON.stringify({ benchmark: 'jobs', runs: RUNS, cpus: os.cpus().length, loadavg: os.loadavg(), results }, null, 2)
+      JSON.stringify(
+        {
+          benchmark: 'jobs',
+          runs: RUNS,
+          cpus: os.cpus().length,
+          loadavg: os.loadavg(),
+          results
+        },
+        null,
+        2
+      )
     );
     console.log(`results: ${path.relative(REPO_ROOT, file)}`);
     process.exitCode = results.every(r => r.pass) ? 0 : 1;
@@ -159,8 +208,15 @@ async function signUp(url: string): Promise<string> {
   const config = await (await fetch(`${url}/api/v1/config`)).json();
   const res = await fetch(`${url}/auth/v1/signup`, {
     method: 'POST',
-    headers: { apikey: config.supabase_anon_key, 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-${Date.now()}@example.com`, password: 'bench-jobs-1', data: { full_name: 'Bench' } })
+    headers: {
+      apikey: config.supabase_anon_key,
+      'content-type': 'application/json'
+    },
+    body: JSON.stringify({
+      email: `bench-${Date.now()}@example.com`,
+      password: 'bench-jobs-1',
+      data: { full_name: 'Bench' }
+    })
   });
   const session = await res.json();
   if (!session.access_token) {

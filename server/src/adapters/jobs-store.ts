@@ -8,7 +8,8 @@ import { iso } from './projects-store';
  * under the caller's claims (`withClaims`); what the supervising sidecar
  * records afterwards (status, log lines) runs as the service (`asService`).
  */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobStatus =
+  'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set([
   'succeeded',
@@ -113,7 +114,10 @@ export async function insertJob(tx: Queryable, job: NewJob): Promise<JobRow> {
   return result.rows[0];
 }
 
-export async function findJob(tx: Queryable, id: string): Promise<JobRow | undefined> {
+export async function findJob(
+  tx: Queryable,
+  id: string
+): Promise<JobRow | undefined> {
   const result = await tx.query<JobRow>(
     `select ${JOB_COLUMNS} from public.jobs j where j.id = $1`,
     [id]
@@ -195,7 +199,13 @@ export async function finishJob(
      set status = $2, error = $3, exit_code = $4, model_version = $5, finished_at = now()
      where id = $1 and status in ('queued', 'running')
      returning ${RETURNING_COLUMNS}`,
-    [id, end.status, end.error?.slice(0, 4000) ?? null, end.exitCode, end.modelVersion]
+    [
+      id,
+      end.status,
+      end.error?.slice(0, 4000) ?? null,
+      end.exitCode,
+      end.modelVersion
+    ]
   );
   return result.rows[0];
 }

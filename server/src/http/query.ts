@@ -8,7 +8,11 @@ export function optionalQuery(req: Request, name: string): string | undefined {
     return undefined;
   }
   if (typeof value !== 'string') {
-    throw new HttpError(400, `Give ${name} once, as a single value.`, 'invalid_input');
+    throw new HttpError(
+      400,
+      `Give ${name} once, as a single value.`,
+      'invalid_input'
+    );
   }
   return value;
 }
@@ -26,7 +30,11 @@ export function wholeNumberQuery(
   }
   const number = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < min) {
-    throw new HttpError(400, `${name} must be a whole number from ${min} up.`, 'invalid_input');
+    throw new HttpError(
+      400,
+      `${name} must be a whole number from ${min} up.`,
+      'invalid_input'
+    );
   }
   return number;
 }

@@ -12,7 +12,8 @@ import { TRAINING_PYTHON_DIR } from './training-package';
  * Exported for the UI: `ALGORITHMS` (what `GET /api/v1/jobs/algorithms`
  * answers) and `trainJobBody` (the zod schema of `POST /api/v1/jobs`).
  */
-export type TrainAlgorithm = 'xgboost' | 'logistic_regression' | 'random_forest';
+export type TrainAlgorithm =
+  'xgboost' | 'logistic_regression' | 'random_forest';
 export type TrainTask = 'classification' | 'regression';
 export type ParamValue = number | null;
 
@@ -49,12 +50,18 @@ function loadAlgorithms(): AlgorithmSpec[] {
     common: ParamSpec[];
     algorithms: (Omit<AlgorithmSpec, 'params'> & { params: ParamSpec[] })[];
   };
-  return file.algorithms.map(a => ({ ...a, params: [...a.params, ...file.common] }));
+  return file.algorithms.map(a => ({
+    ...a,
+    params: [...a.params, ...file.common]
+  }));
 }
 
 export const ALGORITHMS: readonly AlgorithmSpec[] = loadAlgorithms();
 
-export const ALGORITHM_IDS = ALGORITHMS.map(a => a.id) as [TrainAlgorithm, ...TrainAlgorithm[]];
+export const ALGORITHM_IDS = ALGORITHMS.map(a => a.id) as [
+  TrainAlgorithm,
+  ...TrainAlgorithm[]
+];
 
 export function algorithmSpec(id: TrainAlgorithm): AlgorithmSpec {
   const spec = ALGORITHMS.find(a => a.id === id);
@@ -68,7 +75,12 @@ export function algorithmSpec(id: TrainAlgorithm): AlgorithmSpec {
 export function describeBounds(param: ParamSpec): string {
   const kind = param.type === 'int' ? 'a whole number' : 'a number';
   const { min, max, exclusiveMin, exclusiveMax } = param;
-  if (min !== undefined && max !== undefined && !exclusiveMin && !exclusiveMax) {
+  if (
+    min !== undefined &&
+    max !== undefined &&
+    !exclusiveMin &&
+    !exclusiveMax
+  ) {
     return `${kind} from ${min} to ${max}`;
   }
   const parts: string[] = [];
@@ -82,7 +94,10 @@ export function describeBounds(param: ParamSpec): string {
 }
 
 /** Why `value` does not fit `param`, or undefined; the script's words. */
-export function paramProblem(param: ParamSpec, value: unknown): string | undefined {
+export function paramProblem(
+  param: ParamSpec,
+  value: unknown
+): string | undefined {
   const must = `${param.name} must be ${describeBounds(param)}${param.nullable ? ', or empty for none' : ''}`;
   if (value === null) {
     return param.nullable ? undefined : `${must}.`;
@@ -107,7 +122,9 @@ export function paramProblem(param: ParamSpec, value: unknown): string | undefin
 export function resolveParams(
   algorithm: TrainAlgorithm,
   given: Record<string, unknown>
-): { params: Record<string, ParamValue> } | { problems: { field: string; message: string }[] } {
+):
+  | { params: Record<string, ParamValue> }
+  | { problems: { field: string; message: string }[] } {
   const spec = algorithmSpec(algorithm);
   const known = new Set(spec.params.map(p => p.name));
   const problems: { field: string; message: string }[] = [];
@@ -120,7 +137,9 @@ export function resolveParams(
   }
   const params: Record<string, ParamValue> = {};
   for (const param of spec.params) {
-    const value = Object.hasOwn(given, param.name) ? given[param.name] : param.default;
+    const value = Object.hasOwn(given, param.name)
+      ? given[param.name]
+      : param.default;
     const problem = paramProblem(param, value);
     if (problem) {
       problems.push({ field: `params.${param.name}`, message: problem });
@@ -139,12 +158,20 @@ const FIELDS =
 /** `POST /api/v1/jobs`; params are checked against the chosen algorithm after this. */
 export const trainJobBody = z.strictObject(
   {
-    kind: z.literal('train', { error: 'kind must be "train" (the only kind of job so far).' }).default('train'),
+    kind: z
+      .literal('train', {
+        error: 'kind must be "train" (the only kind of job so far).'
+      })
+      .default('train'),
     project_id: z
-      .string({ error: 'project_id is required: the id of the project to train in.' })
+      .string({
+        error: 'project_id is required: the id of the project to train in.'
+      })
       .regex(UUID, 'project_id must be the id of a project.'),
     dataset_id: z
-      .string({ error: 'dataset_id is required: the id of the dataset to train on.' })
+      .string({
+        error: 'dataset_id is required: the id of the dataset to train on.'
+      })
       .regex(UUID, 'dataset_id must be the id of a dataset.'),
     dataset_version: z
       .number({ error: 'dataset_version must be a version number (1, 2, …).' })
@@ -160,25 +187,36 @@ export const trainJobBody = z.strictObject(
     }),
     task: z
       .enum(['classification', 'regression'], {
-        error: 'task must be "classification" or "regression" (or left out to infer it from the target).'
+        error:
+          'task must be "classification" or "regression" (or left out to infer it from the target).'
       })
       .optional(),
     params: z
-      .record(z.string(), z.unknown(), { error: 'params must be an object of hyperparameters, e.g. {"n_estimators": 200}.' })
+      .record(z.string(), z.unknown(), {
+        error:
+          'params must be an object of hyperparameters, e.g. {"n_estimators": 200}.'
+      })
       .default({}),
     runner: z
-      .enum(['process', 'docker'], { error: 'runner must be "process" or "docker" (or left out for the default).' })
+      .enum(['process', 'docker'], {
+        error:
+          'runner must be "process" or "docker" (or left out for the default).'
+      })
       .optional(),
     limits: z
       .strictObject(
         {
           memory_mb: z
-            .number({ error: 'limits.memory_mb must be a whole number of megabytes.' })
+            .number({
+              error: 'limits.memory_mb must be a whole number of megabytes.'
+            })
             .int('limits.memory_mb must be a whole number of megabytes.')
             .min(16, 'limits.memory_mb must be at least 16.')
             .optional(),
           cpus: z
-            .number({ error: 'limits.cpus must be a number of cores, e.g. 1 or 0.5.' })
+            .number({
+              error: 'limits.cpus must be a number of cores, e.g. 1 or 0.5.'
+            })
             .positive('limits.cpus must be more than 0.')
             .optional()
         },

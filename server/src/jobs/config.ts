@@ -20,12 +20,18 @@ const cores = (fallback: number) =>
   z.preprocess(unsetIfEmpty, z.coerce.number().positive().default(fallback));
 
 export const jobsEnvShape = {
-  INSIGHTER_JOBS_RUNNER: z.preprocess(unsetIfEmpty, z.enum(['auto', 'process', 'docker']).default('auto')),
+  INSIGHTER_JOBS_RUNNER: z.preprocess(
+    unsetIfEmpty,
+    z.enum(['auto', 'process', 'docker']).default('auto')
+  ),
   DOCKER_HOST: z.preprocess(
     unsetIfEmpty,
     z
       .string()
-      .regex(/^(unix:\/\/\/|tcp:\/\/|https?:\/\/|\/)\S+$/, 'must be unix:///path/to/docker.sock or tcp://host:port')
+      .regex(
+        /^(unix:\/\/\/|tcp:\/\/|https?:\/\/|\/)\S+$/,
+        'must be unix:///path/to/docker.sock or tcp://host:port'
+      )
       .optional()
   ),
   INSIGHTER_JOB_MEMORY_MB: count(2048),
@@ -54,7 +60,10 @@ export function jobsConfigFrom(e: JobsEnv): JobsConfig {
     runner: e.INSIGHTER_JOBS_RUNNER,
     dockerHost: e.DOCKER_HOST,
     memoryMb: e.INSIGHTER_JOB_MEMORY_MB,
-    maxMemoryMb: Math.max(e.INSIGHTER_JOB_MAX_MEMORY_MB, e.INSIGHTER_JOB_MEMORY_MB),
+    maxMemoryMb: Math.max(
+      e.INSIGHTER_JOB_MAX_MEMORY_MB,
+      e.INSIGHTER_JOB_MEMORY_MB
+    ),
     cpus: e.INSIGHTER_JOB_CPUS,
     maxCpus: Math.max(e.INSIGHTER_JOB_MAX_CPUS, e.INSIGHTER_JOB_CPUS),
     maxRunning: e.INSIGHTER_JOBS_MAX_RUNNING,

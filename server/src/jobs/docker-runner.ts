@@ -176,7 +176,7 @@ export class DockerRunner implements JobRunner {
         stdout: true,
         stderr: true
       });
-          followStream(this.docker, stream, lines);
+      followStream(this.docker, stream, lines);
       await container.start();
       return new ContainerHandle(container, lines, stream);
     } catch (err) {
@@ -261,9 +261,16 @@ export class DockerRunner implements JobRunner {
 
 /** CPU use between the two samples of a one-shot stats answer, in percent of one core. */
 function cpuPercent(stats: Docker.ContainerStats): number {
-  const cpu = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
-  const system = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
-  const cores = stats.cpu_stats.online_cpus ?? stats.cpu_stats.cpu_usage.percpu_usage?.length ?? 1;
+  const cpu =
+    stats.cpu_stats.cpu_usage.total_usage -
+    stats.precpu_stats.cpu_usage.total_usage;
+  const system =
+    (stats.cpu_stats.system_cpu_usage ?? 0) -
+    (stats.precpu_stats.system_cpu_usage ?? 0);
+  const cores =
+    stats.cpu_stats.online_cpus ??
+    stats.cpu_stats.cpu_usage.percpu_usage?.length ??
+    1;
   return cpu > 0 && system > 0 ? (cpu / system) * cores * 100 : 0;
 }
 
@@ -314,14 +321,18 @@ class ContainerHandle implements JobHandle {
   }
 
   async stats(): Promise<JobStats> {
-    const stats = (await this.container.stats({ stream: false })) as Docker.ContainerStats;
+    const stats = (await this.container.stats({
+      stream: false
+    })) as Docker.ContainerStats;
     const limit = stats.memory_stats.limit;
     return {
       cpu_percent: Math.round(cpuPercent(stats) * 10) / 10,
       // Docker's CLI shows usage less the page cache the kernel can drop.
       memory_bytes: Math.max(
         0,
-        (stats.memory_stats.usage ?? 0) - ((stats.memory_stats.stats as Record<string, number> | undefined)?.total_inactive_file ?? 0)
+        (stats.memory_stats.usage ?? 0) -
+          ((stats.memory_stats.stats as Record<string, number> | undefined)
+            ?.total_inactive_file ?? 0)
       ),
       memory_limit_bytes: limit && limit < 2 ** 60 ? limit : null
     };

@@ -21,7 +21,18 @@ export interface JobTokenIssuer {
 }
 
 /** Claims carried over from the user's token; the rest are the job token's own. */
-const CARRIED = ['aud', 'email', 'phone', 'app_metadata', 'user_metadata', 'role', 'aal', 'amr', 'session_id', 'is_anonymous'];
+const CARRIED = [
+  'aud',
+  'email',
+  'phone',
+  'app_metadata',
+  'user_metadata',
+  'role',
+  'aal',
+  'amr',
+  'session_id',
+  'is_anonymous'
+];
 
 export function signingJobTokens(
   secret: Uint8Array,
@@ -38,7 +49,11 @@ export function signingJobTokens(
         }
       }
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ ...claims, role: 'authenticated', insighter_job: true })
+      return new SignJWT({
+        ...claims,
+        role: 'authenticated',
+        insighter_job: true
+      })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setIssuer(issuer())
         .setSubject(user.sub)
@@ -54,7 +69,9 @@ export function passThroughJobTokens(): JobTokenIssuer {
     mints: false,
     async issue(_user, accessToken) {
       if (!accessToken) {
-        throw new Error('A job needs the access token of the user who starts it.');
+        throw new Error(
+          'A job needs the access token of the user who starts it.'
+        );
       }
       return accessToken;
     }

@@ -77,7 +77,9 @@ export class ProcessRunner implements JobRunner {
       // starting its threads instead of failing (XGBoost uses OpenMP).
       OPENBLAS_NUM_THREADS: '1',
       MKL_NUM_THREADS: '1',
-      ...(this.options.pythonPath ? { PYTHONPATH: this.options.pythonPath } : {}),
+      ...(this.options.pythonPath
+        ? { PYTHONPATH: this.options.pythonPath }
+        : {}),
       ...spec.env
     };
     const child = spawn(
@@ -194,7 +196,7 @@ class ProcessHandle implements JobHandle {
     const status = await fs.promises.readFile(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
     return {
-      cpu_percent: Math.round(((used / CLOCK_TICKS) / seconds) * 1000) / 10,
+      cpu_percent: Math.round((used / CLOCK_TICKS / seconds) * 1000) / 10,
       memory_bytes: rssKb * 1024,
       memory_limit_bytes: this.memoryLimitBytes
     };

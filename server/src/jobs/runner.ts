@@ -180,9 +180,14 @@ export class LogLines {
   }
 
   /** A byte source; returns what to call with its chunks and at its end. */
-  source(stream: LogLine['stream']): { write(chunk: Uint8Array): void; end(): void } {
+  source(stream: LogLine['stream']): {
+    write(chunk: Uint8Array): void;
+    end(): void;
+  } {
     this.open += 1;
-    const splitter = new LineSplitter(text => this.push({ stream, text, timestamp: Date.now() }));
+    const splitter = new LineSplitter(text =>
+      this.push({ stream, text, timestamp: Date.now() })
+    );
     let done = false;
     return {
       write: chunk => splitter.write(chunk),

@@ -73,7 +73,8 @@ export class JobRunners {
         const dockerWanted =
           this.options.mode === 'docker' ||
           (this.options.mode === 'auto' && Boolean(this.options.dockerHost));
-        const usesDocker = dockerWanted || (this.options.mode === 'auto' && docker.available);
+        const usesDocker =
+          dockerWanted || (this.options.mode === 'auto' && docker.available);
         if (usesDocker) {
           return {
             state: docker.available ? 'ok' : 'degraded',

@@ -34,7 +34,19 @@ export function skeletonRootfs(): NodeJS.ReadableStream {
     // Debian 12 merged /usr: these are links into the mounted /usr.
     tar.entry({ name: dir, type: 'symlink', linkname: `usr/${dir}`, mtime });
   }
-  for (const dir of ['usr', 'etc', 'etc/ssl', 'etc/alternatives', 'dev', 'proc', 'sys', 'opt', 'opt/insighter', 'opt/insighter/python', 'work']) {
+  for (const dir of [
+    'usr',
+    'etc',
+    'etc/ssl',
+    'etc/alternatives',
+    'dev',
+    'proc',
+    'sys',
+    'opt',
+    'opt/insighter',
+    'opt/insighter/python',
+    'work'
+  ]) {
     tar.entry({ name: dir, type: 'directory', mode: 0o755, mtime });
   }
   tar.entry({ name: 'tmp', type: 'directory', mode: 0o1777, mtime });

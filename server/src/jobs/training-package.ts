@@ -10,7 +10,12 @@ export const PYTHON = '/usr/bin/python3';
 export const TRAIN_MODULE = 'insighter_train';
 
 /** server/python, from src/jobs (ts-jest, tsx) and lib/jobs (built) alike. */
-export const TRAINING_PYTHON_DIR = path.resolve(__dirname, '..', '..', 'python');
+export const TRAINING_PYTHON_DIR = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  'python'
+);
 
 export const TRAIN_COMMAND = [PYTHON, '-m', TRAIN_MODULE];
 

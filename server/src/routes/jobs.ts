@@ -33,7 +33,10 @@ import type { JobsService } from '../services/jobs';
 const JOB_EXAMPLE =
   '{"kind": "train", "project_id": "…", "dataset_id": "…", "target": "Class", "algorithm": "xgboost", "params": {"n_estimators": 200}}';
 
-export function jobRoutes(jobs: JobsService, authenticate: RequestHandler): Router {
+export function jobRoutes(
+  jobs: JobsService,
+  authenticate: RequestHandler
+): Router {
   const router = Router();
   router.use('/api/v1/jobs', authenticate);
 
@@ -42,8 +45,15 @@ export function jobRoutes(jobs: JobsService, authenticate: RequestHandler): Rout
   });
 
   router.post('/api/v1/jobs', async (req, res) => {
-    const body = parseJsonBody(trainJobBody, req.body, JOB_EXAMPLE, 'the training job as a JSON object');
-    res.status(202).json(await jobs.create(currentUser(req), req.accessToken, body));
+    const body = parseJsonBody(
+      trainJobBody,
+      req.body,
+      JOB_EXAMPLE,
+      'the training job as a JSON object'
+    );
+    res
+      .status(202)
+      .json(await jobs.create(currentUser(req), req.accessToken, body));
   });
 
   router.get('/api/v1/jobs', async (req, res) => {

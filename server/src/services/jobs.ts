@@ -40,7 +40,11 @@ import {
   type LogLine
 } from '../jobs/runner';
 import type { JobRunners } from '../jobs/runners';
-import { scriptError, TRAIN_COMMAND, TrainExit } from '../jobs/training-package';
+import {
+  scriptError,
+  TRAIN_COMMAND,
+  TrainExit
+} from '../jobs/training-package';
 import type { Logger } from '../logger';
 import { MlflowError } from '../tracking/errors';
 import type { RunStatus, TrackingStore } from '../tracking/tracking-store';
@@ -74,7 +78,12 @@ export interface JobsServiceOptions {
   dataDir: string;
   /** Which sidecar this is (`<host>:<data dir>`): it takes back its own jobs after a restart. */
   worker: string;
-  limits: { memoryMb: number; cpus: number; maxMemoryMb: number; maxCpus: number };
+  limits: {
+    memoryMb: number;
+    cpus: number;
+    maxMemoryMb: number;
+    maxCpus: number;
+  };
   /** Jobs running at once; more wait, queued. */
   maxRunning: number;
   logger: Logger;
@@ -96,7 +105,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An integer target with at most this many values is taken as classes (as the script does). */
 const MAX_CLASSES_FOR_INTEGER_TARGET = 20;
 
-export const jobNotFound = () => new HttpError(404, 'Job not found.', 'not_found');
+export const jobNotFound = () =>
+  new HttpError(404, 'Job not found.', 'not_found');
 
 export const SIDECAR_RESTARTED =
   'The sidecar restarted while the job was running: a job running as a local process cannot be followed again. Start it again (jobs in Docker survive restarts).';
@@ -141,7 +151,9 @@ export class JobsService {
     if (projectId !== null && !UUID.test(projectId)) {
       throw new HttpError(404, 'Project not found.', 'not_found');
     }
-    return this.o.db.withClaims(user, tx => listJobs(tx, projectId, MAX_LISTED_JOBS));
+    return this.o.db.withClaims(user, tx =>
+      listJobs(tx, projectId, MAX_LISTED_JOBS)
+    );
   }
 
   async get(user: JwtClaims, id: string): Promise<JobRow> {
@@ -172,7 +184,10 @@ export class JobsService {
       }
       const lines = await readLogLines(tx, id, since, page);
       // A job records its last lines before its end: once ended, a short page is the last.
-      return { lines, done: TERMINAL_JOB_STATUSES.has(job.status) && lines.length < page };
+      return {
+        lines,
+        done: TERMINAL_JOB_STATUSES.has(job.status) && lines.length < page
+      };
     });
   }
 
@@ -191,7 +206,11 @@ export class JobsService {
     try {
       return await handle.stats();
     } catch {
-      throw new HttpError(409, 'The job just ended: resource use is shown while it runs.', 'not_running');
+      throw new HttpError(
+        409,
+        'The job just ended: resource use is shown while it runs.',
+        'not_running'
+      );
     }
   }
 
@@ -201,7 +220,11 @@ export class JobsService {
     body: TrainJobBody
   ): Promise<JobRow> {
     if (this.closed) {
-      throw new HttpError(503, 'The server is shutting down: start the job again in a moment.', 'unavailable');
+      throw new HttpError(
+        503,
+        'The server is shutting down: start the job again in a moment.',
+        'unavailable'
+      );
     }
     const resolved = resolveParams(body.algorithm, body.params);
     if ('problems' in resolved) {
@@ -213,7 +236,9 @@ export class JobsService {
       );
     }
     const project = await this.o.projects.get(user, body.project_id);
-    const writable = await this.o.db.withClaims(user, tx => canWriteProject(tx, project.id));
+    const writable = await this.o.db.withClaims(user, tx =>
+      canWriteProject(tx, project.id)
+    );
     if (!writable) {
       throw new HttpError(
         403,
@@ -227,7 +252,13 @@ export class JobsService {
     const runner = body.runner ?? (await this.o.runners.defaultKind());
 
     const jobId = randomUUID();
-    const { experiment_id, run } = await this.openRun(user, project, jobId, body, dataset);
+    const { experiment_id, run } = await this.openRun(
+      user,
+      project,
+      jobId,
+      body,
+      dataset
+    );
     const token = await this.o.tokens.issue(user, accessToken);
     let job: JobRow;
     try {
@@ -252,7 +283,12 @@ export class JobsService {
       );
     } catch (err) {
       // Nothing half-made: the run says why it never ran.
-      await this.endRun(user, run, 'FAILED', 'The job could not be recorded.').catch(() => undefined);
+      await this.endRun(
+        user,
+        run,
+        'FAILED',
+        'The job could not be recorded.'
+      ).catch(() => undefined);
       throw err;
     }
     this.publishUpdate(job);
@@ -276,7 +312,11 @@ export class JobsService {
 
   async cancel(user: JwtClaims, id: string): Promise<JobRow> {
     const job = await this.get(user, id);
-    if (!(await this.o.db.withClaims(user, tx => canWriteProject(tx, job.project_id)))) {
+    if (
+      !(await this.o.db.withClaims(user, tx =>
+        canWriteProject(tx, job.project_id)
+      ))
+    ) {
       throw new HttpError(
         403,
         "Only the project's members can cancel its jobs: you can only see this one.",
@@ -284,7 +324,11 @@ export class JobsService {
       );
     }
     if (TERMINAL_JOB_STATUSES.has(job.status)) {
-      throw new HttpError(409, `The job already ended: it ${endedAs(job.status)}.`, 'conflict');
+      throw new HttpError(
+        409,
+        `The job already ended: it ${endedAs(job.status)}.`,
+        'conflict'
+      );
     }
     const sup = this.active.get(job.id);
     if (!sup) {
@@ -300,9 +344,14 @@ export class JobsService {
       this.queue.splice(queued, 1);
       void this.complete(sup, { kind: 'cancelled' });
     } else if (sup.handle) {
-      void sup.handle.stop(this.o.stopGraceMs ?? 5000).catch(err =>
-        this.o.logger.warn({ err, jobId: job.id }, 'jobs: could not stop a job')
-      );
+      void sup.handle
+        .stop(this.o.stopGraceMs ?? 5000)
+        .catch(err =>
+          this.o.logger.warn(
+            { err, jobId: job.id },
+            'jobs: could not stop a job'
+          )
+        );
     }
     // A start in progress sees the request as soon as its handle is there.
     await Promise.race([sup.done, delay(CANCEL_WAIT_MS)]);
@@ -315,7 +364,9 @@ export class JobsService {
    * the reason (their runs too).
    */
   async recover(): Promise<void> {
-    const rows = await this.o.db.asService(tx => unfinishedJobs(tx, this.o.worker));
+    const rows = await this.o.db.asService(tx =>
+      unfinishedJobs(tx, this.o.worker)
+    );
     for (const row of rows) {
       const sup = this.supervise(row, ownerClaims(row));
       if (row.status === 'queued') {
@@ -327,7 +378,9 @@ export class JobsService {
       }
       if (row.runner === 'process') {
         if (row.runner_ref) {
-          await this.o.runners.process.endLost(row.runner_ref, row.id).catch(() => false);
+          await this.o.runners.process
+            .endLost(row.runner_ref, row.id)
+            .catch(() => false);
         }
         await this.complete(sup, { kind: 'failed', error: SIDECAR_RESTARTED });
         continue;
@@ -345,15 +398,22 @@ export class JobsService {
       if (!handle) {
         await this.complete(sup, {
           kind: 'failed',
-          error: 'The sidecar restarted while the job was running, and its container is gone.'
+          error:
+            'The sidecar restarted while the job was running, and its container is gone.'
         });
         continue;
       }
-      this.o.logger.info({ jobId: row.id }, 'jobs: following a container again after a restart');
+      this.o.logger.info(
+        { jobId: row.id },
+        'jobs: following a container again after a restart'
+      );
       this.running += 1;
       sup.holdsSlot = true;
       sup.handle = handle;
-      void this.follow(sup, handle, row.log_lines, { memoryMb: row.limits.memory_mb, cpus: row.limits.cpus });
+      void this.follow(sup, handle, row.log_lines, {
+        memoryMb: row.limits.memory_mb,
+        cpus: row.limits.cpus
+      });
     }
   }
 
@@ -393,7 +453,11 @@ export class JobsService {
   ): Promise<DatasetRecord> {
     let dataset: DatasetRecord;
     try {
-      dataset = await this.o.datasets.get(user, body.dataset_id, body.dataset_version ?? null);
+      dataset = await this.o.datasets.get(
+        user,
+        body.dataset_id,
+        body.dataset_version ?? null
+      );
     } catch (err) {
       if (err instanceof HttpError && err.status === 404) {
         throw new HttpError(
@@ -402,7 +466,14 @@ export class JobsService {
             ? `The dataset has no version ${body.dataset_version} (or you cannot read the dataset): choose another version.`
             : 'The dataset was not found (or you cannot read it): choose a dataset of the project.',
           'invalid_input',
-          { fields: [{ field: body.dataset_version ? 'dataset_version' : 'dataset_id', message: err.message }] }
+          {
+            fields: [
+              {
+                field: body.dataset_version ? 'dataset_version' : 'dataset_id',
+                message: err.message
+              }
+            ]
+          }
         );
       }
       throw err;
@@ -412,7 +483,11 @@ export class JobsService {
         400,
         'The dataset belongs to another project: choose a dataset of this project.',
         'invalid_input',
-        { fields: [{ field: 'dataset_id', message: 'Not a dataset of this project.' }] }
+        {
+          fields: [
+            { field: 'dataset_id', message: 'Not a dataset of this project.' }
+          ]
+        }
       );
     }
     if (dataset.status !== 'ready') {
@@ -431,13 +506,19 @@ export class JobsService {
     const columns = dataset.columns ?? [];
     const column = columns.find(c => c.name === body.target);
     if (!column) {
-      const shown = columns.slice(0, 20).map(c => c.name).join(', ');
-      const more = columns.length > 20 ? ` (and ${columns.length - 20} more)` : '';
+      const shown = columns
+        .slice(0, 20)
+        .map(c => c.name)
+        .join(', ');
+      const more =
+        columns.length > 20 ? ` (and ${columns.length - 20} more)` : '';
       throw new HttpError(
         400,
         `The target column "${body.target}" is not in the dataset. Its columns are: ${shown}${more}.`,
         'invalid_input',
-        { fields: [{ field: 'target', message: 'Not a column of the dataset.' }] }
+        {
+          fields: [{ field: 'target', message: 'Not a column of the dataset.' }]
+        }
       );
     }
     const numeric = isNumericType(column.type);
@@ -445,7 +526,8 @@ export class JobsService {
       body.task ??
       (!numeric
         ? 'classification'
-        : /INT/.test(column.type) && column.distinct_count <= MAX_CLASSES_FOR_INTEGER_TARGET
+        : /INT/.test(column.type) &&
+            column.distinct_count <= MAX_CLASSES_FOR_INTEGER_TARGET
           ? 'classification'
           : 'regression');
     const examples = (column.top_values ?? [])
@@ -457,7 +539,11 @@ export class JobsService {
         400,
         `The target column "${body.target}" holds text${examples ? ` (e.g. ${examples})` : ''}: a regressor needs numbers. Train a classifier instead, or choose a numeric target.`,
         'invalid_input',
-        { fields: [{ field: 'task', message: 'A regressor needs a numeric target.' }] }
+        {
+          fields: [
+            { field: 'task', message: 'A regressor needs a numeric target.' }
+          ]
+        }
       );
     }
     if (task === 'classification' && column.distinct_count < 2) {
@@ -489,7 +575,14 @@ export class JobsService {
         400,
         `limits.memory_mb may be at most ${limits.maxMemoryMb} on this server.`,
         'invalid_input',
-        { fields: [{ field: 'limits.memory_mb', message: `At most ${limits.maxMemoryMb}.` }] }
+        {
+          fields: [
+            {
+              field: 'limits.memory_mb',
+              message: `At most ${limits.maxMemoryMb}.`
+            }
+          ]
+        }
       );
     }
     if (cpus > limits.maxCpus) {
@@ -497,7 +590,11 @@ export class JobsService {
         400,
         `limits.cpus may be at most ${limits.maxCpus} on this server.`,
         'invalid_input',
-        { fields: [{ field: 'limits.cpus', message: `At most ${limits.maxCpus}.` }] }
+        {
+          fields: [
+            { field: 'limits.cpus', message: `At most ${limits.maxCpus}.` }
+          ]
+        }
       );
     }
     return { memoryMb, cpus };
@@ -511,7 +608,8 @@ export class JobsService {
     dataset: DatasetRecord
   ): Promise<{ experiment_id: string; run: string }> {
     try {
-      const { experiment_id } = await this.o.tracking.getOrCreateProjectExperiment(user, project);
+      const { experiment_id } =
+        await this.o.tracking.getOrCreateProjectExperiment(user, project);
       const run = await this.o.tracking.createRun(user, {
         experiment_id,
         start_time: Date.now(),
@@ -562,12 +660,19 @@ export class JobsService {
   }
 
   private startQueued(): void {
-    while (!this.closed && this.running < this.o.maxRunning && this.queue.length) {
+    while (
+      !this.closed &&
+      this.running < this.o.maxRunning &&
+      this.queue.length
+    ) {
       const next = this.queue.shift()!;
       this.running += 1;
       next.sup.holdsSlot = true;
       void next.start().catch(err => {
-        this.o.logger.error({ err, jobId: next.sup.job.id }, 'jobs: a start failed unexpectedly');
+        this.o.logger.error(
+          { err, jobId: next.sup.job.id },
+          'jobs: a start failed unexpectedly'
+        );
         return this.complete(next.sup, {
           kind: 'failed',
           error: `The job could not be started: ${(err as Error).message}`
@@ -613,7 +718,10 @@ export class JobsService {
     const row = await this.o.db
       .asService(tx => markRunning(tx, job.id, handle.ref))
       .catch(err => {
-        this.o.logger.error({ err, jobId: job.id }, 'jobs: could not record a start');
+        this.o.logger.error(
+          { err, jobId: job.id },
+          'jobs: could not record a start'
+        );
         return undefined;
       });
     if (row) {
@@ -678,18 +786,36 @@ export class JobsService {
       if (!sup.gone) {
         await this.uploadLog(sup);
         const runStatus: RunStatus =
-          end.status === 'succeeded' ? 'FINISHED' : end.status === 'cancelled' ? 'KILLED' : 'FAILED';
-        await this.endRun(user, job.run_id, runStatus, end.error ?? undefined).catch(err =>
-          this.o.logger.warn({ err, jobId: job.id }, 'jobs: could not end the run')
+          end.status === 'succeeded'
+            ? 'FINISHED'
+            : end.status === 'cancelled'
+              ? 'KILLED'
+              : 'FAILED';
+        await this.endRun(
+          user,
+          job.run_id,
+          runStatus,
+          end.error ?? undefined
+        ).catch(err =>
+          this.o.logger.warn(
+            { err, jobId: job.id },
+            'jobs: could not end the run'
+          )
         );
         const row = await this.o.db.asService(tx => finishJob(tx, job.id, end));
         if (row) {
           this.publishUpdate(row);
         }
       }
-      await fs.promises.rm(this.jobDir(job.id), { recursive: true, force: true });
+      await fs.promises.rm(this.jobDir(job.id), {
+        recursive: true,
+        force: true
+      });
     } catch (err) {
-      this.o.logger.error({ err, jobId: job.id }, 'jobs: could not record how a job ended');
+      this.o.logger.error(
+        { err, jobId: job.id },
+        'jobs: could not record how a job ended'
+      );
     } finally {
       if (sup.holdsSlot) {
         sup.holdsSlot = false;
@@ -702,14 +828,29 @@ export class JobsService {
 
   private async endOf(sup: Supervised, outcome: Outcome): Promise<JobEnd> {
     if (outcome.kind === 'cancelled') {
-      return { status: 'cancelled', error: null, exitCode: null, modelVersion: null };
+      return {
+        status: 'cancelled',
+        error: null,
+        exitCode: null,
+        modelVersion: null
+      };
     }
     if (outcome.kind === 'failed') {
-      return { status: 'failed', error: outcome.error, exitCode: null, modelVersion: null };
+      return {
+        status: 'failed',
+        error: outcome.error,
+        exitCode: null,
+        modelVersion: null
+      };
     }
     const { exit, limits } = outcome;
     if (exit.stopped && sup.cancelRequested) {
-      return { status: 'cancelled', error: null, exitCode: exit.exitCode, modelVersion: null };
+      return {
+        status: 'cancelled',
+        error: null,
+        exitCode: exit.exitCode,
+        modelVersion: null
+      };
     }
     if (sup.stoppingForShutdown) {
       return {
@@ -729,12 +870,17 @@ export class JobsService {
     }
     const error =
       exit.oomKilled || exit.exitCode === TrainExit.outOfMemory
-      ? outOfMemoryMessage(limits)
-      : (scriptError(sup.pump?.stderrTail ?? []) ??
-        (exit.signal
-          ? `The training process was ended by ${exit.signal}.`
-          : `The training process failed with exit code ${exit.exitCode}; its log has the details.`));
-    return { status: 'failed', error, exitCode: exit.exitCode, modelVersion: null };
+        ? outOfMemoryMessage(limits)
+        : (scriptError(sup.pump?.stderrTail ?? []) ??
+          (exit.signal
+            ? `The training process was ended by ${exit.signal}.`
+            : `The training process failed with exit code ${exit.exitCode}; its log has the details.`));
+    return {
+      status: 'failed',
+      error,
+      exitCode: exit.exitCode,
+      modelVersion: null
+    };
   }
 
   private async registeredVersion(sup: Supervised): Promise<number | null> {
@@ -743,10 +889,15 @@ export class JobsService {
         sup.user,
         `run_id = '${sup.job.run_id}'`
       );
-      const numbers = versions.map(v => Number(v.version)).filter(Number.isFinite);
+      const numbers = versions
+        .map(v => Number(v.version))
+        .filter(Number.isFinite);
       return numbers.length ? Math.max(...numbers) : null;
     } catch (err) {
-      this.o.logger.warn({ err, jobId: sup.job.id }, 'jobs: could not look up the registered version');
+      this.o.logger.warn(
+        { err, jobId: sup.job.id },
+        'jobs: could not look up the registered version'
+      );
       return null;
     }
   }
@@ -783,7 +934,10 @@ export class JobsService {
         'text/plain; charset=utf-8'
       );
     } catch (err) {
-      this.o.logger.warn({ err, jobId: sup.job.id }, 'jobs: could not keep the log as an artifact');
+      this.o.logger.warn(
+        { err, jobId: sup.job.id },
+        'jobs: could not keep the log as an artifact'
+      );
     }
   }
 
@@ -826,9 +980,14 @@ export class JobsService {
       return;
     }
     const present = await this.o.db
-      .asService(tx => appendLogLines(tx, sup.job.id, lines, MAX_STORED_LOG_LINES))
+      .asService(tx =>
+        appendLogLines(tx, sup.job.id, lines, MAX_STORED_LOG_LINES)
+      )
       .catch(err => {
-        this.o.logger.warn({ err, jobId: sup.job.id }, 'jobs: could not store log lines');
+        this.o.logger.warn(
+          { err, jobId: sup.job.id },
+          'jobs: could not store log lines'
+        );
         return true;
       });
     if (!present) {
@@ -918,7 +1077,9 @@ class LogPump {
       return;
     }
     this.service.publishLines(this.sup, batch);
-    this.flushing = this.flushing.then(() => this.service.storeLines(this.sup, batch));
+    this.flushing = this.flushing.then(() =>
+      this.service.storeLines(this.sup, batch)
+    );
   }
 
   /** Everything written and stored. */
@@ -941,7 +1102,11 @@ function ownerClaims(job: JobRow): JwtClaims {
 }
 
 function endedAs(status: JobStatus): string {
-  return status === 'succeeded' ? 'succeeded' : status === 'failed' ? 'failed' : 'was cancelled';
+  return status === 'succeeded'
+    ? 'succeeded'
+    : status === 'failed'
+      ? 'failed'
+      : 'was cancelled';
 }
 
 function delay(ms: number): Promise<void> {

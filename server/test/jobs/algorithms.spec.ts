@@ -1,5 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { ALGORITHMS, resolveParams, type TrainAlgorithm } from '../../src/jobs/algorithms';
+import {
+  ALGORITHMS,
+  resolveParams,
+  type TrainAlgorithm
+} from '../../src/jobs/algorithms';
 import { PYTHON, TRAINING_PYTHON_DIR } from '../../src/jobs/training-package';
 
 /**
@@ -52,9 +56,17 @@ describe('hyperparameter checks', () => {
         : { message: result.problems.map(p => p.message).join(' ') };
     });
     expect(typescript).toEqual(python);
-    expect(typescript[1]).toEqual({ message: 'n_estimators must be a whole number from 1 to 5000.' });
+    expect(typescript[1]).toEqual({
+      message: 'n_estimators must be a whole number from 1 to 5000.'
+    });
     expect(typescript[9]).toEqual({
-      params: { n_estimators: 100, max_depth: null, min_samples_leaf: 1, test_size: 0.2, random_state: 42 }
+      params: {
+        n_estimators: 100,
+        max_depth: null,
+        min_samples_leaf: 1,
+        test_size: 0.2,
+        random_state: 42
+      }
     });
   });
 
@@ -65,10 +77,15 @@ describe('hyperparameter checks', () => {
       ['random_forest', ['classification', 'regression']]
     ]);
     for (const algorithm of ALGORITHMS) {
-      expect(algorithm.params.slice(-2).map(p => p.name)).toEqual(['test_size', 'random_state']);
+      expect(algorithm.params.slice(-2).map(p => p.name)).toEqual([
+        'test_size',
+        'random_state'
+      ]);
       for (const param of algorithm.params) {
         expect(param.description).toMatch(/\.$/);
-        expect(resolveParams(algorithm.id, { [param.name]: param.default })).toHaveProperty('params');
+        expect(
+          resolveParams(algorithm.id, { [param.name]: param.default })
+        ).toHaveProperty('params');
       }
     }
   });

@@ -46,7 +46,9 @@ describe('DockerRunner', () => {
   beforeAll(async () => {
     host = testDockerHost();
     docker = new Docker(dockerOptions(host));
-    pythonDir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-docker-runner-'));
+    pythonDir = fs.mkdtempSync(
+      path.join(os.tmpdir(), 'insighter-docker-runner-')
+    );
     // Jobs run as nobody: the package must be readable by others, as installed.
     fs.chmodSync(pythonDir, 0o755);
     fs.mkdirSync(path.join(pythonDir, 'probe'));
@@ -57,7 +59,10 @@ describe('DockerRunner', () => {
     );
     runner = new DockerRunner({ host, pythonDir });
     // Each run of the suite starts from an engine without the image.
-    await docker.getImage(TRAIN_IMAGE).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(TRAIN_IMAGE)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   afterAll(async () => {
@@ -148,7 +153,9 @@ describe('DockerRunner', () => {
       ['stderr', 'to stderr']
     ]);
     // Removed once its end was seen.
-    await expect(docker.getContainer(handle.ref).inspect()).rejects.toMatchObject({
+    await expect(
+      docker.getContainer(handle.ref).inspect()
+    ).rejects.toMatchObject({
       statusCode: 404
     });
   });
@@ -199,18 +206,27 @@ describe('DockerRunner', () => {
     // A new sidecar: a new runner that never saw the job start.
     const restarted = new DockerRunner({ host, pythonDir });
     const survivors = await restarted.survivors();
-    expect(survivors).toContainEqual({ jobId: s.jobId, ref: first.ref, running: true });
+    expect(survivors).toContainEqual({
+      jobId: s.jobId,
+      ref: first.ref,
+      running: true
+    });
     const handle = await restarted.reattach(s.jobId, 1);
     expect(handle?.ref).toBe(first.ref);
     const { lines, done } = collect(handle!);
-    expect(await handle!.wait()).toMatchObject({ exitCode: 4, oomKilled: false });
+    expect(await handle!.wait()).toMatchObject({
+      exitCode: 4,
+      oomKilled: false
+    });
     await done;
     expect(lines.map(l => l.text)).toEqual(['after']);
     expect(await restarted.reattach(s.jobId, 0)).toBeUndefined();
   });
 
   it('re-attaches to a container that ended while nobody watched', async () => {
-    const s = spec('print("one", flush=True)\nprint("two", flush=True)\nraise SystemExit(5)');
+    const s = spec(
+      'print("one", flush=True)\nprint("two", flush=True)\nraise SystemExit(5)'
+    );
     const first = await runner.start(s);
     // The old sidecar dies before the end: nobody waits, nobody removes.
     await until(() => false, 1500).catch(() => undefined);
@@ -238,6 +254,8 @@ describe('DockerRunner', () => {
     });
     const started = down.start(spec('print(1)'));
     await expect(started).rejects.toBeInstanceOf(DockerUnavailableError);
-    await expect(started).rejects.toThrow(/Docker engine at unix:\/\/.*no-engine\.sock is not reachable/);
+    await expect(started).rejects.toThrow(
+      /Docker engine at unix:\/\/.*no-engine\.sock is not reachable/
+    );
   });
 });

@@ -70,7 +70,8 @@ export async function startFakeMlflow(token: string): Promise<FakeMlflow> {
       const raw = Buffer.concat(chunks);
       const url = new URL(req.url ?? '/', 'http://fake');
       const isJson = req.headers['content-type'] === 'application/json';
-      const body = isJson && raw.length ? JSON.parse(raw.toString()) : undefined;
+      const body =
+        isJson && raw.length ? JSON.parse(raw.toString()) : undefined;
       requests.push({
         method: req.method ?? '',
         path: url.pathname,
@@ -86,18 +87,27 @@ export async function startFakeMlflow(token: string): Promise<FakeMlflow> {
       if (dataset) {
         const csv = datasets.get(dataset[1]);
         if (!csv) {
-          send(res, 404, { error: { code: 'not_found', message: 'Dataset not found.' } });
+          send(res, 404, {
+            error: { code: 'not_found', message: 'Dataset not found.' }
+          });
           return;
         }
         res.writeHead(200, { 'content-type': 'text/csv' }).end(csv);
         return;
       }
-      const artifact = /^\/api\/2\.0\/mlflow-artifacts\/artifacts\/(.+)$/.exec(url.pathname);
+      const artifact = /^\/api\/2\.0\/mlflow-artifacts\/artifacts\/(.+)$/.exec(
+        url.pathname
+      );
       if (artifact && req.method === 'PUT') {
         const prefix = `7/${FAKE_RUN_ID}/artifacts/`;
         const path = decodeURIComponent(artifact[1]);
         if (!path.startsWith(prefix)) {
-          mlflowError(res, 400, 'INVALID_PARAMETER_VALUE', `Not this run's artifacts: ${path}`);
+          mlflowError(
+            res,
+            400,
+            'INVALID_PARAMETER_VALUE',
+            `Not this run's artifacts: ${path}`
+          );
           return;
         }
         artifacts.set(path.slice(prefix.length), raw);
@@ -122,7 +132,12 @@ export async function startFakeMlflow(token: string): Promise<FakeMlflow> {
             tags.length > 100 ||
             metrics.length + params.length + tags.length > 1000
           ) {
-            mlflowError(res, 400, 'INVALID_PARAMETER_VALUE', 'A batch over MLflow\'s limits.');
+            mlflowError(
+              res,
+              400,
+              'INVALID_PARAMETER_VALUE',
+              "A batch over MLflow's limits."
+            );
             return;
           }
           send(res, 200, {});
@@ -134,7 +149,12 @@ export async function startFakeMlflow(token: string): Promise<FakeMlflow> {
           return;
         case 'POST /api/2.0/mlflow/registered-models/create':
           if (models.has(body.name)) {
-            mlflowError(res, 400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${body.name}) already exists.`);
+            mlflowError(
+              res,
+              400,
+              'RESOURCE_ALREADY_EXISTS',
+              `Registered Model (name=${body.name}) already exists.`
+            );
             return;
           }
           models = new Set([...models, body.name]);
@@ -142,18 +162,33 @@ export async function startFakeMlflow(token: string): Promise<FakeMlflow> {
           return;
         case 'POST /api/2.0/mlflow/model-versions/create': {
           if (!models.has(body.name)) {
-            mlflowError(res, 404, 'RESOURCE_DOES_NOT_EXIST', 'Registered model not found.');
+            mlflowError(
+              res,
+              404,
+              'RESOURCE_DOES_NOT_EXIST',
+              'Registered model not found.'
+            );
             return;
           }
           const version = (versions.get(body.name) ?? 0) + 1;
           versions.set(body.name, version);
           send(res, 200, {
-            model_version: { name: body.name, version: String(version), source: body.source, run_id: body.run_id }
+            model_version: {
+              name: body.name,
+              version: String(version),
+              source: body.source,
+              run_id: body.run_id
+            }
           });
           return;
         }
         default:
-          mlflowError(res, 404, 'ENDPOINT_NOT_FOUND', `No ${req.method} ${url.pathname}`);
+          mlflowError(
+            res,
+            404,
+            'ENDPOINT_NOT_FOUND',
+            `No ${req.method} ${url.pathname}`
+          );
       }
     });
   });
@@ -163,5 +198,7 @@ export async function startFakeMlflow(token: string): Promise<FakeMlflow> {
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify(body));
 }

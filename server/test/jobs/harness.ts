@@ -7,7 +7,11 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { startSidecar, type RunningSidecar } from '../../src/server';
 import { connectEvents, type EventClient } from '../projects/harness';
-import { scratchPostgresDatabase, silentLogger, type ScratchDatabase } from '../support/postgres';
+import {
+  scratchPostgresDatabase,
+  silentLogger,
+  type ScratchDatabase
+} from '../support/postgres';
 
 /**
  * The real sidecar (`startSidecar`: every route, the event stream, the
@@ -17,7 +21,8 @@ import { scratchPostgresDatabase, silentLogger, type ScratchDatabase } from '../
  * get real access tokens.
  */
 export const GERMAN_CREDIT =
-  process.env.INSIGHTER_TEST_GERMAN_CREDIT ?? '/work/shared/data/german_credit.csv';
+  process.env.INSIGHTER_TEST_GERMAN_CREDIT ??
+  '/work/shared/data/german_credit.csv';
 
 export interface Person {
   id: string;
@@ -37,18 +42,33 @@ export interface JobsSidecar {
   dataDir: string;
   database: ScratchDatabase;
   person(fullName?: string): Promise<Person>;
-  api(person: Person | null, method: string, pathname: string, body?: unknown): Promise<ApiAnswer>;
+  api(
+    person: Person | null,
+    method: string,
+    pathname: string,
+    body?: unknown
+  ): Promise<ApiAnswer>;
   /** A private project of `owner`: its id and slug. */
   project(owner: Person, name?: string): Promise<{ id: string; slug: string }>;
   /** A CSV uploaded as a dataset of the project: its record. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  dataset(owner: Person, projectId: string, name: string, csv: Buffer | string): Promise<any>;
+  dataset(
+    owner: Person,
+    projectId: string,
+    name: string,
+    csv: Buffer | string
+  ): Promise<any>;
   events(person: Person): Promise<EventClient>;
   /** Polls the job until it ended (or `timeoutMs`). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ended(person: Person, jobId: string, timeoutMs?: number): Promise<any>;
   /** Polls until the job has logged a line matching `pattern`. */
-  logged(person: Person, jobId: string, pattern: RegExp, timeoutMs?: number): Promise<void>;
+  logged(
+    person: Person,
+    jobId: string,
+    pattern: RegExp,
+    timeoutMs?: number
+  ): Promise<void>;
   /** Stops the sidecar (SIGKILL for a child) and keeps its data dir and database. */
   kill(): Promise<void>;
   close(): Promise<void>;
@@ -70,10 +90,13 @@ const TEST_ENV: Record<string, string> = {
   INSIGHTER_AUTH_RATE_LIMIT_PER_EMAIL: '100000'
 };
 
-export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promise<JobsSidecar> {
+export async function startJobsSidecar(
+  options: JobsSidecarOptions = {}
+): Promise<JobsSidecar> {
   const database = options.reuse?.database ?? (await scratchPostgresDatabase());
   const dataDir =
-    options.reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-jobs-test-'));
+    options.reuse?.dataDir ??
+    fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-jobs-test-'));
   const port = options.reuse?.port ?? (options.child ? await freePort() : 0);
   const env: Record<string, string> = {
     ...TEST_ENV,
@@ -94,7 +117,10 @@ export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promis
       }
     };
   } else {
-    const sidecar: RunningSidecar = await startSidecar(loadConfig(env), silentLogger);
+    const sidecar: RunningSidecar = await startSidecar(
+      loadConfig(env),
+      silentLogger
+    );
     url = sidecar.url;
     stop = () => sidecar.close();
   }
@@ -110,7 +136,12 @@ export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promis
     const res = await fetch(`${url}${pathname}`, {
       method,
       headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+      body:
+        body === undefined
+          ? undefined
+          : typeof body === 'string'
+            ? body
+            : JSON.stringify(body)
     });
     const text = await res.text();
     let parsed: unknown;
@@ -129,17 +160,24 @@ export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promis
     database,
     api,
     async person(fullName = 'Ada Lovelace') {
-      anonKey ??= (await api(null, 'GET', '/api/v1/config')).body.supabase_anon_key;
+      anonKey ??= (await api(null, 'GET', '/api/v1/config')).body
+        .supabase_anon_key;
       const email = `jobs-${randomUUID().slice(0, 8)}@example.com`;
       const res = await fetch(`${url}/auth/v1/signup`, {
         method: 'POST',
         headers: { apikey: anonKey!, 'content-type': 'application/json' },
-        body: JSON.stringify({ email, password: 'train1ng-jobs', data: { full_name: fullName } })
+        body: JSON.stringify({
+          email,
+          password: 'train1ng-jobs',
+          data: { full_name: fullName }
+        })
       });
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const session: any = await res.json();
       if (!session.access_token) {
-        throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(session)}`);
+        throw new Error(
+          `sign-up failed: ${res.status} ${JSON.stringify(session)}`
+        );
       }
       return { id: session.user.id, email, token: session.access_token };
     },
@@ -154,7 +192,10 @@ export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promis
       const query = new URLSearchParams({ project_id: projectId, name });
       const res = await fetch(`${url}/api/v1/datasets?${query}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'text/csv' },
+        headers: {
+          authorization: `Bearer ${owner.token}`,
+          'content-type': 'text/csv'
+        },
         body: csv
       });
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -173,8 +214,11 @@ export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promis
           return job;
         }
         if (Date.now() > deadline) {
-          const logs = (await api(person, 'GET', `/api/v1/jobs/${jobId}/logs`)).body;
-          throw new Error(`job ${jobId} still ${job?.status}; log: ${JSON.stringify(logs?.lines?.map((l: { text: string }) => l.text))}`);
+          const logs = (await api(person, 'GET', `/api/v1/jobs/${jobId}/logs`))
+            .body;
+          throw new Error(
+            `job ${jobId} still ${job?.status}; log: ${JSON.stringify(logs?.lines?.map((l: { text: string }) => l.text))}`
+          );
         }
         await new Promise(resolve => setTimeout(resolve, 100));
       }
@@ -182,12 +226,15 @@ export async function startJobsSidecar(options: JobsSidecarOptions = {}): Promis
     async logged(person, jobId, pattern, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const logs = (await api(person, 'GET', `/api/v1/jobs/${jobId}/logs`)).body;
+        const logs = (await api(person, 'GET', `/api/v1/jobs/${jobId}/logs`))
+          .body;
         if (logs?.lines?.some((l: { text: string }) => pattern.test(l.text))) {
           return;
         }
         if (Date.now() > deadline || logs?.done) {
-          throw new Error(`job ${jobId} never logged ${pattern}: ${JSON.stringify(logs)}`);
+          throw new Error(
+            `job ${jobId} never logged ${pattern}: ${JSON.stringify(logs)}`
+          );
         }
         await new Promise(resolve => setTimeout(resolve, 50));
       }

@@ -26,7 +26,10 @@ describe('/api/v1/jobs with the Docker runner', () => {
   });
 
   const containersOf = async (jobId: string) =>
-    docker.listContainers({ all: true, filters: { label: [`${JOB_ID_LABEL}=${jobId}`] } });
+    docker.listContainers({
+      all: true,
+      filters: { label: [`${JOB_ID_LABEL}=${jobId}`] }
+    });
 
   async function setUp(t: JobsSidecar) {
     const alice = await t.person('Alice Analyst');
@@ -43,7 +46,8 @@ describe('/api/v1/jobs with the Docker runner', () => {
         ...body
       });
     const run = async (runId: string) =>
-      (await t.api(alice, 'GET', `/api/2.0/mlflow/runs/get?run_id=${runId}`)).body.run;
+      (await t.api(alice, 'GET', `/api/2.0/mlflow/runs/get?run_id=${runId}`))
+        .body.run;
     return { alice, project, dataset, train, run };
   }
 
@@ -53,7 +57,9 @@ describe('/api/v1/jobs with the Docker runner', () => {
 
     beforeAll(async () => {
       // DOCKER_HOST set: Docker is the default runner.
-      t = await startJobsSidecar({ env: { DOCKER_HOST: host, INSIGHTER_JOBS_RUNNER: 'auto' } });
+      t = await startJobsSidecar({
+        env: { DOCKER_HOST: host, INSIGHTER_JOBS_RUNNER: 'auto' }
+      });
       s = await setUp(t);
     });
 
@@ -72,15 +78,27 @@ describe('/api/v1/jobs with the Docker runner', () => {
         model_name: s.project.slug,
         model_version: 1
       });
-      const logs = (await t.api(s.alice, 'GET', `/api/v1/jobs/${job.id}/logs`)).body;
+      const logs = (await t.api(s.alice, 'GET', `/api/v1/jobs/${job.id}/logs`))
+        .body;
       expect(logs.lines[0].text).toMatch(/^insighter_train: starting/);
       expect(logs.lines.map((l: { text: string }) => l.text)).toContain('done');
       const run = await s.run(job.run_id);
       expect(run.info.status).toBe('FINISHED');
-      const metrics = Object.fromEntries(run.data.metrics.map((m: { key: string; value: number }) => [m.key, m.value]));
+      const metrics = Object.fromEntries(
+        run.data.metrics.map((m: { key: string; value: number }) => [
+          m.key,
+          m.value
+        ])
+      );
       expect(metrics.auc).toBeGreaterThan(0.7);
       expect(metrics.accuracy).toBeGreaterThan(0.65);
-      const model = (await t.api(s.alice, 'GET', `/api/2.0/mlflow/artifacts/list?run_id=${job.run_id}&path=model`)).body;
+      const model = (
+        await t.api(
+          s.alice,
+          'GET',
+          `/api/2.0/mlflow/artifacts/list?run_id=${job.run_id}&path=model`
+        )
+      ).body;
       expect(model.files.map((f: { path: string }) => f.path)).toEqual(
         expect.arrayContaining(['model/MLmodel', 'model/model.pkl'])
       );
@@ -90,7 +108,11 @@ describe('/api/v1/jobs with the Docker runner', () => {
     it('reports a container killed by its memory limit: exit 137, the limit named, the run FAILED', async () => {
       const res = await s.train({ limits: { memory_mb: 32 } });
       const job = await t.ended(s.alice, res.body.id, 120_000);
-      expect(job).toMatchObject({ status: 'failed', runner: 'docker', exit_code: 137 });
+      expect(job).toMatchObject({
+        status: 'failed',
+        runner: 'docker',
+        exit_code: 137
+      });
       expect(job.error).toBe(
         "The training ran out of memory (limit 32 MB): use a smaller dataset or fewer/shallower trees, or raise the job's memory limit."
       );
@@ -99,7 +121,10 @@ describe('/api/v1/jobs with the Docker runner', () => {
 
     it('shows the engine in the system status', async () => {
       const status = (await t.api(null, 'GET', '/api/v1/status')).body;
-      expect(status.components.jobs).toMatchObject({ state: 'ok', backend: 'docker' });
+      expect(status.components.jobs).toMatchObject({
+        state: 'ok',
+        backend: 'docker'
+      });
       expect(status.components.jobs.detail).toContain(host);
     });
   });
@@ -112,15 +137,25 @@ describe('/api/v1/jobs with the Docker runner', () => {
       const res = await s.train({ runner: 'docker' });
       expect(res.status).toBe(202);
       const job = await t.ended(s.alice, res.body.id);
-      expect(job).toMatchObject({ status: 'failed', runner: 'docker', exit_code: null });
+      expect(job).toMatchObject({
+        status: 'failed',
+        runner: 'docker',
+        exit_code: null
+      });
       expect(job.error).toBe(
         `The Docker engine at ${missing} is not reachable (ENOENT): start it, or run the job as a local process (runner "process").`
       );
       const run = await s.run(job.run_id);
       expect(run.info.status).toBe('FAILED');
-      expect(run.data.tags).toContainEqual({ key: 'insighter.error', value: job.error });
+      expect(run.data.tags).toContainEqual({
+        key: 'insighter.error',
+        value: job.error
+      });
       const status = (await t.api(null, 'GET', '/api/v1/status')).body;
-      expect(status.components.jobs).toMatchObject({ state: 'degraded', backend: 'docker' });
+      expect(status.components.jobs).toMatchObject({
+        state: 'degraded',
+        backend: 'docker'
+      });
       expect(status.components.jobs.detail).toContain('does not answer');
     } finally {
       await t.close();
@@ -130,24 +165,40 @@ describe('/api/v1/jobs with the Docker runner', () => {
   it('survives a sidecar restart: the container is followed again to its end, a process job is failed with the reason', async () => {
     const env = { DOCKER_HOST: host, INSIGHTER_JOBS_RUNNER: 'docker' };
     const first = await startJobsSidecar({ child: true, env });
-    const reuse = { dataDir: first.dataDir, database: first.database, port: Number(new URL(first.url).port) };
+    const reuse = {
+      dataDir: first.dataDir,
+      database: first.database,
+      port: Number(new URL(first.url).port)
+    };
     let second: JobsSidecar | undefined;
     const db = new Client({ connectionString: first.database.url });
     await db.connect();
     try {
       const s = await setUp(first);
-      const inDocker = (await s.train({ params: { n_estimators: 1500, learning_rate: 0.05, max_depth: 4 } })).body;
+      const inDocker = (
+        await s.train({
+          params: { n_estimators: 1500, learning_rate: 0.05, max_depth: 4 }
+        })
+      ).body;
       const asProcess = (
-        await s.train({ runner: 'process', params: { n_estimators: 5000, learning_rate: 0.01, max_depth: 8 } })
+        await s.train({
+          runner: 'process',
+          params: { n_estimators: 5000, learning_rate: 0.01, max_depth: 8 }
+        })
       ).body;
       await first.logged(s.alice, inDocker.id, /^round /, 120_000);
       await first.logged(s.alice, asProcess.id, /^rows: /, 120_000);
-      const { rows } = await db.query<{ runner_ref: string }>('select runner_ref from public.jobs where id = $1', [
-        asProcess.id
-      ]);
+      const { rows } = await db.query<{ runner_ref: string }>(
+        'select runner_ref from public.jobs where id = $1',
+        [asProcess.id]
+      );
       const pid = Number(/^pid:(\d+)$/.exec(rows[0].runner_ref)?.[1]);
       // The container's resource use, as the Tool Monitor shows it.
-      const stats = await first.api(s.alice, 'GET', `/api/v1/jobs/${inDocker.id}/stats`);
+      const stats = await first.api(
+        s.alice,
+        'GET',
+        `/api/v1/jobs/${inDocker.id}/stats`
+      );
       expect(stats.status).toBe(200);
       expect(stats.body).toEqual({
         cpu_percent: expect.any(Number),
@@ -157,23 +208,41 @@ describe('/api/v1/jobs with the Docker runner', () => {
       expect(stats.body.memory_bytes).toBeGreaterThan(10 * 1024 * 1024);
 
       await first.kill(); // SIGKILL: no goodbye
-      expect((await containersOf(inDocker.id)).map(c => c.State)).toEqual(['running']);
+      expect((await containersOf(inDocker.id)).map(c => c.State)).toEqual([
+        'running'
+      ]);
 
       second = await startJobsSidecar({ child: true, env, reuse });
       const followed = await second.ended(s.alice, inDocker.id, 180_000);
-      expect(followed).toMatchObject({ status: 'succeeded', runner: 'docker', exit_code: 0, model_version: 1 });
-      const logs = (await second.api(s.alice, 'GET', `/api/v1/jobs/${inDocker.id}/logs`)).body;
+      expect(followed).toMatchObject({
+        status: 'succeeded',
+        runner: 'docker',
+        exit_code: 0,
+        model_version: 1
+      });
+      const logs = (
+        await second.api(s.alice, 'GET', `/api/v1/jobs/${inDocker.id}/logs`)
+      ).body;
       const texts: string[] = logs.lines.map((l: { text: string }) => l.text);
       // Every line once, numbered without a gap, from the first to the last.
-      expect(logs.lines.map((l: { n: number }) => l.n)).toEqual([...texts.keys()]);
-      expect(texts.filter(l => l.startsWith('insighter_train: starting'))).toHaveLength(1);
-      expect(new Set(texts.filter(l => l.startsWith('round '))).size).toBe(texts.filter(l => l.startsWith('round ')).length);
+      expect(logs.lines.map((l: { n: number }) => l.n)).toEqual([
+        ...texts.keys()
+      ]);
+      expect(
+        texts.filter(l => l.startsWith('insighter_train: starting'))
+      ).toHaveLength(1);
+      expect(new Set(texts.filter(l => l.startsWith('round '))).size).toBe(
+        texts.filter(l => l.startsWith('round ')).length
+      );
       expect(texts[texts.length - 1]).toBe('done');
       expect((await s.run(inDocker.run_id)).info.status).toBe('FINISHED');
       expect(await containersOf(inDocker.id)).toEqual([]);
 
       const lost = await second.ended(s.alice, asProcess.id);
-      expect(lost).toMatchObject({ status: 'failed', error: SIDECAR_RESTARTED });
+      expect(lost).toMatchObject({
+        status: 'failed',
+        error: SIDECAR_RESTARTED
+      });
       const lostRun = await s.run(asProcess.run_id);
       expect(lostRun.info.status).toBe('FAILED');
       // The orphaned process was ended, not left to run.

@@ -37,7 +37,10 @@ describe.each(BACKENDS)('jobs RLS on %s', backend => {
     return 'succeeded';
   };
 
-  const insertJob = (user: TestUser | null, values: Record<string, unknown> = {}) =>
+  const insertJob = (
+    user: TestUser | null,
+    values: Record<string, unknown> = {}
+  ) =>
     as(user, tx => {
       const row: Record<string, unknown> = {
         id: randomUUID(),
@@ -66,16 +69,18 @@ describe.each(BACKENDS)('jobs RLS on %s', backend => {
     team.owner = owner;
     const teamId = randomUUID();
     await as(owner, tx =>
-      tx.query('insert into public.teams (id, name) values ($1, $2)', [teamId, 'Risk'])
+      tx.query('insert into public.teams (id, name) values ($1, $2)', [
+        teamId,
+        'Risk'
+      ])
     );
     for (const role of ['viewer', 'member', 'admin'] as const) {
       team[role] = await createUser(t.db, { fullName: `Team ${role}` });
       await t.db.asService(tx =>
-        tx.query('insert into public.team_members (team_id, user_id, role) values ($1, $2, $3)', [
-          teamId,
-          team[role].id,
-          role
-        ])
+        tx.query(
+          'insert into public.team_members (team_id, user_id, role) values ($1, $2, $3)',
+          [teamId, team[role].id, role]
+        )
       );
     }
     projectId = (
@@ -106,8 +111,15 @@ describe.each(BACKENDS)('jobs RLS on %s', backend => {
   it('lets every reader of the project read its jobs and their logs, and nobody else', async () => {
     for (const user of [team.owner, team.admin, team.member, team.viewer]) {
       const seen = await as(user, async tx => ({
-        jobs: (await tx.query('select id from public.jobs where id = $1', [jobId])).rowCount,
-        lines: (await tx.query('select n from public.job_log_lines where job_id = $1', [jobId])).rowCount
+        jobs: (
+          await tx.query('select id from public.jobs where id = $1', [jobId])
+        ).rowCount,
+        lines: (
+          await tx.query(
+            'select n from public.job_log_lines where job_id = $1',
+            [jobId]
+          )
+        ).rowCount
       }));
       expect(seen).toEqual({ jobs: 1, lines: 1 });
     }
@@ -115,7 +127,8 @@ describe.each(BACKENDS)('jobs RLS on %s', backend => {
       const seen = await failure(
         as(user, async tx => {
           const jobs = (await tx.query('select id from public.jobs')).rowCount;
-          const lines = (await tx.query('select n from public.job_log_lines')).rowCount;
+          const lines = (await tx.query('select n from public.job_log_lines'))
+            .rowCount;
           if (jobs || lines) {
             throw new Error(`saw ${jobs} jobs, ${lines} lines`);
           }
@@ -133,16 +146,33 @@ describe.each(BACKENDS)('jobs RLS on %s', backend => {
     expect(await failure(insertJob(outsider))).toBe('42501');
     expect(await failure(insertJob(null))).toBe('42501');
     // Not in someone else's name, and not with a status of their choosing.
-    expect(await failure(insertJob(team.member, { created_by: team.admin.id }))).toBe('42501');
-    expect(await failure(insertJob(team.member, { status: 'succeeded' }))).toBe('42501');
+    expect(
+      await failure(insertJob(team.member, { created_by: team.admin.id }))
+    ).toBe('42501');
+    expect(await failure(insertJob(team.member, { status: 'succeeded' }))).toBe(
+      '42501'
+    );
   });
 
   it('lets nobody edit a job’s history: status, log lines, deletes', async () => {
     for (const user of [team.owner, team.member]) {
       expect(
-        await failure(as(user, tx => tx.query("update public.jobs set status = 'succeeded' where id = $1", [jobId])))
+        await failure(
+          as(user, tx =>
+            tx.query(
+              "update public.jobs set status = 'succeeded' where id = $1",
+              [jobId]
+            )
+          )
+        )
       ).toBe('42501');
-      expect(await failure(as(user, tx => tx.query('delete from public.jobs where id = $1', [jobId])))).toBe('42501');
+      expect(
+        await failure(
+          as(user, tx =>
+            tx.query('delete from public.jobs where id = $1', [jobId])
+          )
+        )
+      ).toBe('42501');
       expect(
         await failure(
           as(user, tx =>
@@ -155,16 +185,34 @@ describe.each(BACKENDS)('jobs RLS on %s', backend => {
         )
       ).toBe('42501');
       expect(
-        await failure(as(user, tx => tx.query("update public.job_log_lines set line = 'x' where job_id = $1", [jobId])))
+        await failure(
+          as(user, tx =>
+            tx.query(
+              "update public.job_log_lines set line = 'x' where job_id = $1",
+              [jobId]
+            )
+          )
+        )
       ).toBe('42501');
     }
   });
 
   it('goes with its project', async () => {
-    await as(owner, tx => tx.query('delete from public.projects where id = $1', [projectId]));
+    await as(owner, tx =>
+      tx.query('delete from public.projects where id = $1', [projectId])
+    );
     const left = await t.db.asService(async tx => ({
-      jobs: (await tx.query('select 1 from public.jobs where project_id = $1', [projectId])).rowCount,
-      lines: (await tx.query('select 1 from public.job_log_lines where project_id = $1', [projectId])).rowCount
+      jobs: (
+        await tx.query('select 1 from public.jobs where project_id = $1', [
+          projectId
+        ])
+      ).rowCount,
+      lines: (
+        await tx.query(
+          'select 1 from public.job_log_lines where project_id = $1',
+          [projectId]
+        )
+      ).rowCount
     }));
     expect(left).toEqual({ jobs: 0, lines: 0 });
   });

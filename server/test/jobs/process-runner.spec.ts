@@ -26,7 +26,9 @@ function collect(handle: JobHandle): { lines: LogLine[]; done: Promise<void> } {
 /** A process's state letter, 'Z' for an unreaped zombie, or 'gone'. */
 function processState(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    return fs
+      .readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')[0];
   } catch {
     return 'gone';
   }
@@ -60,7 +62,11 @@ describe('LineSplitter', () => {
     expect(lines).toHaveLength(2);
     splitter.write(Buffer.from('\n'));
     splitter.end();
-    expect(lines.map(l => l.length)).toEqual([MAX_LINE_CHARS, MAX_LINE_CHARS, 5]);
+    expect(lines.map(l => l.length)).toEqual([
+      MAX_LINE_CHARS,
+      MAX_LINE_CHARS,
+      5
+    ]);
   });
 });
 
@@ -70,7 +76,9 @@ describe('ProcessRunner', () => {
   let n = 0;
 
   beforeAll(() => {
-    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-process-runner-'));
+    workDir = fs.mkdtempSync(
+      path.join(os.tmpdir(), 'insighter-process-runner-')
+    );
     runner = new ProcessRunner({ workDir });
   });
 
@@ -118,7 +126,12 @@ describe('ProcessRunner', () => {
     expect(Date.now() - started).toBeLessThan(450);
     const exit = await handle.wait();
     await done;
-    expect(exit).toEqual({ exitCode: 3, signal: null, oomKilled: false, stopped: false });
+    expect(exit).toEqual({
+      exitCode: 3,
+      signal: null,
+      oomKilled: false,
+      stopped: false
+    });
     expect(lines.map(l => [l.stream, l.text])).toEqual([
       ['stdout', 'first'],
       ['stderr', 'oops'],
@@ -165,7 +178,12 @@ describe('ProcessRunner', () => {
     await handle.stop(2000);
     const exit = await handle.wait();
     await done;
-    expect(exit).toEqual({ exitCode: null, signal: 'SIGTERM', oomKilled: false, stopped: true });
+    expect(exit).toEqual({
+      exitCode: null,
+      signal: 'SIGTERM',
+      oomKilled: false,
+      stopped: true
+    });
     await new Promise(resolve => setTimeout(resolve, 100));
     expect(processState(grandchild)).toMatch(/^(gone|Z)$/);
   });
@@ -205,7 +223,9 @@ describe('ProcessRunner', () => {
     await done;
     expect(exit.oomKilled).toBe(true);
     expect(exit.exitCode).not.toBe(0);
-    expect(lines.some(l => l.stream === 'stderr' && /MemoryError/.test(l.text))).toBe(true);
+    expect(
+      lines.some(l => l.stream === 'stderr' && /MemoryError/.test(l.text))
+    ).toBe(true);
   });
 
   it('the same program runs within a limit that fits it', async () => {
@@ -215,7 +235,10 @@ describe('ProcessRunner', () => {
       })
     );
     const { lines, done } = collect(handle);
-    expect(await handle.wait()).toMatchObject({ exitCode: 0, oomKilled: false });
+    expect(await handle.wait()).toMatchObject({
+      exitCode: 0,
+      oomKilled: false
+    });
     await done;
     expect(lines.map(l => l.text)).toEqual([String(100 * 1024 * 1024)]);
   });
@@ -228,7 +251,12 @@ describe('ProcessRunner', () => {
   it('ends a lost training process only when the pid is still one', async () => {
     const handle = await runner.start(
       spec('import time; print("up", flush=True); time.sleep(60)', {
-        command: [PYTHON, '-c', 'import time; print("up", flush=True); time.sleep(60)', 'insighter-marker']
+        command: [
+          PYTHON,
+          '-c',
+          'import time; print("up", flush=True); time.sleep(60)',
+          'insighter-marker'
+        ]
       })
     );
     const { lines, done } = collect(handle);
@@ -236,7 +264,9 @@ describe('ProcessRunner', () => {
       await new Promise(resolve => setTimeout(resolve, 20));
     }
     expect(await runner.endLost(handle.ref, 'another-marker')).toBe(false);
-    expect(await runner.endLost('pid:999999999', 'insighter-marker')).toBe(false);
+    expect(await runner.endLost('pid:999999999', 'insighter-marker')).toBe(
+      false
+    );
     expect(await runner.endLost(handle.ref, 'insighter-marker')).toBe(true);
     expect((await handle.wait()).signal).toBe('SIGKILL');
     await done;

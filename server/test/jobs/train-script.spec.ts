@@ -16,7 +16,9 @@ import { FAKE_RUN_ID, startFakeMlflow, type FakeMlflow } from './fake-mlflow';
  * fake MLflow server: what it logs, uploads and registers, and how it fails.
  * The real sidecar and both runners are in the jobs component tests.
  */
-const GERMAN_CREDIT = process.env.INSIGHTER_TEST_GERMAN_CREDIT ?? '/work/shared/data/german_credit.csv';
+const GERMAN_CREDIT =
+  process.env.INSIGHTER_TEST_GERMAN_CREDIT ??
+  '/work/shared/data/german_credit.csv';
 const TOKEN = 'job-token-abc123';
 
 interface ScriptRun {
@@ -25,7 +27,11 @@ interface ScriptRun {
   stderr: string[];
 }
 
-function runScript(fake: FakeMlflow, spec: unknown, dataset = 'german_credit'): Promise<ScriptRun> {
+function runScript(
+  fake: FakeMlflow,
+  spec: unknown,
+  dataset = 'german_credit'
+): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(TRAIN_COMMAND[0], TRAIN_COMMAND.slice(1), {
       cwd: os.tmpdir(),
@@ -48,7 +54,11 @@ function runScript(fake: FakeMlflow, spec: unknown, dataset = 'german_credit'): 
     child.stderr.on('data', chunk => (err += chunk));
     child.once('error', reject);
     child.once('close', code =>
-      resolve({ code, stdout: out.split('\n').filter(Boolean), stderr: err.split('\n').filter(Boolean) })
+      resolve({
+        code,
+        stdout: out.split('\n').filter(Boolean),
+        stderr: err.split('\n').filter(Boolean)
+      })
     );
   });
 }
@@ -58,18 +68,36 @@ const spec = (overrides: Record<string, unknown> = {}) => ({
   algorithm: 'xgboost',
   params: {},
   model_name: 'credit-risk',
-  dataset: { id: 'd0c5a1e2-0000-4000-8000-000000000001', version: 2, name: 'german_credit', sha256: 'ab'.repeat(32) },
+  dataset: {
+    id: 'd0c5a1e2-0000-4000-8000-000000000001',
+    version: 2,
+    name: 'german_credit',
+    sha256: 'ab'.repeat(32)
+  },
   ...overrides
 });
 
 const posts = (fake: FakeMlflow, endpoint: string) =>
-  fake.requests.filter(r => r.method === 'POST' && r.path === `/api/2.0/mlflow/${endpoint}`).map(r => r.body);
+  fake.requests
+    .filter(
+      r => r.method === 'POST' && r.path === `/api/2.0/mlflow/${endpoint}`
+    )
+    .map(r => r.body);
 
-const loggedMetrics = (fake: FakeMlflow) => posts(fake, 'runs/log-batch').flatMap(b => b.metrics ?? []);
+const loggedMetrics = (fake: FakeMlflow) =>
+  posts(fake, 'runs/log-batch').flatMap(b => b.metrics ?? []);
 const loggedParams = (fake: FakeMlflow) =>
-  Object.fromEntries(posts(fake, 'runs/log-batch').flatMap(b => b.params ?? []).map((p: { key: string; value: string }) => [p.key, p.value]));
+  Object.fromEntries(
+    posts(fake, 'runs/log-batch')
+      .flatMap(b => b.params ?? [])
+      .map((p: { key: string; value: string }) => [p.key, p.value])
+  );
 const loggedTags = (fake: FakeMlflow) =>
-  Object.fromEntries(posts(fake, 'runs/log-batch').flatMap(b => b.tags ?? []).map((p: { key: string; value: string }) => [p.key, p.value]));
+  Object.fromEntries(
+    posts(fake, 'runs/log-batch')
+      .flatMap(b => b.tags ?? [])
+      .map((p: { key: string; value: string }) => [p.key, p.value])
+  );
 
 describe('insighter_train', () => {
   let fake: FakeMlflow;
@@ -93,14 +121,19 @@ describe('insighter_train', () => {
   });
 
   it('trains XGBoost on german_credit: params, a curve per round, final metrics, artifacts, input, a registered version', async () => {
-    const run = await runScript(fake, spec({ params: { n_estimators: 40, max_depth: 3 } }));
+    const run = await runScript(
+      fake,
+      spec({ params: { n_estimators: 40, max_depth: 3 } })
+    );
     expect(run.stderr.filter(l => !/warn/i.test(l))).toEqual([]);
     expect(run.code).toBe(TrainExit.ok);
     expect(run.stdout[0]).toMatch(/^insighter_train: starting/);
-    expect(run.stdout).toContain('registered model \'credit-risk\' version 1');
+    expect(run.stdout).toContain("registered model 'credit-risk' version 1");
 
     // Every call carried the token; the output never shows it.
-    expect(fake.requests.every(r => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(
+      fake.requests.every(r => r.authorization === `Bearer ${TOKEN}`)
+    ).toBe(true);
     expect([...run.stdout, ...run.stderr].join('\n')).not.toContain(TOKEN);
 
     expect(loggedParams(fake)).toEqual({
@@ -123,17 +156,33 @@ describe('insighter_train', () => {
     });
 
     const metrics = loggedMetrics(fake);
-    const curve = (key: string) => metrics.filter((m: { key: string }) => m.key === key).map((m: { step: number }) => m.step);
+    const curve = (key: string) =>
+      metrics
+        .filter((m: { key: string }) => m.key === key)
+        .map((m: { step: number }) => m.step);
     expect(curve('validation_auc')).toEqual([...Array(40).keys()]);
     expect(curve('validation_logloss')).toEqual([...Array(40).keys()]);
     const final = Object.fromEntries(
-      metrics.filter((m: { step: number; key: string }) => !m.key.startsWith('validation_')).map((m: { key: string; value: number }) => [m.key, m.value])
+      metrics
+        .filter(
+          (m: { step: number; key: string }) => !m.key.startsWith('validation_')
+        )
+        .map((m: { key: string; value: number }) => [m.key, m.value])
     );
-    expect(Object.keys(final).sort()).toEqual(['accuracy', 'auc', 'f1', 'log_loss', 'precision', 'recall']);
+    expect(Object.keys(final).sort()).toEqual([
+      'accuracy',
+      'auc',
+      'f1',
+      'log_loss',
+      'precision',
+      'recall'
+    ]);
     expect(final.accuracy).toBeGreaterThan(0.65);
     expect(final.auc).toBeGreaterThan(0.7);
     // The last value of the curve is the final AUC.
-    const aucs = metrics.filter((m: { key: string }) => m.key === 'validation_auc');
+    const aucs = metrics.filter(
+      (m: { key: string }) => m.key === 'validation_auc'
+    );
     expect(aucs[aucs.length - 1].value).toBeCloseTo(final.auc, 6);
 
     expect([...fake.artifacts.keys()].sort()).toEqual([
@@ -145,10 +194,16 @@ describe('insighter_train', () => {
       'model/python_env.yaml',
       'model/requirements.txt'
     ]);
-    const confusion = JSON.parse(fake.artifacts.get('confusion_matrix.json')!.toString());
+    const confusion = JSON.parse(
+      fake.artifacts.get('confusion_matrix.json')!.toString()
+    );
     expect(confusion.labels).toEqual(['Bad', 'Good']);
-    expect(confusion.matrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(200);
-    const importance = JSON.parse(fake.artifacts.get('feature_importance.json')!.toString());
+    expect(
+      confusion.matrix.flat().reduce((a: number, b: number) => a + b, 0)
+    ).toBe(200);
+    const importance = JSON.parse(
+      fake.artifacts.get('feature_importance.json')!.toString()
+    );
     expect(importance.features).toHaveLength(61);
 
     // The model loads and predicts labels from raw rows, as MLflow's sklearn flavor would.
@@ -191,7 +246,9 @@ describe('insighter_train', () => {
       classes: ['Bad', 'Good'],
       meta: 'Class'
     });
-    expect(model.predictions.every((p: string) => p === 'Good' || p === 'Bad')).toBe(true);
+    expect(
+      model.predictions.every((p: string) => p === 'Good' || p === 'Bad')
+    ).toBe(true);
 
     expect(posts(fake, 'runs/log-inputs')).toEqual([
       {
@@ -214,51 +271,94 @@ describe('insighter_train', () => {
       version: 2,
       sha256: 'ab'.repeat(32)
     });
-    expect(JSON.parse(input.dataset.schema).mlflow_colspec.slice(9, 11)).toEqual([
+    expect(
+      JSON.parse(input.dataset.schema).mlflow_colspec.slice(9, 11)
+    ).toEqual([
       { type: 'string', name: 'Class', required: true },
       { type: 'long', name: 'CheckingAccountStatus.lt.0', required: true }
     ]);
-    expect(JSON.parse(input.dataset.profile)).toEqual({ num_rows: 1000, num_elements: 62000 });
+    expect(JSON.parse(input.dataset.profile)).toEqual({
+      num_rows: 1000,
+      num_elements: 62000
+    });
     expect(posts(fake, 'model-versions/create')).toEqual([
-      { name: 'credit-risk', source: `runs:/${FAKE_RUN_ID}/model`, run_id: FAKE_RUN_ID }
+      {
+        name: 'credit-risk',
+        source: `runs:/${FAKE_RUN_ID}/model`,
+        run_id: FAKE_RUN_ID
+      }
     ]);
     expect(posts(fake, 'runs/update')).toEqual([
-      expect.objectContaining({ run_id: FAKE_RUN_ID, status: 'FINISHED', end_time: expect.any(Number) })
+      expect.objectContaining({
+        run_id: FAKE_RUN_ID,
+        status: 'FINISHED',
+        end_time: expect.any(Number)
+      })
     ]);
   });
 
   it('trains a random forest regressor with a curve per batch of trees, and logistic regression', async () => {
     const forest = await runScript(
       fake,
-      spec({ target: 'Amount', task: 'regression', algorithm: 'random_forest', params: { n_estimators: 20, max_depth: 5 } })
+      spec({
+        target: 'Amount',
+        task: 'regression',
+        algorithm: 'random_forest',
+        params: { n_estimators: 20, max_depth: 5 }
+      })
     );
     expect(forest.code).toBe(TrainExit.ok);
     const metrics = loggedMetrics(fake);
-    expect(metrics.filter((m: { key: string }) => m.key === 'validation_rmse').map((m: { step: number }) => m.step)).toEqual([
-      2, 4, 6, 8, 10, 12, 14, 16, 18, 20
-    ]);
-    expect(metrics.filter((m: { key: string }) => ['rmse', 'mae', 'r2'].includes(m.key)).map((m: { key: string }) => m.key).sort()).toEqual(['mae', 'r2', 'rmse']);
+    expect(
+      metrics
+        .filter((m: { key: string }) => m.key === 'validation_rmse')
+        .map((m: { step: number }) => m.step)
+    ).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+    expect(
+      metrics
+        .filter((m: { key: string }) => ['rmse', 'mae', 'r2'].includes(m.key))
+        .map((m: { key: string }) => m.key)
+        .sort()
+    ).toEqual(['mae', 'r2', 'rmse']);
     expect(fake.artifacts.has('confusion_matrix.json')).toBe(false);
-    expect(JSON.parse(fake.artifacts.get('model/MLmodel')!.toString().match(/outputs: '(.*)'/)![1])).toEqual([
-      { type: 'double', required: true }
-    ]);
+    expect(
+      JSON.parse(
+        fake.artifacts
+          .get('model/MLmodel')!
+          .toString()
+          .match(/outputs: '(.*)'/)![1]
+      )
+    ).toEqual([{ type: 'double', required: true }]);
 
     fake.requests.length = 0;
-    const logistic = await runScript(fake, spec({ algorithm: 'logistic_regression', params: { C: 0.5 } }));
+    const logistic = await runScript(
+      fake,
+      spec({ algorithm: 'logistic_regression', params: { C: 0.5 } })
+    );
     expect(logistic.code).toBe(TrainExit.ok);
-    expect(logistic.stdout).toContain('registered model \'credit-risk\' version 2');
-    expect(loggedMetrics(fake).map((m: { key: string }) => m.key).sort()).toEqual([
-      'accuracy', 'auc', 'f1', 'log_loss', 'precision', 'recall'
-    ]);
+    expect(logistic.stdout).toContain(
+      "registered model 'credit-risk' version 2"
+    );
+    expect(
+      loggedMetrics(fake)
+        .map((m: { key: string }) => m.key)
+        .sort()
+    ).toEqual(['accuracy', 'auc', 'f1', 'log_loss', 'precision', 'recall']);
   });
 
   describe('fails clearly, and marks the run failed with the reason', () => {
-    const expectFailure = async (run: ScriptRun, code: number, reason: RegExp) => {
+    const expectFailure = async (
+      run: ScriptRun,
+      code: number,
+      reason: RegExp
+    ) => {
       expect(run.code).toBe(code);
       const said = scriptError(run.stderr);
       expect(said).toMatch(reason);
       expect(loggedTags(fake)['insighter.error']).toBe(said);
-      expect(posts(fake, 'runs/update')).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+      expect(posts(fake, 'runs/update')).toEqual([
+        expect.objectContaining({ status: 'FAILED' })
+      ]);
       expect(posts(fake, 'model-versions/create')).toEqual([]);
     };
 
@@ -289,11 +389,16 @@ describe('insighter_train', () => {
 
     it('hyperparameters out of range, every one named, before any data is fetched', async () => {
       await expectFailure(
-        await runScript(fake, spec({ params: { n_estimators: 0, learning_rate: 1.5, depth: 3 } })),
+        await runScript(
+          fake,
+          spec({ params: { n_estimators: 0, learning_rate: 1.5, depth: 3 } })
+        ),
         TrainExit.badInput,
         /^XGBoost has no hyperparameter 'depth': it takes n_estimators, .*\. n_estimators must be a whole number from 1 to 5000\. learning_rate must be a number greater than 0 and at most 1\.$/
       );
-      expect(fake.requests.some(r => r.path.startsWith('/datasets/'))).toBe(false);
+      expect(fake.requests.some(r => r.path.startsWith('/datasets/'))).toBe(
+        false
+      );
     });
 
     it('a dataset deleted before the job read it', async () => {
@@ -305,10 +410,18 @@ describe('insighter_train', () => {
     });
 
     it('a crash: the traceback on stderr, the exception as the reason', async () => {
-      fake.runInfo = { run_id: FAKE_RUN_ID, experiment_id: '7', status: 'RUNNING' };
+      fake.runInfo = {
+        run_id: FAKE_RUN_ID,
+        experiment_id: '7',
+        status: 'RUNNING'
+      };
       const run = await runScript(fake, spec());
       expect(run.stderr).toContain('Traceback (most recent call last):');
-      await expectFailure(run, TrainExit.crash, /^The training crashed: KeyError: 'artifact_uri'$/);
+      await expectFailure(
+        run,
+        TrainExit.crash,
+        /^The training crashed: KeyError: 'artifact_uri'$/
+      );
     });
   });
 });
