@@ -22,7 +22,7 @@ import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
 import { TeamsService } from './services/teams';
 import { createTracking } from './tracking';
 import { createDeployments } from './deployments';
-import { RegistryModelSource } from './deployments/registry-models';
+import { ExternalRegistryModelSource, RegistryModelSource } from './deployments/registry-models';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
@@ -143,18 +143,18 @@ export async function startSidecar(
   });
   // Models are deployed from the built-in registry (an external MLflow
   // server's artifacts are not fetched yet); workers run as local processes.
-  const deployments = tracking.services
-    ? createDeployments({
-        dataDir: config.dataDir,
-        db,
-        events,
-        logger,
-        verifier: auth.verifier,
-        models: new RegistryModelSource(db, tracking.services.registry, tracking.services.artifacts),
-        runner: runners.process,
-        maxBodyBytes: config.deployments.maxBodyBytes
-      })
-    : undefined;
+  const deployments = createDeployments({
+    dataDir: config.dataDir,
+    db,
+    events,
+    logger,
+    verifier: auth.verifier,
+    models: tracking.services
+      ? new RegistryModelSource(db, tracking.services.registry, tracking.services.artifacts)
+      : new ExternalRegistryModelSource(),
+    runner: runners.process,
+    maxBodyBytes: config.deployments.maxBodyBytes
+  });
   // Uploads this sidecar was receiving when it last stopped started before this.
   const startedAt = await db.asService(databaseNow);
   const app = createApp({
@@ -167,13 +167,13 @@ export async function startSidecar(
     datasets,
     jobs,
     tracking,
-    deployments: deployments?.service,
+    deployments: deployments.service,
     storage: storage?.service,
     tools
   });
   // Predictions are served before Express: the hot path (deployments/predict-handler.ts).
   const server = http.createServer((req, res) => {
-    if (!deployments?.predict(req, res)) {
+    if (!deployments.predict(req, res)) {
       app(req, res);
     }
   });
@@ -186,7 +186,7 @@ export async function startSidecar(
   let datasetsSwept: Promise<void> = Promise.resolve();
   const release = async () => {
     await datasetsSwept;
-    await deployments?.close();
+    await deployments.close();
     await jobs.close();
     await eventStream.close();
     await tracking.external?.close();
@@ -226,7 +226,7 @@ export async function startSidecar(
   // Jobs of the sidecar before this one: containers followed again, lost processes failed.
   void jobs.recover().catch(err => logger.error({ err }, 'jobs: could not take back the jobs of the last run'));
   // Deployments that served before the restart serve again.
-  void deployments?.restore().catch(err => logger.error({ err }, 'deployments: could not start the deployments of the last run'));
+  void deployments.restore().catch(err => logger.error({ err }, 'deployments: could not start the deployments of the last run'));
 
   let closing: Promise<void> | undefined;
   const close = () =>

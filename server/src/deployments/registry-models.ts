@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Database, JwtClaims } from '../db/types';
+import { HttpError } from '../http/errors';
 import type { ArtifactsService } from '../tracking/artifacts-service';
 import type { RegistryService } from '../tracking/registry-service';
 import { findModel, findVersion } from '../tracking/registry-store';
@@ -72,5 +73,23 @@ export class RegistryModelSource implements ModelSource {
       copied++;
     }
     return copied;
+  }
+}
+
+/**
+ * With an external MLflow server (`MLFLOW_TRACKING_URI`) the sidecar does not
+ * fetch models from it yet: deploy requests are refused in words that say so.
+ */
+export class ExternalRegistryModelSource implements ModelSource {
+  async findVersion(): Promise<ModelVersionRef | undefined> {
+    throw new HttpError(
+      501,
+      'Deploying models from an external MLflow server (MLFLOW_TRACKING_URI) is not supported yet: serve them with `mlflow models serve`, or use the built-in tracking.',
+      'not_supported'
+    );
+  }
+
+  async download(): Promise<void> {
+    throw new Error('Models of an external MLflow server cannot be fetched.');
   }
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { connectEvents } from '../projects/harness';
 import {
   creditRows,
   fixtureModel,
@@ -38,7 +39,7 @@ describe('deploying a model version and predicting', () => {
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startDeploymentsTestServer();
+    t = await startDeploymentsTestServer({ metricsIntervalMs: 200 });
     alice = await t.user('Alice Analyst');
     project = await t.project(alice, 'Credit Risk Alpha', ['logistic']);
     auth = { authorization: `Bearer ${alice.token}` };
@@ -101,8 +102,13 @@ describe('deploying a model version and predicting', () => {
     }
   });
 
-  it('counts requests, latency and errors, with a sample of recent requests', async () => {
+  it('counts requests, latency and errors, with a sample of recent requests, and tells readers', async () => {
+    const events = await connectEvents(t.url, { header: `Bearer ${alice.token}` });
     await t.predict(project.slug, '{"nope": 1}', { ...auth, ...json });
+    const live = await events.next(e => e.type === 'deployment.metrics' && e.payload.requests === 7);
+    expect(live.payload).toMatchObject({ deploymentId, projectId: project.id, errors: 1 });
+    expect(live.payload.p99Ms).toEqual(expect.any(Number));
+    await events.close();
     const res = await t.api(alice, 'GET', `/api/v1/deployments/${deploymentId}/metrics`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
