@@ -3,6 +3,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { HttpError } from '../http/errors';
+import { nodeStreamFetch } from './node-stream-fetch';
 
 /**
  * Dataset files in Storage's `uploads` bucket, through the official
@@ -113,6 +114,7 @@ export class DatasetFiles {
   private client(token: string): SupabaseClient {
     return createClient(this.options.url(), this.options.anonKey, {
       accessToken: async () => token,
+      global: { fetch: nodeStreamFetch },
       realtime: { transport: WebSocket as never }
     });
   }

@@ -54,7 +54,7 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     await eventually(async () => {
       after = await t.holdings();
       return after.temp.length === 0;
-    }, 'temp files to go');
+    }, `temp files to go: ${JSON.stringify(after.temp)}`);
     expect(after).toEqual({ ...before, temp: [] });
     return result;
   };
