@@ -247,6 +247,30 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
     expect(v1.body).toMatchObject({ version: 1, row_count: 1000 });
   });
 
+  it('hands a semicolon CSV over comma-separated with format=csv, values unchanged', async () => {
+    const text = 'name;amount;note\nAda;1,50;"a; b"\nBob;2;x\n';
+    const res = await t.upload(alice, { project_id: projectId, name: 'semicolons' }, text);
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ delimiter: ';', row_count: 2, column_count: 3 });
+    const original = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/content`);
+    expect(original.body).toBe(text);
+    const csv = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/content?format=csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.body).toBe('name,amount,note\nAda,"1,50",a; b\nBob,2,x\n');
+
+    const badFormat = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/content?format=xlsx`);
+    expect(badFormat.status).toBe(400);
+    expect(badFormat.body.error.message).toMatch(/format can only be "csv"/);
+    const badLimit = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/preview?limit=101`);
+    expect(badLimit.status).toBe(400);
+    expect(badLimit.body.error.message).toBe('limit must be a whole number from 1 to 100.');
+    const outside = await fetch(`${t.url}/api/v1/datasets/${res.body.id}/content`, {
+      headers: { authorization: `Bearer ${alice.token}`, range: `bytes=${text.length + 5}-` }
+    });
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe(`bytes */${text.length}`);
+  });
+
   it('takes a Parquet file: profile, and content?format=csv that pandas reads', async () => {
     const parquet = path.join(work, 'sample.parquet');
     const instance = await DuckDBInstance.create(':memory:');
