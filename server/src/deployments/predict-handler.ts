@@ -124,15 +124,17 @@ export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
       }
       const who = await authenticate(req);
       caller = who.caller;
-      const nothingHere = new HttpError(
-        404,
-        slug
-          ? `Nothing is deployed at ${PREDICT_PREFIX}${slug}: deploy a model version of the project first.`
-          : `Name the endpoint: ${PREDICT_PREFIX}<project slug>.`,
-        'not_found'
-      );
+      // Made only when needed: an Error's stack costs more than the rest of a check.
+      const nothingHere = () =>
+        new HttpError(
+          404,
+          slug
+            ? `Nothing is deployed at ${PREDICT_PREFIX}${slug}: deploy a model version of the project first.`
+            : `Name the endpoint: ${PREDICT_PREFIX}<project slug>.`,
+          'not_found'
+        );
       if (!deployment) {
-        throw nothingHere;
+        throw nothingHere();
       }
       if (who.keyProject !== undefined && who.keyProject !== deployment.row.project_id) {
         throw new HttpError(403, 'This API key belongs to another endpoint.', 'forbidden');
@@ -140,7 +142,7 @@ export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
       if (who.claims && !(await canRead(who.claims, deployment.row.project_id))) {
         // Nobody learns what others deployed by trying.
         deployment = undefined;
-        throw nothingHere;
+        throw nothingHere();
       }
       const media = (req.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
       if (!MEDIA_TYPES.has(media)) {
