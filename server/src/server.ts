@@ -1,5 +1,4 @@
 import http from 'node:http';
-import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { DatasetFiles } from './adapters/dataset-files';
 import { databaseNow } from './adapters/datasets-store';
@@ -12,6 +11,7 @@ import { databaseTarget, openDatabase } from './db/open';
 import { EventHub } from './events/hub';
 import { passThroughJobTokens, signingJobTokens } from './jobs/job-tokens';
 import { JobRunners } from './jobs/runners';
+import { loadWorkerId } from './jobs/worker-id';
 import { attachEventStream } from './events/stream';
 import type { Logger } from './logger';
 import { DatasetsService } from './services/datasets';
@@ -131,7 +131,7 @@ export async function startSidecar(
       : passThroughJobTokens(),
     sidecarUrl: () => localUrl,
     dataDir: config.dataDir,
-    worker: `${os.hostname()}:${config.dataDir}`,
+    worker: await loadWorkerId(config.dataDir),
     limits: {
       memoryMb: config.jobs.memoryMb,
       cpus: config.jobs.cpus,

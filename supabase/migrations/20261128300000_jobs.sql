@@ -33,8 +33,8 @@ create table public.jobs (
   model_version integer check (model_version >= 1),
   exit_code integer,
   -- What the engine knows the job by (`pid:<n>` or a container id), and which
-  -- sidecar supervises it (`<host>:<data dir>`): after a restart a sidecar
-  -- takes back its own jobs only.
+  -- sidecar supervises it (an id kept in its data dir): after a restart a
+  -- sidecar takes back its own jobs only.
   runner_ref text check (char_length(runner_ref) <= 200),
   worker text check (char_length(worker) <= 1000),
   -- Lines recorded in job_log_lines (the next line's number).

@@ -76,7 +76,7 @@ export interface JobsServiceOptions {
   /** How a job reaches this sidecar (tracking API, dataset download): its loopback URL. */
   sidecarUrl: () => string;
   dataDir: string;
-  /** Which sidecar this is (`<host>:<data dir>`): it takes back its own jobs after a restart. */
+  /** Which sidecar this is (jobs/worker-id.ts): it takes back its own jobs after a restart. */
   worker: string;
   limits: {
     memoryMb: number;
