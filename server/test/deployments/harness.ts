@@ -21,6 +21,7 @@ import { PYTHON, TRAINING_PYTHON_DIR } from '../../src/jobs/training-package';
 import { attachEventStream, type EventStream } from '../../src/events/stream';
 import { ProjectsService } from '../../src/services/projects';
 import { StatusService } from '../../src/services/status';
+import { userRow } from '../projects/harness';
 import {
   createUser,
   freshDatabase,
@@ -266,24 +267,7 @@ export async function startDeploymentsTestServer(
   const tokenFor = async (user: TestUser) =>
     (
       await issueAccessToken({
-        user: {
-          id: user.id,
-          aud: 'authenticated',
-          role: 'authenticated',
-          email: user.email,
-          phone: null,
-          encrypted_password: null,
-          email_confirmed_at: new Date(),
-          confirmation_sent_at: null,
-          recovery_sent_at: null,
-          last_sign_in_at: new Date(),
-          raw_app_meta_data: { provider: 'email', providers: ['email'] },
-          raw_user_meta_data: { full_name: user.fullName },
-          banned_until: null,
-          is_anonymous: false,
-          created_at: new Date(),
-          updated_at: new Date()
-        },
+        user: userRow(user),
         sessionId: randomUUID(),
         aal: 'aal1',
         amr: [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }],

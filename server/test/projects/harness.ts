@@ -214,7 +214,8 @@ export async function startProjectsTestServer(
   };
 }
 
-function userRow(user: TestUser): UserRow {
+/** The auth row of a test user, for signing their access tokens. */
+export function userRow(user: TestUser): UserRow {
   const now = new Date();
   return {
     id: user.id,
