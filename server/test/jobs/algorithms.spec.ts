@@ -46,7 +46,13 @@ describe('hyperparameter checks', () => {
           ].join('\n'),
           JSON.stringify(CASES)
         ],
-        { env: { PATH: '/usr/bin:/bin', PYTHONPATH: TRAINING_PYTHON_DIR } }
+        {
+          env: {
+            PATH: '/usr/bin:/bin',
+            PYTHONPATH: TRAINING_PYTHON_DIR,
+            PYTHONDONTWRITEBYTECODE: '1'
+          }
+        }
       ).toString()
     );
     const typescript = CASES.map(([algorithm, given]) => {

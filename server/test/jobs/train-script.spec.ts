@@ -233,7 +233,13 @@ describe('insighter_train', () => {
         ].join('\n'),
         dir
       ],
-      { env: { PATH: '/usr/bin:/bin', PYTHONPATH: TRAINING_PYTHON_DIR } }
+      {
+        env: {
+          PATH: '/usr/bin:/bin',
+          PYTHONPATH: TRAINING_PYTHON_DIR,
+          PYTHONDONTWRITEBYTECODE: '1'
+        }
+      }
     ).toString();
     const model = JSON.parse(check);
     expect(model).toMatchObject({
