@@ -251,6 +251,8 @@ export class JobsService {
     const limits = this.limitsFor(body);
     const runner = body.runner ?? (await this.o.runners.defaultKind());
 
+    // Before the run is opened: a job that cannot get a token leaves nothing behind.
+    const token = await this.o.tokens.issue(user, accessToken);
     const jobId = randomUUID();
     const { experiment_id, run } = await this.openRun(
       user,
@@ -259,7 +261,6 @@ export class JobsService {
       body,
       dataset
     );
-    const token = await this.o.tokens.issue(user, accessToken);
     let job: JobRow;
     try {
       job = await this.o.db.withClaims(user, tx =>
