@@ -1,5 +1,5 @@
 module.exports = require('../jest.preset')({
-  insighter: ['core', 'shell', 'projects', 'registry', 'experiments'],
+  insighter: ['core', 'shell', 'projects', 'registry', 'experiments', 'deployment'],
   dom: true,
   testTimeout: 30000
 });

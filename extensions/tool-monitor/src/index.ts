@@ -5,6 +5,7 @@ import {
   openStudioTool,
   TrackingApi
 } from '@insighter/experiments';
+import { DeploymentsApi } from '@insighter/deployment';
 import { IStudioSections } from '@insighter/projects';
 import { manifest } from '@insighter/registry';
 import type {
@@ -19,6 +20,7 @@ import { MonitorPanel } from './widgets/monitor';
 
 export { isLive, MonitorModel, STATS_INTERVAL_MS } from './model';
 export { MonitorPanel } from './widgets/monitor';
+export { DeploymentsMonitor, type IDeploymentTraffic } from './deployments';
 
 /** The gettext domain of Insighter's strings. */
 const DOMAIN = 'insighter';
@@ -27,7 +29,7 @@ const CATEGORY = 'Insighter';
 const monitorPlugin: JupyterFrontEndPlugin<void> = {
   id: '@insighter/tool-monitor:plugin',
   description:
-    "Adds the Studio's Tool Monitor section (jobs with live logs, curves, status and container resources) and insighter:open-monitor.",
+    "Adds the Studio's Tool Monitor section (jobs with live logs, curves, status and container resources; deployments with live request metrics) and insighter:open-monitor.",
   autoStart: true,
   requires: [ISidecarClient, IInsighterBus, IStudioSections],
   optional: [ICommandPalette, ITranslator],
@@ -48,6 +50,7 @@ function activateMonitor(
     client,
     serverSettings: app.serviceManager.serverSettings
   });
+  const deploymentsApi = new DeploymentsApi(client);
   const current = new CurrentProject(bus);
   const tool = manifest.tools.find(t => t.id === 'monitor');
   const label = tool?.label ?? 'Tool Monitor';
@@ -59,7 +62,13 @@ function activateMonitor(
     toolId: 'monitor',
     create: context => {
       const projectId = context.project.id;
-      const model = new MonitorModel({ api, bus, projectId, trans });
+      const model = new MonitorModel({
+        api,
+        bus,
+        projectId,
+        trans,
+        deploymentsApi
+      });
       const panel = new MonitorPanel(model, trans);
       open.set(projectId, panel);
       context.projectChanged.connect((_, project) =>

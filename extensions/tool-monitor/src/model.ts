@@ -18,6 +18,7 @@ import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import type { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
+import { DeploymentsApiLike, DeploymentsMonitor } from './deployments';
 
 /** How often a container's CPU and memory are read while its job runs. */
 export const STATS_INTERVAL_MS = 2000;
@@ -72,6 +73,8 @@ export interface IMonitorModelOptions {
   projectId: string;
   trans?: TranslationBundle;
   statsIntervalMs?: number;
+  /** The deployments routes; without them the Monitor lists no deployment. */
+  deploymentsApi?: DeploymentsApiLike;
 }
 
 /**
@@ -102,6 +105,8 @@ export class MonitorModel implements IDisposable {
   private _follow = true;
   private _actionError: string | null = null;
   private _isDisposed = false;
+  private _showDeployment = false;
+  private readonly _deployments: DeploymentsMonitor | null;
   private readonly _changed = new Signal<this, void>(this);
 
   constructor(options: IMonitorModelOptions) {
@@ -113,6 +118,32 @@ export class MonitorModel implements IDisposable {
     this._bus.jobUpdated.connect(this._onJobUpdated, this);
     this._bus.runStarted.connect(this._onRunStarted, this);
     this._bus.runFinished.connect(this._onRunFinished, this);
+    this._deployments = options.deploymentsApi
+      ? new DeploymentsMonitor({
+          api: options.deploymentsApi,
+          bus: options.bus,
+          projectId: options.projectId,
+          trans: this._trans
+        })
+      : null;
+    this._deployments?.changed.connect(this._emit, this);
+  }
+
+  /** The project's deployments and the selected one's traffic. */
+  get deployments(): DeploymentsMonitor | null {
+    return this._deployments;
+  }
+
+  /** The main area shows the selected deployment rather than a job or run. */
+  get showingDeployment(): boolean {
+    return this._showDeployment && !!this._deployments?.selected;
+  }
+
+  /** Shows one deployment's traffic in the main area. */
+  selectDeployment(deploymentId: string): void {
+    this._showDeployment = true;
+    this._deployments?.select(deploymentId);
+    this._emit();
   }
 
   get changed(): ISignal<this, void> {
@@ -190,6 +221,7 @@ export class MonitorModel implements IDisposable {
    */
   async refresh(): Promise<void> {
     const projectId = this._projectId;
+    void this._deployments?.refresh();
     try {
       const [jobs, runs] = await Promise.all([
         this._api.listJobs(projectId),
@@ -236,12 +268,15 @@ export class MonitorModel implements IDisposable {
       this._jobs = [];
       this._runs = [];
       this._unselect();
+      this._showDeployment = false;
+      this._deployments?.setProject(projectId);
       void this.refresh();
     }
   }
 
   /** Shows one job: its log read from the start, its curves from their history. */
   select(jobId: string): void {
+    this._leaveDeployment();
     if (jobId === this._selectedId) {
       return;
     }
@@ -276,6 +311,7 @@ export class MonitorModel implements IDisposable {
 
   /** Shows a run no job started: its curves from their history, then live. */
   selectRun(runId: string): void {
+    this._leaveDeployment();
     if (runId === this._selectedRunId) {
       return;
     }
@@ -306,6 +342,7 @@ export class MonitorModel implements IDisposable {
     this._bus.jobUpdated.disconnect(this._onJobUpdated, this);
     this._bus.runStarted.disconnect(this._onRunStarted, this);
     this._bus.runFinished.disconnect(this._onRunFinished, this);
+    this._deployments?.dispose();
     this._unselect();
     Signal.clearData(this);
   }
@@ -313,6 +350,13 @@ export class MonitorModel implements IDisposable {
   private _emit(): void {
     if (!this._isDisposed) {
       this._changed.emit();
+    }
+  }
+
+  private _leaveDeployment(): void {
+    if (this._showDeployment) {
+      this._showDeployment = false;
+      this._emit();
     }
   }
 

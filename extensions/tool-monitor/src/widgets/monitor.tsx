@@ -15,6 +15,8 @@ import { Time } from '@jupyterlab/coreutils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
+import type { DeploymentStatus, IDeployment } from '@insighter/deployment';
+import type { DeploymentsMonitor } from '../deployments';
 import { isLive, MonitorModel, runStatus } from '../model';
 
 function jobDuration(job: IJob, now: number): number | null {
@@ -118,6 +120,189 @@ function RunList(props: {
         })}
       </ul>
     </>
+  );
+}
+
+function deploymentStatusLabel(
+  status: DeploymentStatus,
+  trans: TranslationBundle
+): string {
+  switch (status) {
+    case 'pending':
+      return trans.__('Pending');
+    case 'starting':
+      return trans.__('Starting');
+    case 'ready':
+      return trans.__('Ready');
+    case 'failed':
+      return trans.__('Failed');
+    default:
+      return trans.__('Stopped');
+  }
+}
+
+function ms(value: number | null | undefined): string {
+  return value === null || value === undefined ? '–' : `${value.toFixed(1)} ms`;
+}
+
+function DeploymentList(props: {
+  model: MonitorModel;
+  deployments: DeploymentsMonitor;
+  trans: TranslationBundle;
+}): React.ReactElement | null {
+  const { model, deployments, trans } = props;
+  if (deployments.deployments.length === 0 && !deployments.error) {
+    return null;
+  }
+  const selected = model.showingDeployment ? deployments.selected : null;
+  return (
+    <>
+      <h3 className="jp-insighter-monitor-runs-title">
+        {trans.__('Deployments')}
+      </h3>
+      <ErrorMessage text={deployments.error} />
+      <ul
+        className="jp-insighter-monitor-jobs"
+        aria-label={trans.__('Deployments')}
+      >
+        {deployments.deployments.map(d => (
+          <li key={d.id}>
+            <button
+              type="button"
+              className={`jp-insighter-monitor-job jp-insighter-monitor-deployment${d.id === selected?.id ? ' jp-mod-selected' : ''}`}
+              data-deployment-id={d.id}
+              data-status={d.status}
+              onClick={() => model.selectDeployment(d.id)}
+            >
+              <span className="jp-insighter-status" data-status={d.status}>
+                {deploymentStatusLabel(d.status, trans)}
+              </span>
+              <span className="jp-insighter-monitor-job-name">
+                {trans.__('%1 v%2', d.slug, d.model_version)}
+              </span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/** The selected deployment's traffic: counts, latency percentiles, error rate, recent requests. */
+function DeploymentView(props: {
+  deployment: IDeployment;
+  deployments: DeploymentsMonitor;
+  trans: TranslationBundle;
+}): React.ReactElement {
+  const { deployment, deployments, trans } = props;
+  const traffic =
+    deployments.traffic?.deploymentId === deployment.id
+      ? deployments.traffic
+      : null;
+  const facts: [string, string, string][] = traffic
+    ? [
+        ['requests', trans.__('Requests'), String(traffic.requests)],
+        [
+          'rate',
+          trans.__('Per second (last minute)'),
+          traffic.requestsPerSecond.toFixed(1)
+        ],
+        [
+          'error_rate',
+          trans.__('Error rate'),
+          trans.__('%1 %', (traffic.errorRate * 100).toFixed(1))
+        ],
+        ['p50', trans.__('p50'), ms(traffic.p50Ms)],
+        ['p95', trans.__('p95'), ms(traffic.p95Ms)],
+        ['p99', trans.__('p99'), ms(traffic.p99Ms)]
+      ]
+    : [];
+  return (
+    <section
+      className="jp-insighter-monitor-detail jp-insighter-monitor-deployment-detail"
+      data-deployment-id={deployment.id}
+      data-status={deployment.status}
+    >
+      <header className="jp-insighter-run-detail-header">
+        <h3>
+          {trans.__(
+            'Deployment %1 v%2',
+            deployment.slug,
+            deployment.model_version
+          )}
+        </h3>
+        <span
+          className="jp-insighter-status jp-insighter-monitor-status"
+          data-status={deployment.status}
+        >
+          {deploymentStatusLabel(deployment.status, trans)}
+        </span>
+        <span className="jp-insighter-Experiments-muted">
+          {[deployment.model_name, deployment.url, deployment.runner]
+            .filter(Boolean)
+            .join(' · ')}
+        </span>
+      </header>
+      {deployment.error && (
+        <p
+          className="jp-insighter-Experiments-message jp-mod-error"
+          role="alert"
+        >
+          {deployment.error}
+        </p>
+      )}
+      {traffic ? (
+        <dl className="jp-insighter-metric-values">
+          {facts.map(([id, label, value]) => (
+            <div key={id} className="jp-insighter-metric-value">
+              <dt>{label}</dt>
+              <dd data-metric={id}>{value}</dd>
+            </div>
+          ))}
+        </dl>
+      ) : (
+        <p className="jp-insighter-Experiments-muted">
+          {trans.__('No requests yet.')}
+        </p>
+      )}
+      {traffic && traffic.recent.length > 0 && (
+        <table
+          className="jp-insighter-monitor-requests"
+          aria-label={trans.__('Recent requests')}
+        >
+          <thead>
+            <tr>
+              <th>{trans.__('Time')}</th>
+              <th>{trans.__('Status')}</th>
+              <th>{trans.__('Latency')}</th>
+              <th>{trans.__('Rows')}</th>
+              <th>{trans.__('Caller')}</th>
+              <th>{trans.__('Answer')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {traffic.recent.map((r, i) => (
+              <tr
+                key={`${r.at}-${i}`}
+                className={r.status >= 400 ? 'jp-mod-error' : undefined}
+                data-request-status={r.status}
+              >
+                <td title={Time.format(new Date(r.at))}>
+                  {new Date(r.at).toLocaleTimeString()}
+                </td>
+                <td>{r.status}</td>
+                <td>{ms(r.latencyMs)}</td>
+                <td>{r.rows}</td>
+                <td>{r.caller}</td>
+                <td className="jp-insighter-monitor-answer">
+                  {r.error ?? JSON.stringify(r.prediction ?? null)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
   );
 }
 
@@ -348,6 +533,10 @@ export class MonitorPanel extends ReactWidget {
   protected render(): React.ReactElement {
     const model = this.model;
     const trans = this._trans;
+    const deployments = model.deployments;
+    const deployment = model.showingDeployment
+      ? (deployments?.selected ?? null)
+      : null;
     const job = model.selected;
     const run = job ? null : model.selectedRun;
     return (
@@ -382,9 +571,23 @@ export class MonitorPanel extends ReactWidget {
             )}
           <JobList model={model} trans={trans} />
           <RunList model={model} trans={trans} />
+          {deployments && (
+            <DeploymentList
+              model={model}
+              deployments={deployments}
+              trans={trans}
+            />
+          )}
         </div>
         <div className="jp-insighter-Monitor-main">
-          {job ? (
+          {deployment && deployments ? (
+            <DeploymentView
+              key={deployment.id}
+              deployment={deployment}
+              deployments={deployments}
+              trans={trans}
+            />
+          ) : job ? (
             <JobView key={job.id} model={model} job={job} trans={trans} />
           ) : run ? (
             <RunView
