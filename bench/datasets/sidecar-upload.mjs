@@ -143,6 +143,11 @@ try {
   line('sidecar: receive + store (upload)', receive);
   line('sidecar: profile + commit', profile);
   line('sidecar: whole request', total);
+  // CPU seconds of the sidecar process: steadier than wall time on a shared machine.
+  console.log(
+    `sidecar CPU: receive ${(stages.receiveCpuMs / 1000).toFixed(2)} s (${(mb / (stages.receiveCpuMs / 1000)).toFixed(0)} MB per CPU-s), ` +
+      `profile ${(stages.profileCpuMs / 1000).toFixed(2)} s`
+  );
   line('pandas read_csv().describe()', pandas.seconds);
   console.log(
     `rows ${answer.body.row_count}, columns ${answer.body.column_count}; ` +

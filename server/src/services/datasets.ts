@@ -87,7 +87,11 @@ export class DatasetsService {
 
   async list(user: JwtClaims, projectId: string | null): Promise<DatasetRecord[]> {
     if (projectId !== null && !UUID.test(projectId)) {
-      throw new HttpError(404, 'Project not found.', 'not_found');
+      throw new HttpError(
+        400,
+        'project_id must be the id of a project.',
+        'invalid_input'
+      );
     }
     return this.db.withClaims(user, tx => listDatasets(tx, projectId));
   }

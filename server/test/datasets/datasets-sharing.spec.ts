@@ -226,6 +226,9 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
       { headers: { authorization: `Bearer ${outsider.token}` } }
     );
     expect(direct.status).toBe(404);
+    const malformed = await t.api(outsider, 'GET', '/api/v1/datasets?project_id=42');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.message).toBe('project_id must be the id of a project.');
     const unauthenticated = await t.api(null, 'GET', '/api/v1/datasets');
     expect(unauthenticated.status).toBe(401);
   });
