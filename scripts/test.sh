@@ -8,6 +8,16 @@ source "$ROOT/scripts/services.sh"
 
 bash "$ROOT/scripts/setup.sh" --test || die "Setup failed."
 
+# The shared German Credit data: `../shared` beside the repository (the
+# issues' path), else the workstation's copy. Tests read this variable.
+for candidate in "$ROOT/../shared/data/german_credit.csv" /work/shared/data/german_credit.csv; do
+  if [ -z "${INSIGHTER_TEST_GERMAN_CREDIT:-}" ] && [ -f "$candidate" ]; then
+    export INSIGHTER_TEST_GERMAN_CREDIT="$(cd "$(dirname "$candidate")" && pwd)/german_credit.csv"
+  fi
+done
+[ -n "${INSIGHTER_TEST_GERMAN_CREDIT:-}" ] ||
+  die "german_credit.csv not found: put the shared data at ../shared/data beside the repository or set INSIGHTER_TEST_GERMAN_CREDIT."
+
 RESULTS="$ROOT/.cache/test-results"
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 trap 'stop_postgres; stop_dockerd' EXIT

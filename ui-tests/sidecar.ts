@@ -4,7 +4,22 @@
  * does not test (accounts, a teammate's upload) and to check what the
  * browser did against the server's own answer.
  */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import type { RunningLab } from '../extensions/app/test/support/lab';
+
+/**
+ * German Credit (1,000 rows, 62 columns), the shared test data: where
+ * `npm test` found it (`INSIGHTER_TEST_GERMAN_CREDIT`), else `../shared`
+ * beside the repository, else the workstation's copy.
+ */
+export const GERMAN_CREDIT =
+  [
+    process.env.INSIGHTER_TEST_GERMAN_CREDIT,
+    path.resolve(__dirname, '../../shared/data/german_credit.csv'),
+    '/work/shared/data/german_credit.csv'
+  ].find((file): file is string => !!file && existsSync(file)) ??
+  '/work/shared/data/german_credit.csv';
 
 /** The password of every account these tests sign up (letters and digits, ≥ 8). */
 export const PASSWORD = 'engine1843';

@@ -9,13 +9,13 @@
  * XMLHttpRequest. "Open in notebook" → `df.shape` is dataset-notebook.spec.ts.
  */
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import type { Page } from '@playwright/test';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
 import { expect, test, waitForRestored } from '../fixtures';
 import {
   bearer,
   callSidecar,
+  GERMAN_CREDIT,
   type IAccount,
   PASSWORD,
   sidecar,
@@ -23,12 +23,6 @@ import {
 } from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
-
-/** The shared test data, beside the repository (../shared from its root). */
-const GERMAN_CREDIT = path.resolve(
-  __dirname,
-  '../../../shared/data/german_credit.csv'
-);
 
 interface IListedDataset {
   id: string;

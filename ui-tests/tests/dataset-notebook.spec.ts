@@ -11,15 +11,16 @@ import * as path from 'node:path';
 import type { Page } from '@playwright/test';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
 import { expect, test, waitForRestored } from '../fixtures';
-import { bearer, type IAccount, PASSWORD, sidecar, signUp } from '../sidecar';
+import {
+  bearer,
+  GERMAN_CREDIT,
+  type IAccount,
+  PASSWORD,
+  sidecar,
+  signUp
+} from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
-
-/** The shared test data, beside the repository (../shared from its root). */
-const GERMAN_CREDIT = path.resolve(
-  __dirname,
-  '../../../shared/data/german_credit.csv'
-);
 
 async function logIn(
   page: Page,

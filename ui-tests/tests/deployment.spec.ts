@@ -11,11 +11,17 @@
 import { readFileSync } from 'node:fs';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
 import { expect, test, waitForRestored } from '../fixtures';
-import { bearer, callSidecar, PASSWORD, sidecar, signUp } from '../sidecar';
+import {
+  bearer,
+  callSidecar,
+  GERMAN_CREDIT,
+  PASSWORD,
+  sidecar,
+  signUp
+} from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
 
-const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
 
 /** The first `n` rows of german_credit without the target, as `dataframe_split`. */
 function creditRows(n: number): { columns: string[]; data: unknown[][] } {

@@ -14,10 +14,10 @@ import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
 import { expect, test, waitForRestored } from '../fixtures';
+import { GERMAN_CREDIT } from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
 
-const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
 const PASSWORD = 'engine1843';
 
 /** The sidecar on its own port, called as scripts call it. */

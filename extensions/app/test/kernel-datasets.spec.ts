@@ -30,7 +30,9 @@ import {
   waitFor
 } from './support/lab';
 
-const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
+const GERMAN_CREDIT =
+  process.env.INSIGHTER_TEST_GERMAN_CREDIT ??
+  '/work/shared/data/german_credit.csv';
 const PASSWORD = 'engine1843';
 const SLUG = 'credit-risk-alpha';
 

@@ -5,7 +5,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { profileDataset } from '../../src/datasets/profile';
 import { estimateCsvRows } from '../../src/datasets/profile/sample-size';
 
-const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
+const GERMAN_CREDIT =
+  process.env.INSIGHTER_TEST_GERMAN_CREDIT ??
+  '/work/shared/data/german_credit.csv';
 let dir: string;
 
 beforeAll(() => {

@@ -17,7 +17,9 @@ import {
   validateDatasetFile
 } from '../../src/datasets/validate';
 
-const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
+const GERMAN_CREDIT =
+  process.env.INSIGHTER_TEST_GERMAN_CREDIT ??
+  '/work/shared/data/german_credit.csv';
 let dir: string;
 
 beforeAll(() => {

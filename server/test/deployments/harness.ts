@@ -38,7 +38,9 @@ import {
  * registry: a german_credit pipeline built and written by the training
  * script's own code (insighter_train), without a training job.
  */
-export const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
+export const GERMAN_CREDIT =
+  process.env.INSIGHTER_TEST_GERMAN_CREDIT ??
+  '/work/shared/data/german_credit.csv';
 const WRITE_MODEL = path.join(__dirname, 'fixtures', 'write_model.py');
 const run = promisify(execFile);
 
