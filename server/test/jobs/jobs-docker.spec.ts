@@ -175,15 +175,19 @@ describe('/api/v1/jobs with the Docker runner', () => {
     await db.connect();
     try {
       const s = await setUp(first);
+      // Both long enough to be running when the sidecar is killed, however
+      // fast the machine: once it is gone the container's next tracking call
+      // waits (the script retries), so it goes on after the restart.
       const inDocker = (
         await s.train({
-          params: { n_estimators: 1500, learning_rate: 0.05, max_depth: 4 }
+          params: { n_estimators: 5000, learning_rate: 0.01, max_depth: 6 }
         })
       ).body;
       const asProcess = (
         await s.train({
           runner: 'process',
-          params: { n_estimators: 5000, learning_rate: 0.01, max_depth: 8 }
+          algorithm: 'random_forest',
+          params: { n_estimators: 5000 }
         })
       ).body;
       await first.logged(s.alice, inDocker.id, /^round /, 120_000);
