@@ -6,6 +6,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { connectEvents, type EventClient } from '../projects/harness';
 import { BACKENDS } from '../support/postgres';
+import { GERMAN_CREDIT } from '../support/shared-data';
 import {
   eventually,
   startDatasetsTestServer,
@@ -18,7 +19,6 @@ import {
  * supabase-js into the embedded Storage, DuckDB profiles, on PGlite and
  * PostgreSQL 15.
  */
-const GERMAN_CREDIT = '/work/shared/data/german_credit.csv';
 const germanCredit = fs.readFileSync(GERMAN_CREDIT);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

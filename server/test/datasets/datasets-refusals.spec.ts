@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { BACKENDS } from '../support/postgres';
+import { GERMAN_CREDIT as GERMAN_CREDIT_FILE } from '../support/shared-data';
 import {
   eventually,
   startDatasetsTestServer,
@@ -19,7 +20,7 @@ import {
  * a client that goes away mid-upload, and eight uploads at once.
  */
 const LIMIT = 1024 * 1024;
-const GERMAN_CREDIT = fs.readFileSync('/work/shared/data/german_credit.csv');
+const GERMAN_CREDIT = fs.readFileSync(GERMAN_CREDIT_FILE);
 
 describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
   let t: DatasetsTestServer;
