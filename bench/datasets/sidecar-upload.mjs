@@ -16,7 +16,10 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generateCsv } from './generate-csv.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../..'
+);
 const megabytes = Number(process.env.BENCH_MB ?? 1024);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-bench-upload-'));
 const csv = path.join(dir, 'bench.csv');
@@ -28,7 +31,10 @@ function timed(command, args) {
   if (run.status !== 0) {
     throw new Error(`${command} failed: ${run.stderr.slice(-2000)}`);
   }
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, stdout: run.stdout.trim() };
+  return {
+    seconds: Number(process.hrtime.bigint() - start) / 1e9,
+    stdout: run.stdout.trim()
+  };
 }
 
 function startSidecar() {
@@ -40,13 +46,20 @@ function startSidecar() {
     INSIGHTER_LOG_LEVEL: 'info',
     INSIGHTER_AUTH_AUTOCONFIRM: 'true'
   };
-  for (const name of ['DATABASE_URL', 'SUPABASE_URL', 'INSIGHTER_PUBLIC_URL']) delete env[name];
+  for (const name of ['DATABASE_URL', 'SUPABASE_URL', 'INSIGHTER_PUBLIC_URL'])
+    delete env[name];
   // e.g. BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where time goes.
-  const nodeArgs = (process.env.BENCH_SIDECAR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'server/test/auth/sidecar-child.js')], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit']
-  });
+  const nodeArgs = (process.env.BENCH_SIDECAR_NODE_ARGS ?? '')
+    .split(' ')
+    .filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, path.join(root, 'server/test/auth/sidecar-child.js')],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit']
+    }
+  );
   const logs = [];
   const listening = new Promise((resolve, reject) => {
     child.once('exit', code => reject(new Error(`sidecar exited (${code})`)));
@@ -87,7 +100,9 @@ function upload(url, token, query, file) {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', chunk => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(body) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, body: JSON.parse(body) })
+      );
     });
     req.on('error', reject);
     fs.createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(req);
@@ -118,16 +133,27 @@ try {
   const token = session.access_token;
   const project = await json(`${url}/api/v1/projects`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json'
+    },
     body: JSON.stringify({ name: 'Benchmark' })
   });
 
   const start = process.hrtime.bigint();
-  const answer = await upload(url, token, { project_id: project.id, name: 'bench' }, csv);
+  const answer = await upload(
+    url,
+    token,
+    { project_id: project.id, name: 'bench' },
+    csv
+  );
   const total = Number(process.hrtime.bigint() - start) / 1e9;
-  if (answer.status !== 201) throw new Error(`upload: ${answer.status} ${JSON.stringify(answer.body)}`);
+  if (answer.status !== 201)
+    throw new Error(`upload: ${answer.status} ${JSON.stringify(answer.body)}`);
   const stages = sidecar.logs.find(l => l.msg === 'dataset ready');
-  const peak = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${sidecar.child.pid}/status`, 'utf8'));
+  const peak = /VmHWM:\s+(\d+) kB/.exec(
+    fs.readFileSync(`/proc/${sidecar.child.pid}/status`, 'utf8')
+  );
 
   const pandas = timed('/usr/bin/python3', [
     '-c',
@@ -138,7 +164,9 @@ try {
   const receive = stages.receiveMs / 1000;
   const profile = stages.profileMs / 1000;
   const line = (label, seconds) =>
-    console.log(`${label.padEnd(34)} ${seconds.toFixed(2).padStart(7)} s ${(mb / seconds).toFixed(0).padStart(6)} MB/s`);
+    console.log(
+      `${label.padEnd(34)} ${seconds.toFixed(2).padStart(7)} s ${(mb / seconds).toFixed(0).padStart(6)} MB/s`
+    );
   line('cp', cp.seconds);
   line('sidecar: receive + store (upload)', receive);
   line('sidecar: profile + commit', profile);
@@ -151,7 +179,7 @@ try {
   line('pandas read_csv().describe()', pandas.seconds);
   console.log(
     `rows ${answer.body.row_count}, columns ${answer.body.column_count}; ` +
-      `upload throughput ${((cp.seconds / receive)).toFixed(2)} × cp (target ≥ 0.5); ` +
+      `upload throughput ${(cp.seconds / receive).toFixed(2)} × cp (target ≥ 0.5); ` +
       `whole upload ${(total / pandas.seconds).toFixed(2)} × pandas (target ≤ 0.25); ` +
       `sidecar peak RSS ${(Number(peak[1]) / 1024).toFixed(0)} MB (target ≤ 400)`
   );

@@ -217,7 +217,10 @@ export async function startSidecar(
       }
     },
     err =>
-      logger.warn({ err }, 'datasets: the start-up sweep of unfinished uploads failed')
+      logger.warn(
+        { err },
+        'datasets: the start-up sweep of unfinished uploads failed'
+      )
   );
   if (new URL(publicUrl).port === '0') {
     publicUrl = url;

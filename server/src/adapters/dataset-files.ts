@@ -61,7 +61,10 @@ export class DatasetFiles {
   async download(
     token: string,
     path: string,
-    options: { range?: { start: number; end: number }; signal?: AbortSignal } = {}
+    options: {
+      range?: { start: number; end: number };
+      signal?: AbortSignal;
+    } = {}
   ): Promise<Readable> {
     const headers: Record<string, string> = {};
     if (options.range) {

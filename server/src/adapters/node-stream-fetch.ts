@@ -45,11 +45,16 @@ export function nodeStreamFetch(
         response.resume();
       }
       resolve(
-        new Response(empty ? null : (Readable.toWeb(response) as ReadableStream<Uint8Array>), {
-          status: response.statusCode,
-          statusText: response.statusMessage,
-          headers: answer
-        })
+        new Response(
+          empty
+            ? null
+            : (Readable.toWeb(response) as ReadableStream<Uint8Array>),
+          {
+            status: response.statusCode,
+            statusText: response.statusMessage,
+            headers: answer
+          }
+        )
       );
     });
     request.on('error', reject);

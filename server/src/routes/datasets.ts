@@ -57,7 +57,8 @@ export const datasetName = z
     error: 'Dataset name must not contain "/" or "\\".'
   })
   .refine(name => !CONTROL.test(name), {
-    error: 'Dataset name must not contain control characters (tabs, line breaks…).'
+    error:
+      'Dataset name must not contain control characters (tabs, line breaks…).'
   })
   .refine(name => !name.includes('..'), {
     error: 'Dataset name must not contain "..".'
@@ -93,9 +94,12 @@ const patchBody = z
           : undefined
     }
   )
-  .refine(patch => patch.name !== undefined || patch.description !== undefined, {
-    error: 'Nothing to change: send a name, a description or both.'
-  });
+  .refine(
+    patch => patch.name !== undefined || patch.description !== undefined,
+    {
+      error: 'Nothing to change: send a name, a description or both.'
+    }
+  );
 
 /** Content types a raw upload may declare; the content decides the format. */
 const RAW_TYPES = new Set([
@@ -259,7 +263,10 @@ interface UploadParts {
  * The upload's fields and its file's bytes, unbuffered: the request itself
  * for a raw body, or the form's file part (fields sent before it count).
  */
-async function readUpload(req: Request, signal: AbortSignal): Promise<UploadParts> {
+async function readUpload(
+  req: Request,
+  signal: AbortSignal
+): Promise<UploadParts> {
   const type = (req.headers['content-type'] ?? 'application/octet-stream')
     .split(';')[0]
     .trim()
@@ -267,12 +274,16 @@ async function readUpload(req: Request, signal: AbortSignal): Promise<UploadPart
   if (type === 'multipart/form-data') {
     const form = await readForm(req.headers, req, signal);
     return {
-      fields: parseFields({
-        project_id: form.fields.project_id ?? optionalQuery(req, 'project_id'),
-        name: form.fields.name ?? optionalQuery(req, 'name') ?? form.fileName,
-        description:
-          form.fields.description ?? optionalQuery(req, 'description')
-      }, () => form.file.resume()),
+      fields: parseFields(
+        {
+          project_id:
+            form.fields.project_id ?? optionalQuery(req, 'project_id'),
+          name: form.fields.name ?? optionalQuery(req, 'name') ?? form.fileName,
+          description:
+            form.fields.description ?? optionalQuery(req, 'description')
+        },
+        () => form.file.resume()
+      ),
       fileName: form.fileName,
       body: form.file
     };
@@ -335,7 +346,11 @@ function readForm(
       form = busboy({ headers, limits: FORM_LIMITS, preservePath: true });
     } catch {
       reject(
-        new HttpError(400, 'The multipart form has no boundary.', 'invalid_input')
+        new HttpError(
+          400,
+          'The multipart form has no boundary.',
+          'invalid_input'
+        )
       );
       return;
     }
@@ -346,11 +361,9 @@ function readForm(
     });
     form.once('file', (_name, stream, info) => {
       file = stream;
-      signal.addEventListener(
-        'abort',
-        () => stream.destroy(new ClientGone()),
-        { once: true }
-      );
+      signal.addEventListener('abort', () => stream.destroy(new ClientGone()), {
+        once: true
+      });
       resolve({ fields, fileName: info.filename || undefined, file: stream });
     });
     form.on('error', err => {

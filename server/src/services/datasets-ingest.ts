@@ -145,7 +145,9 @@ export class DatasetIngest {
    * before `startedAt` (and anyone's abandoned for a day) with their stored
    * objects, then datasets left without any version.
    */
-  async sweep(startedAt: Date): Promise<{ versions: number; datasets: number }> {
+  async sweep(
+    startedAt: Date
+  ): Promise<{ versions: number; datasets: number }> {
     const { db, files } = this.options;
     const staleBefore = new Date(startedAt.getTime() - ABANDONED_AFTER_MS);
     const unfinished = await db.asService(tx =>
@@ -358,12 +360,10 @@ class Upload {
   /** Creates the dataset (if new) and the version row, and opens both outputs. */
   private async begin(first: Buffer): Promise<void> {
     const { request } = this;
-    const format: DatasetFormat =
-      first.subarray(0, 4).equals(PARQUET_MAGIC) ? 'parquet' : 'csv';
-    const fileName = displayFileName(
-      request.fileName ?? request.name,
-      format
-    );
+    const format: DatasetFormat = first.subarray(0, 4).equals(PARQUET_MAGIC)
+      ? 'parquet'
+      : 'csv';
+    const fileName = displayFileName(request.fileName ?? request.name, format);
     const contentType =
       format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet';
     const uploader = request.user.sub;
@@ -448,7 +448,10 @@ class Upload {
     }
     if (waits.length > 0) {
       // Storage refusing mid-way (e.g. its own size limit) must not leave us waiting.
-      await Promise.race([Promise.all(waits), this.stored!.then(() => undefined)]);
+      await Promise.race([
+        Promise.all(waits),
+        this.stored!.then(() => undefined)
+      ]);
     }
     if (this.storageError) {
       throw this.storageError;
@@ -570,7 +573,11 @@ class ByteLimit extends Transform {
  * drains the rest). A body that closes before its end, or an aborted
  * request, stops the upload as `ClientGone`.
  */
-function feed(source: Readable, into: Writable, signal: AbortSignal): () => void {
+function feed(
+  source: Readable,
+  into: Writable,
+  signal: AbortSignal
+): () => void {
   const onError = (err: Error) => into.destroy(err);
   const onClose = () => {
     if (!source.readableEnded) {
@@ -609,7 +616,10 @@ function drained(stream: Writable): Promise<void> {
  * The name shown for the file (and given to downloads): the uploaded file's
  * own name, or the dataset's, with an extension that matches the content.
  */
-export function displayFileName(candidate: string, format: DatasetFormat): string {
+export function displayFileName(
+  candidate: string,
+  format: DatasetFormat
+): string {
   const base =
     candidate
       .split(/[\\/]/)
@@ -618,7 +628,8 @@ export function displayFileName(candidate: string, format: DatasetFormat): strin
       .normalize('NFC')
       .trim()
       .slice(0, 200) || 'dataset';
-  const extensions = format === 'csv' ? ['.csv', '.tsv', '.txt'] : ['.parquet', '.pq'];
+  const extensions =
+    format === 'csv' ? ['.csv', '.tsv', '.txt'] : ['.parquet', '.pq'];
   return extensions.some(ext => base.toLowerCase().endsWith(ext))
     ? base
     : `${base}.${format}`;

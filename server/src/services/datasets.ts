@@ -85,7 +85,10 @@ export class DatasetsService {
     this.ingest = new DatasetIngest(options);
   }
 
-  async list(user: JwtClaims, projectId: string | null): Promise<DatasetRecord[]> {
+  async list(
+    user: JwtClaims,
+    projectId: string | null
+  ): Promise<DatasetRecord[]> {
     if (projectId !== null && !UUID.test(projectId)) {
       throw new HttpError(
         400,
@@ -261,7 +264,8 @@ export class DatasetsService {
     asCsv: boolean
   ): Promise<DatasetContent> {
     const stored = await this.readyVersion(user, id, version);
-    const original = stored.format === 'csv' && (stored.delimiter ?? ',') === ',';
+    const original =
+      stored.format === 'csv' && (stored.delimiter ?? ',') === ',';
     if (!asCsv || original) {
       return {
         fileName: stored.file_name,
@@ -286,9 +290,7 @@ export class DatasetsService {
     token: string,
     stored: StoredVersion
   ): Promise<DatasetContent> {
-    const work = await fsp.mkdtemp(
-      path.join(this.ingest.workDir, 'convert-')
-    );
+    const work = await fsp.mkdtemp(path.join(this.ingest.workDir, 'convert-'));
     const release = () => fsp.rm(work, { recursive: true, force: true });
     try {
       const source = path.join(work, `source.${stored.format}`);

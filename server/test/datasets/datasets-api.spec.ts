@@ -20,7 +20,8 @@ import {
  * PostgreSQL 15.
  */
 const germanCredit = fs.readFileSync(GERMAN_CREDIT);
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+const sha256 = (bytes: Buffer) =>
+  createHash('sha256').update(bytes).digest('hex');
 
 describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
   let t: DatasetsTestServer;
@@ -51,7 +52,11 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
     beforeAll(async () => {
       const res = await t.upload(
         alice,
-        { project_id: projectId, name: 'German credit', description: 'Applicants' },
+        {
+          project_id: projectId,
+          name: 'German credit',
+          description: 'Applicants'
+        },
         germanCredit
       );
       expect(res.status).toBe(201);
@@ -110,13 +115,27 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
       expect(duration.distinct_count).toBeGreaterThan(1);
       expect(duration.histogram.length).toBeGreaterThan(0);
       expect(
-        duration.histogram.reduce((n: number, b: { count: number }) => n + b.count, 0)
+        duration.histogram.reduce(
+          (n: number, b: { count: number }) => n + b.count,
+          0
+        )
       ).toBe(1000);
       for (const column of record.columns) {
         expect(Object.keys(column).sort()).toEqual(
           [
-            'distinct_count', 'histogram', 'max', 'mean', 'min', 'name',
-            'null_count', 'q25', 'q50', 'q75', 'std', 'top_values', 'type'
+            'distinct_count',
+            'histogram',
+            'max',
+            'mean',
+            'min',
+            'name',
+            'null_count',
+            'q25',
+            'q50',
+            'q75',
+            'std',
+            'top_values',
+            'type'
           ].sort()
         );
       }
@@ -127,7 +146,9 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
       const key = `${alice.id}/${record.id}/German credit.csv`;
       expect(holdings.objects).toContain(key);
       expect(
-        fs.readFileSync(path.join(t.dataDir, 'storage', 'uploads', ...key.split('/')))
+        fs.readFileSync(
+          path.join(t.dataDir, 'storage', 'uploads', ...key.split('/'))
+        )
       ).toEqual(germanCredit);
     });
 
@@ -147,26 +168,50 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
     });
 
     it('is listed, read, previewed and counted on the project card', async () => {
-      const list = await t.api(alice, 'GET', `/api/v1/datasets?project_id=${projectId}`);
+      const list = await t.api(
+        alice,
+        'GET',
+        `/api/v1/datasets?project_id=${projectId}`
+      );
       expect(list.status).toBe(200);
-      const listed = list.body.datasets.find((d: { id: string }) => d.id === record.id);
-      expect(listed).toMatchObject({ status: 'ready', row_count: 1000, version: 1 });
+      const listed = list.body.datasets.find(
+        (d: { id: string }) => d.id === record.id
+      );
+      expect(listed).toMatchObject({
+        status: 'ready',
+        row_count: 1000,
+        version: 1
+      });
       const all = await t.api(alice, 'GET', '/api/v1/datasets');
-      expect(all.body.datasets.map((d: { id: string }) => d.id)).toContain(record.id);
+      expect(all.body.datasets.map((d: { id: string }) => d.id)).toContain(
+        record.id
+      );
 
       const got = await t.api(alice, 'GET', `/api/v1/datasets/${record.id}`);
       expect(got.status).toBe(200);
       expect(got.body).toEqual(record);
 
-      const preview = await t.api(alice, 'GET', `/api/v1/datasets/${record.id}/preview?limit=3`);
+      const preview = await t.api(
+        alice,
+        'GET',
+        `/api/v1/datasets/${record.id}/preview?limit=3`
+      );
       expect(preview.status).toBe(200);
       expect(preview.body.columns).toHaveLength(62);
       expect(preview.body.rows).toHaveLength(3);
       expect(preview.body.rows[0]).toHaveLength(62);
-      const fifty = await t.api(alice, 'GET', `/api/v1/datasets/${record.id}/preview`);
+      const fifty = await t.api(
+        alice,
+        'GET',
+        `/api/v1/datasets/${record.id}/preview`
+      );
       expect(fifty.body.rows).toHaveLength(50);
 
-      const project = await t.api(alice, 'GET', `/api/v1/projects/${projectId}`);
+      const project = await t.api(
+        alice,
+        'GET',
+        `/api/v1/projects/${projectId}`
+      );
       expect(project.body.dataset_count).toBeGreaterThanOrEqual(1);
     });
 
@@ -176,30 +221,43 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('etag')).toBe(`"${sha256(germanCredit)}"`);
-      expect(res.headers.get('content-length')).toBe(String(germanCredit.length));
+      expect(res.headers.get('content-length')).toBe(
+        String(germanCredit.length)
+      );
       expect(res.headers.get('accept-ranges')).toBe('bytes');
       expect(res.headers.get('content-disposition')).toMatch(
         /^attachment; filename="German credit.csv"/
       );
       expect(Buffer.from(await res.arrayBuffer())).toEqual(germanCredit);
 
-      const ranged = await fetch(`${t.url}/api/v1/datasets/${record.id}/content`, {
-        headers: { authorization: `Bearer ${alice.token}`, range: 'bytes=10-99' }
-      });
+      const ranged = await fetch(
+        `${t.url}/api/v1/datasets/${record.id}/content`,
+        {
+          headers: {
+            authorization: `Bearer ${alice.token}`,
+            range: 'bytes=10-99'
+          }
+        }
+      );
       expect(ranged.status).toBe(206);
       expect(ranged.headers.get('content-range')).toBe(
         `bytes 10-99/${germanCredit.length}`
       );
-      expect(Buffer.from(await ranged.arrayBuffer())).toEqual(germanCredit.subarray(10, 100));
+      expect(Buffer.from(await ranged.arrayBuffer())).toEqual(
+        germanCredit.subarray(10, 100)
+      );
 
-      const cached = await fetch(`${t.url}/api/v1/datasets/${record.id}/content`, {
-        headers: {
-          authorization: `Bearer ${alice.token}`,
-          'if-none-match': `"${sha256(germanCredit)}"`,
-          // fetch adds "no-cache" (a forced reload) to a conditional request otherwise.
-          'cache-control': 'max-age=0'
+      const cached = await fetch(
+        `${t.url}/api/v1/datasets/${record.id}/content`,
+        {
+          headers: {
+            authorization: `Bearer ${alice.token}`,
+            'if-none-match': `"${sha256(germanCredit)}"`,
+            // fetch adds "no-cache" (a forced reload) to a conditional request otherwise.
+            'cache-control': 'max-age=0'
+          }
         }
-      });
+      );
       expect(cached.status).toBe(304);
     });
   });
@@ -235,7 +293,9 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
       row_count: 2000,
       file_name: 'more.csv'
     });
-    expect(second.body.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(
+      second.body.versions.map((v: { version: number }) => v.version)
+    ).toEqual([1, 2]);
     const holdings = await t.holdings();
     expect(holdings.objects).toEqual(
       expect.arrayContaining([
@@ -243,30 +303,66 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
         `${alice.id}/${first.body.id}/v2/more.csv`
       ])
     );
-    const v1 = await t.api(alice, 'GET', `/api/v1/datasets/${first.body.id}?version=1`);
+    const v1 = await t.api(
+      alice,
+      'GET',
+      `/api/v1/datasets/${first.body.id}?version=1`
+    );
     expect(v1.body).toMatchObject({ version: 1, row_count: 1000 });
   });
 
   it('hands a semicolon CSV over comma-separated with format=csv, values unchanged', async () => {
     const text = 'name;amount;note\nAda;1,50;"a; b"\nBob;2;x\n';
-    const res = await t.upload(alice, { project_id: projectId, name: 'semicolons' }, text);
+    const res = await t.upload(
+      alice,
+      { project_id: projectId, name: 'semicolons' },
+      text
+    );
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ delimiter: ';', row_count: 2, column_count: 3 });
-    const original = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/content`);
+    expect(res.body).toMatchObject({
+      delimiter: ';',
+      row_count: 2,
+      column_count: 3
+    });
+    const original = await t.api(
+      alice,
+      'GET',
+      `/api/v1/datasets/${res.body.id}/content`
+    );
     expect(original.body).toBe(text);
-    const csv = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/content?format=csv`);
+    const csv = await t.api(
+      alice,
+      'GET',
+      `/api/v1/datasets/${res.body.id}/content?format=csv`
+    );
     expect(csv.status).toBe(200);
     expect(csv.body).toBe('name,amount,note\nAda,"1,50",a; b\nBob,2,x\n');
 
-    const badFormat = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/content?format=xlsx`);
+    const badFormat = await t.api(
+      alice,
+      'GET',
+      `/api/v1/datasets/${res.body.id}/content?format=xlsx`
+    );
     expect(badFormat.status).toBe(400);
     expect(badFormat.body.error.message).toMatch(/format can only be "csv"/);
-    const badLimit = await t.api(alice, 'GET', `/api/v1/datasets/${res.body.id}/preview?limit=101`);
+    const badLimit = await t.api(
+      alice,
+      'GET',
+      `/api/v1/datasets/${res.body.id}/preview?limit=101`
+    );
     expect(badLimit.status).toBe(400);
-    expect(badLimit.body.error.message).toBe('limit must be a whole number from 1 to 100.');
-    const outside = await fetch(`${t.url}/api/v1/datasets/${res.body.id}/content`, {
-      headers: { authorization: `Bearer ${alice.token}`, range: `bytes=${text.length + 5}-` }
-    });
+    expect(badLimit.body.error.message).toBe(
+      'limit must be a whole number from 1 to 100.'
+    );
+    const outside = await fetch(
+      `${t.url}/api/v1/datasets/${res.body.id}/content`,
+      {
+        headers: {
+          authorization: `Bearer ${alice.token}`,
+          range: `bytes=${text.length + 5}-`
+        }
+      }
+    );
     expect(outside.status).toBe(416);
     expect(outside.headers.get('content-range')).toBe(`bytes */${text.length}`);
   });
@@ -300,16 +396,23 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
       column_count: 4,
       delimiter: null
     });
-    const category = res.body.columns.find((c: { name: string }) => c.name === 'category');
+    const category = res.body.columns.find(
+      (c: { name: string }) => c.name === 'category'
+    );
     expect(category.null_count).toBe(834);
     expect(category.top_values.length).toBeGreaterThan(0);
 
-    const csv = await fetch(`${t.url}/api/v1/datasets/${res.body.id}/content?format=csv`, {
-      headers: { authorization: `Bearer ${alice.token}` }
-    });
+    const csv = await fetch(
+      `${t.url}/api/v1/datasets/${res.body.id}/content?format=csv`,
+      {
+        headers: { authorization: `Bearer ${alice.token}` }
+      }
+    );
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect(csv.headers.get('content-disposition')).toMatch(/filename="events.csv"/);
+    expect(csv.headers.get('content-disposition')).toMatch(
+      /filename="events.csv"/
+    );
     const text = Buffer.from(await csv.arrayBuffer());
     expect(Number(csv.headers.get('content-length'))).toBe(text.length);
     const file = path.join(work, 'events.csv');
@@ -318,7 +421,9 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
       '-c',
       'import sys, pandas; print(pandas.read_csv(sys.argv[1]).shape)',
       file
-    ]).toString().trim();
+    ])
+      .toString()
+      .trim();
     expect(shape).toBe('(2500, 4)');
 
     const raw = await fetch(`${t.url}/api/v1/datasets/${res.body.id}/content`, {
@@ -326,6 +431,9 @@ describe.each(BACKENDS)('/api/v1/datasets on %s', backend => {
     });
     expect(Buffer.from(await raw.arrayBuffer())).toEqual(bytes);
     // The converted file goes once the answer is sent.
-    await eventually(async () => (await t.holdings()).temp.length === 0, 'the converted file to go');
+    await eventually(
+      async () => (await t.holdings()).temp.length === 0,
+      'the converted file to go'
+    );
   });
 });

@@ -37,7 +37,11 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     projectId = await t.project(alice);
     parquet = await parquetFile();
     // One good dataset, so "nothing changed" is measured against something.
-    const good = await t.upload(alice, { project_id: projectId, name: 'kept' }, GERMAN_CREDIT);
+    const good = await t.upload(
+      alice,
+      { project_id: projectId, name: 'kept' },
+      GERMAN_CREDIT
+    );
     expect(good.status).toBe(201);
   });
 
@@ -52,10 +56,13 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     // Storage drops an aborted upload's temp file once it notices the
     // connection went: asynchronously, shortly after our answer.
     let after: Holdings = before;
-    await eventually(async () => {
-      after = await t.holdings();
-      return after.temp.length === 0;
-    }, `temp files to go: ${JSON.stringify(after.temp)}`);
+    await eventually(
+      async () => {
+        after = await t.holdings();
+        return after.temp.length === 0;
+      },
+      `temp files to go: ${JSON.stringify(after.temp)}`
+    );
     expect(after).toEqual({ ...before, temp: [] });
     return result;
   };
@@ -78,7 +85,13 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
 
   describe('files that are not datasets: 422 invalid_file', () => {
     it('an empty file', async () => {
-      await refused({ project_id: projectId, name: 'empty' }, '', 422, 'invalid_file', /^The file is empty\.$/);
+      await refused(
+        { project_id: projectId, name: 'empty' },
+        '',
+        422,
+        'invalid_file',
+        /^The file is empty\.$/
+      );
     });
 
     it('a binary file named .csv', async () => {
@@ -112,7 +125,10 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     });
 
     it('a ragged row deep in a large CSV, after much has been stored', async () => {
-      const good = Array.from({ length: 30000 }, (_, i) => `${i},${i * 2},x${i % 7}`).join('\n');
+      const good = Array.from(
+        { length: 30000 },
+        (_, i) => `${i},${i * 2},x${i % 7}`
+      ).join('\n');
       const body = `a,b,c\n${good}\n1,2\n`;
       expect(body.length).toBeGreaterThan(256 * 1024);
       await refused(
@@ -127,7 +143,11 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     it('a CSV that is not UTF-8', async () => {
       await refused(
         { project_id: projectId, name: 'latin1' },
-        Buffer.concat([Buffer.from('name,city\nJos'), Buffer.from([0xe9]), Buffer.from(',Lyon\n')]),
+        Buffer.concat([
+          Buffer.from('name,city\nJos'),
+          Buffer.from([0xe9]),
+          Buffer.from(',Lyon\n')
+        ]),
         422,
         'invalid_file',
         /not UTF-8 text \(byte 13\)/
@@ -164,15 +184,33 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     const cases: [string, Record<string, string>, RegExp][] = [
       ['a path', { name: '../../etc/passwd' }, /must not contain "\/" or "\\"/],
       ['a backslash', { name: 'a\\b' }, /must not contain "\/" or "\\"/],
-      ['"..", even without a slash', { name: 'x..y' }, /must not contain "\.\."/],
+      [
+        '"..", even without a slash',
+        { name: 'x..y' },
+        /must not contain "\.\."/
+      ],
       ['a control character', { name: 'bad\u0000name' }, /control characters/],
       ['a line break', { name: 'two\nlines' }, /control characters/],
-      ['more than 200 characters', { name: 'n'.repeat(201) }, /at most 200 characters/],
+      [
+        'more than 200 characters',
+        { name: 'n'.repeat(201) },
+        /at most 200 characters/
+      ],
       ['no name', { name: '' }, /Dataset name is required/],
-      ['a description over 2000 characters', { name: 'ok', description: 'd'.repeat(2001) }, /at most 2000/]
+      [
+        'a description over 2000 characters',
+        { name: 'ok', description: 'd'.repeat(2001) },
+        /at most 2000/
+      ]
     ];
     it.each(cases)('%s', async (_what, fields, message) => {
-      await refused({ project_id: projectId, ...fields }, GERMAN_CREDIT, 400, 'invalid_input', message);
+      await refused(
+        { project_id: projectId, ...fields },
+        GERMAN_CREDIT,
+        400,
+        'invalid_input',
+        message
+      );
     });
 
     it('a multipart file named ../../etc/passwd (the name defaults to it)', async () => {
@@ -188,8 +226,20 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     });
 
     it('no project, a malformed one, or one that does not exist', async () => {
-      await refused({ name: 'x' }, 'a,b\n1,2\n', 400, 'invalid_input', /project_id is required/);
-      await refused({ project_id: 'nope', name: 'x' }, 'a,b\n1,2\n', 400, 'invalid_input', /project_id must be the id of a project/);
+      await refused(
+        { name: 'x' },
+        'a,b\n1,2\n',
+        400,
+        'invalid_input',
+        /project_id is required/
+      );
+      await refused(
+        { project_id: 'nope', name: 'x' },
+        'a,b\n1,2\n',
+        400,
+        'invalid_input',
+        /project_id must be the id of a project/
+      );
       await refused(
         { project_id: '3b0c4a52-7f1e-4d0a-9b7c-2f6d8e1a5c90', name: 'x' },
         'a,b\n1,2\n',
@@ -210,9 +260,9 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
           body: form
         });
         expect(res.status).toBe(400);
-        expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
-          /The form holds no file/
-        );
+        expect(
+          ((await res.json()) as { error: { message: string } }).error.message
+        ).toMatch(/The form holds no file/);
       });
     });
 
@@ -228,11 +278,14 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
     });
 
     it('no sign-in: 401', async () => {
-      const res = await fetch(`${t.url}/api/v1/datasets?project_id=${projectId}&name=x`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/csv' },
-        body: 'a,b\n1,2\n'
-      });
+      const res = await fetch(
+        `${t.url}/api/v1/datasets?project_id=${projectId}&name=x`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'text/csv' },
+          body: 'a,b\n1,2\n'
+        }
+      );
       expect(res.status).toBe(401);
     });
   });
@@ -253,10 +306,15 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
       // 64 MB offered without a length; the answer must come long before.
       const offered = 64 * 1024 * 1024;
       const outcome = await leavesNothing(() =>
-        streamUpload(t.url, alice.token, { project_id: projectId, name: 'endless' }, {
-          total: offered,
-          chunk: 'x,y\n'.repeat(16 * 1024)
-        })
+        streamUpload(
+          t.url,
+          alice.token,
+          { project_id: projectId, name: 'endless' },
+          {
+            total: offered,
+            chunk: 'x,y\n'.repeat(16 * 1024)
+          }
+        )
       );
       expect(outcome.status).toBe(413);
       expect(outcome.body).toMatch(/"code":"too_large"/);
@@ -279,23 +337,35 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
   it('leaves nothing when the client goes away mid-upload', async () => {
     const before = await t.holdings();
     const url = new URL(`${t.url}/api/v1/datasets`);
-    url.search = new URLSearchParams({ project_id: projectId, name: 'abandoned' }).toString();
+    url.search = new URLSearchParams({
+      project_id: projectId,
+      name: 'abandoned'
+    }).toString();
     const req = http.request(url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'text/csv' }
+      headers: {
+        authorization: `Bearer ${alice.token}`,
+        'content-type': 'text/csv'
+      }
     });
     req.on('error', () => undefined);
     req.write('id,value\n');
-    const rows = Array.from({ length: 1000 }, (_, i) => `${i},${i}`).join('\n') + '\n';
+    const rows =
+      Array.from({ length: 1000 }, (_, i) => `${i},${i}`).join('\n') + '\n';
     let uploading = false;
     // Trickle rows until the catalog shows the upload in progress.
     const deadline = Date.now() + 10_000;
     while (!uploading && Date.now() < deadline) {
       req.write(rows);
       await new Promise(resolve => setTimeout(resolve, 50));
-      const list = await t.api(alice, 'GET', `/api/v1/datasets?project_id=${projectId}`);
+      const list = await t.api(
+        alice,
+        'GET',
+        `/api/v1/datasets?project_id=${projectId}`
+      );
       uploading = list.body.datasets.some(
-        (d: { name: string; status: string }) => d.name === 'abandoned' && d.status === 'uploading'
+        (d: { name: string; status: string }) =>
+          d.name === 'abandoned' && d.status === 'uploading'
       );
     }
     expect(uploading).toBe(true);
@@ -310,13 +380,26 @@ describe.each(BACKENDS)('dataset uploads refused on %s', backend => {
 
   it('takes 8 uploads at once: distinct records and versions', async () => {
     const before = await t.holdings();
-    const names = ['same', 'same', 'same', 'same', 'one', 'two', 'three', 'four'];
+    const names = [
+      'same',
+      'same',
+      'same',
+      'same',
+      'one',
+      'two',
+      'three',
+      'four'
+    ];
     const answers = await Promise.all(
       names.map((name, i) =>
         t.upload(
           alice,
           { project_id: projectId, name },
-          `n,i\n${name},${i}\n`.repeat(1) + Array.from({ length: 500 * (i + 1) }, (_, k) => `${name},${k}`).join('\n')
+          `n,i\n${name},${i}\n`.repeat(1) +
+            Array.from(
+              { length: 500 * (i + 1) },
+              (_, k) => `${name},${k}`
+            ).join('\n')
         )
       )
     );
@@ -358,13 +441,20 @@ describe('an upload Storage refuses part-way', () => {
     const projectId = await t.project(alice);
     const before = await t.holdings();
     const body = 'a,b\n' + '1,2\n'.repeat(128 * 1024);
-    const res = await t.upload(alice, { project_id: projectId, name: 'large' }, body);
+    const res = await t.upload(
+      alice,
+      { project_id: projectId, name: 'large' },
+      body
+    );
     expect(res.status).toBe(413);
     expect(res.body.error).toEqual({
       code: 'too_large',
       message: 'The file is larger than Storage accepts.'
     });
-    await eventually(async () => (await t.holdings()).temp.length === 0, 'temp files to go');
+    await eventually(
+      async () => (await t.holdings()).temp.length === 0,
+      'temp files to go'
+    );
     expect(await t.holdings()).toEqual(before);
   });
 });

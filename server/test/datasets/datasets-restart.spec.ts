@@ -21,7 +21,9 @@ import {
  * are untouched.
  */
 describe('a sidecar killed mid-upload', () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-datasets-kill-'));
+  const dataDir = fs.mkdtempSync(
+    path.join(os.tmpdir(), 'insighter-datasets-kill-')
+  );
   let child: ChildProcess | undefined;
 
   afterAll(() => {
@@ -34,7 +36,11 @@ describe('a sidecar killed mid-upload', () => {
   it('restarts with no record, object or spool of that upload', async () => {
     // Seeded from the run's migrated snapshot: spares the child a first-start initdb.
     const seeded = await openDatabase(
-      { backend: 'pglite', dataDir: path.join(dataDir, 'db'), loadFrom: pgliteSnapshot('migrated') },
+      {
+        backend: 'pglite',
+        dataDir: path.join(dataDir, 'db'),
+        loadFrom: pgliteSnapshot('migrated')
+      },
       { logger: silentLogger }
     );
     await seeded.db.close();
@@ -42,7 +48,9 @@ describe('a sidecar killed mid-upload', () => {
     const first = await startSidecarProcess(dataDir, env);
     child = first.process;
 
-    const config = (await (await fetch(`${first.url}/api/v1/config`)).json()) as {
+    const config = (await (
+      await fetch(`${first.url}/api/v1/config`)
+    ).json()) as {
       supabase_anon_key: string;
     };
     const client = makeClient(first.url, config.supabase_anon_key);
@@ -53,7 +61,12 @@ describe('a sidecar killed mid-upload', () => {
     });
     expect(error).toBeNull();
     const token = data.session!.access_token;
-    const api = async (base: string, method: string, pathname: string, body?: unknown) => {
+    const api = async (
+      base: string,
+      method: string,
+      pathname: string,
+      body?: unknown
+    ) => {
       const res = await fetch(`${base}${pathname}`, {
         method,
         headers: {
@@ -62,16 +75,24 @@ describe('a sidecar killed mid-upload', () => {
         },
         body: body === undefined ? undefined : JSON.stringify(body)
       });
-      return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+      return {
+        status: res.status,
+        body: (await res.json().catch(() => undefined)) as any
+      };
     };
-    const project = await api(first.url, 'POST', '/api/v1/projects', { name: 'Kill test' });
+    const project = await api(first.url, 'POST', '/api/v1/projects', {
+      name: 'Kill test'
+    });
     expect(project.status).toBe(201);
     const projectId = project.body.id as string;
     const kept = await fetch(
       `${first.url}/api/v1/datasets?project_id=${projectId}&name=kept`,
       {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'text/csv'
+        },
         body: 'a,b\n1,2\n3,4\n'
       }
     );
@@ -80,22 +101,31 @@ describe('a sidecar killed mid-upload', () => {
 
     // A slow upload: rows trickle in until the catalog shows it uploading.
     const url = new URL(`${first.url}/api/v1/datasets`);
-    url.search = new URLSearchParams({ project_id: projectId, name: 'slow' }).toString();
+    url.search = new URLSearchParams({
+      project_id: projectId,
+      name: 'slow'
+    }).toString();
     const req = http.request(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }
     });
     req.on('error', () => undefined);
     req.write('id,value\n');
-    const rows = Array.from({ length: 2000 }, (_, i) => `${i},${i * 3}`).join('\n') + '\n';
+    const rows =
+      Array.from({ length: 2000 }, (_, i) => `${i},${i * 3}`).join('\n') + '\n';
     let uploading = false;
     const deadline = Date.now() + 20_000;
     while (!uploading && Date.now() < deadline) {
       req.write(rows);
       await new Promise(resolve => setTimeout(resolve, 50));
-      const list = await api(first.url, 'GET', `/api/v1/datasets?project_id=${projectId}`);
+      const list = await api(
+        first.url,
+        'GET',
+        `/api/v1/datasets?project_id=${projectId}`
+      );
       uploading = list.body.datasets.some(
-        (d: { name: string; status: string }) => d.name === 'slow' && d.status === 'uploading'
+        (d: { name: string; status: string }) =>
+          d.name === 'slow' && d.status === 'uploading'
       );
     }
     expect(uploading).toBe(true);
@@ -103,7 +133,9 @@ describe('a sidecar killed mid-upload', () => {
     const storageTemp = path.join(dataDir, 'storage', '.tmp');
     // The bytes are on their way into both the spool and Storage's temp file.
     await eventually(
-      () => fs.readdirSync(spools).length > 0 && fs.readdirSync(storageTemp).length > 0,
+      () =>
+        fs.readdirSync(spools).length > 0 &&
+        fs.readdirSync(storageTemp).length > 0,
       'the spool and the Storage temp file',
       10_000
     );
@@ -115,16 +147,25 @@ describe('a sidecar killed mid-upload', () => {
     const second = await startSidecarProcess(dataDir, env);
     child = second.process;
     await eventually(
-      () => second.logs.some(l => l.msg === 'datasets: removed unfinished uploads'),
+      () =>
+        second.logs.some(l => l.msg === 'datasets: removed unfinished uploads'),
       'the start-up sweep',
       20_000
     );
-    expect(second.logs.find(l => l.msg === 'datasets: removed unfinished uploads')).toMatchObject({
+    expect(
+      second.logs.find(l => l.msg === 'datasets: removed unfinished uploads')
+    ).toMatchObject({
       versions: 1,
       datasets: 1
     });
-    const after = await api(second.url, 'GET', `/api/v1/datasets?project_id=${projectId}`);
-    expect(after.body.datasets.map((d: { name: string }) => d.name)).toEqual(['kept']);
+    const after = await api(
+      second.url,
+      'GET',
+      `/api/v1/datasets?project_id=${projectId}`
+    );
+    expect(after.body.datasets.map((d: { name: string }) => d.name)).toEqual([
+      'kept'
+    ]);
     second.process.kill('SIGTERM');
     await exited(second.process);
 
@@ -170,44 +211,64 @@ describe.each(BACKENDS)('the start-up sweep on %s', backend => {
   it("removes this sidecar's unfinished uploads with their stored objects, and nobody else's recent ones", async () => {
     const alice = await t.person();
     const projectId = await t.project(alice);
-    const good = await t.upload(alice, { project_id: projectId, name: 'good' }, 'a,b\n1,2\n');
+    const good = await t.upload(
+      alice,
+      { project_id: projectId, name: 'good' },
+      'a,b\n1,2\n'
+    );
     expect(good.status).toBe(201);
     const instance = fs
       .readFileSync(path.join(t.dataDir, 'datasets', 'instance-id'), 'utf8')
       .trim();
 
     // What a kill during validation leaves: a row and its stored object.
-    const unfinished = async (name: string, ingestInstance: string, age: string) => {
-      const [row] = (
-        await t.auth.db.asService(async tx => {
-          const dataset = await tx.query<{ id: string }>(
-            `insert into public.datasets (project_id, name, owner_id, created_at)
+    const unfinished = async (
+      name: string,
+      ingestInstance: string,
+      age: string
+    ) => {
+      const [row] = await t.auth.db.asService(async tx => {
+        const dataset = await tx.query<{ id: string }>(
+          `insert into public.datasets (project_id, name, owner_id, created_at)
              values ($1, $2, $3, now() - $4::interval) returning id`,
-            [projectId, name, alice.id, age]
-          );
-          const id = dataset.rows[0].id;
-          const objectPath = `${alice.id}/${id}/${name}.csv`;
-          await tx.query(
-            `insert into public.dataset_versions
+          [projectId, name, alice.id, age]
+        );
+        const id = dataset.rows[0].id;
+        const objectPath = `${alice.id}/${id}/${name}.csv`;
+        await tx.query(
+          `insert into public.dataset_versions
                (dataset_id, version, status, format, file_name, content_type, object_path,
                 uploaded_by, ingest_instance, created_at)
              values ($1, 1, 'validating', 'csv', $2, 'text/csv', $3, $4, $5, now() - $6::interval)`,
-            [id, `${name}.csv`, objectPath, alice.id, ingestInstance, age]
-          );
-          return [{ id, objectPath }];
-        })
-      );
-      const stored = await fetch(`${t.url}/storage/v1/object/uploads/${row.objectPath}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'text/csv' },
-        body: 'x,y\n1,2\n'
+          [id, `${name}.csv`, objectPath, alice.id, ingestInstance, age]
+        );
+        return [{ id, objectPath }];
       });
+      const stored = await fetch(
+        `${t.url}/storage/v1/object/uploads/${row.objectPath}`,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${alice.token}`,
+            'content-type': 'text/csv'
+          },
+          body: 'x,y\n1,2\n'
+        }
+      );
       expect(stored.status).toBe(200);
       return row;
     };
     const mine = await unfinished('mine', instance, '1 minute');
-    const othersRecent = await unfinished('others-recent', 'another-sidecar', '1 minute');
-    const othersAbandoned = await unfinished('others-abandoned', 'another-sidecar', '2 days');
+    const othersRecent = await unfinished(
+      'others-recent',
+      'another-sidecar',
+      '1 minute'
+    );
+    const othersAbandoned = await unfinished(
+      'others-abandoned',
+      'another-sidecar',
+      '2 days'
+    );
 
     const result = await t.datasets.ingest.sweep(new Date());
     expect(result).toEqual({ versions: 2, datasets: 2 });
@@ -216,12 +277,16 @@ describe.each(BACKENDS)('the start-up sweep on %s', backend => {
       [`${alice.id}/${good.body.id}/good.csv`, othersRecent.objectPath].sort()
     );
     expect(holdings.files).toHaveLength(2);
-    const names = (await t.api(alice, 'GET', `/api/v1/datasets?project_id=${projectId}`)).body
-      .datasets.map((d: { name: string }) => d.name)
+    const names = (
+      await t.api(alice, 'GET', `/api/v1/datasets?project_id=${projectId}`)
+    ).body.datasets
+      .map((d: { name: string }) => d.name)
       .sort();
     expect(names).toEqual(['good', 'others-recent']);
     for (const gone of [mine, othersAbandoned]) {
-      expect((await t.api(alice, 'GET', `/api/v1/datasets/${gone.id}`)).status).toBe(404);
+      expect(
+        (await t.api(alice, 'GET', `/api/v1/datasets/${gone.id}`)).status
+      ).toBe(404);
     }
   });
 });

@@ -67,7 +67,10 @@ describe.each(BACKENDS)('datasets RLS on %s', backend => {
     }
     const teamId = randomUUID();
     await as(owner, tx =>
-      tx.query('insert into public.teams (id, name) values ($1, $2)', [teamId, 'Data team'])
+      tx.query('insert into public.teams (id, name) values ($1, $2)', [
+        teamId,
+        'Data team'
+      ])
     );
     await t.db.asService(async tx => {
       for (const [role, user] of Object.entries(teammates)) {
@@ -94,7 +97,10 @@ describe.each(BACKENDS)('datasets RLS on %s', backend => {
       )
     ).rows[0].id;
     objectPath = `${teammates.member.id}/${datasetId}/loans.csv`;
-    await insertVersion(teammates.member, { version: 1, object_path: objectPath });
+    await insertVersion(teammates.member, {
+      version: 1,
+      object_path: objectPath
+    });
     await storeObject(teammates.member, objectPath);
   });
 
@@ -104,43 +110,66 @@ describe.each(BACKENDS)('datasets RLS on %s', backend => {
 
   it('lets every reader of the project read datasets and versions, nobody else', async () => {
     for (const user of [owner, ...Object.values(teammates)]) {
-      expect(await count(user, 'select 1 from public.datasets where id = $1', [datasetId])).toBe(1);
       expect(
-        await count(user, 'select 1 from public.dataset_versions where dataset_id = $1', [datasetId])
+        await count(user, 'select 1 from public.datasets where id = $1', [
+          datasetId
+        ])
+      ).toBe(1);
+      expect(
+        await count(
+          user,
+          'select 1 from public.dataset_versions where dataset_id = $1',
+          [datasetId]
+        )
       ).toBe(1);
     }
     expect(await count(outsider, 'select 1 from public.datasets', [])).toBe(0);
-    expect(await count(outsider, 'select 1 from public.dataset_versions', [])).toBe(0);
+    expect(
+      await count(outsider, 'select 1 from public.dataset_versions', [])
+    ).toBe(0);
     expect(await count(null, 'select 1 from public.datasets', [])).toBe(0);
-    expect(await count(null, 'select 1 from public.dataset_versions', [])).toBe(0);
+    expect(await count(null, 'select 1 from public.dataset_versions', [])).toBe(
+      0
+    );
   });
 
   it('lets writers (not viewers or outsiders) add, change and delete', async () => {
     const add = (user: TestUser, name: string) =>
       as(user, tx =>
-        tx.query('insert into public.datasets (project_id, name) values ($1, $2)', [projectId, name])
+        tx.query(
+          'insert into public.datasets (project_id, name) values ($1, $2)',
+          [projectId, name]
+        )
       );
     expect(await failure(add(teammates.viewer, 'by viewer'))).toBe('42501');
     expect(await failure(add(outsider, 'by outsider'))).toBe('42501');
     expect(await failure(add(owner, 'by owner'))).toBe('succeeded');
     const rename = (user: TestUser) =>
       as(user, tx =>
-        tx.query("update public.datasets set description = 'changed' where id = $1", [datasetId])
+        tx.query(
+          "update public.datasets set description = 'changed' where id = $1",
+          [datasetId]
+        )
       );
     expect((await rename(teammates.viewer)).rowCount).toBe(0);
     expect((await rename(outsider)).rowCount).toBe(0);
     expect((await rename(teammates.admin)).rowCount).toBe(1);
     const remove = (user: TestUser) =>
       as(user, tx =>
-        tx.query("delete from public.datasets where project_id = $1 and name = 'by owner'", [projectId])
+        tx.query(
+          "delete from public.datasets where project_id = $1 and name = 'by owner'",
+          [projectId]
+        )
       );
     expect((await remove(teammates.viewer)).rowCount).toBe(0);
     expect((await remove(teammates.member)).rowCount).toBe(1);
     expect(
-      await failure(insertVersion(teammates.viewer, {
-        version: 2,
-        object_path: `${teammates.viewer.id}/${datasetId}/v2/x.csv`
-      }))
+      await failure(
+        insertVersion(teammates.viewer, {
+          version: 2,
+          object_path: `${teammates.viewer.id}/${datasetId}/v2/x.csv`
+        })
+      )
     ).toBe('42501');
   });
 
@@ -148,41 +177,47 @@ describe.each(BACKENDS)('datasets RLS on %s', backend => {
     // The Storage read policy trusts object_path: it must stay in the
     // uploader's own folder under this dataset.
     expect(
-      await failure(insertVersion(teammates.admin, {
-        version: 2,
-        object_path: `${outsider.id}/private/secret.csv`
-      }))
+      await failure(
+        insertVersion(teammates.admin, {
+          version: 2,
+          object_path: `${outsider.id}/private/secret.csv`
+        })
+      )
     ).toBe('23514');
     expect(
-      await failure(insertVersion(teammates.admin, {
-        version: 2,
-        object_path: `${teammates.admin.id}/${randomUUID()}/x.csv`
-      }))
+      await failure(
+        insertVersion(teammates.admin, {
+          version: 2,
+          object_path: `${teammates.admin.id}/${randomUUID()}/x.csv`
+        })
+      )
     ).toBe('23514');
     expect(
-      await failure(insertVersion(teammates.admin, {
-        version: 2,
-        object_path: `${teammates.admin.id}/${datasetId}/../../${outsider.id}/x.csv`
-      }))
+      await failure(
+        insertVersion(teammates.admin, {
+          version: 2,
+          object_path: `${teammates.admin.id}/${datasetId}/../../${outsider.id}/x.csv`
+        })
+      )
     ).toBe('23514');
     // Who uploaded and where it lies are the system's: not changeable.
     expect(
       await failure(
         as(teammates.member, tx =>
-          tx.query('update public.dataset_versions set object_path = $2 where dataset_id = $1', [
-            datasetId,
-            `${outsider.id}/x.csv`
-          ])
+          tx.query(
+            'update public.dataset_versions set object_path = $2 where dataset_id = $1',
+            [datasetId, `${outsider.id}/x.csv`]
+          )
         )
       )
     ).toBe('42501');
     expect(
       await failure(
         as(teammates.member, tx =>
-          tx.query('update public.dataset_versions set uploaded_by = $2 where dataset_id = $1', [
-            datasetId,
-            outsider.id
-          ])
+          tx.query(
+            'update public.dataset_versions set uploaded_by = $2 where dataset_id = $1',
+            [datasetId, outsider.id]
+          )
         )
       )
     ).toBe('42501');
@@ -192,7 +227,11 @@ describe.each(BACKENDS)('datasets RLS on %s', backend => {
     const other = `${teammates.member.id}/${randomUUID()}/private-notes.csv`;
     await storeObject(teammates.member, other);
     const seesObject = (user: TestUser, name: string) =>
-      count(user, "select 1 from storage.objects where bucket_id = 'uploads' and name = $1", [name]);
+      count(
+        user,
+        "select 1 from storage.objects where bucket_id = 'uploads' and name = $1",
+        [name]
+      );
     for (const user of [owner, teammates.viewer, teammates.admin]) {
       expect(await seesObject(user, objectPath)).toBe(1);
       expect(await seesObject(user, other)).toBe(0);
@@ -202,7 +241,10 @@ describe.each(BACKENDS)('datasets RLS on %s', backend => {
 
     const deleteObject = (user: TestUser, name: string) =>
       as(user, tx =>
-        tx.query("delete from storage.objects where bucket_id = 'uploads' and name = $1", [name])
+        tx.query(
+          "delete from storage.objects where bucket_id = 'uploads' and name = $1",
+          [name]
+        )
       );
     expect((await deleteObject(teammates.viewer, objectPath)).rowCount).toBe(0);
     expect((await deleteObject(outsider, objectPath)).rowCount).toBe(0);

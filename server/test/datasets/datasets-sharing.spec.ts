@@ -15,7 +15,8 @@ const csv = (rows: number, seed = 0) =>
   'id,amount,city\n' +
   Array.from(
     { length: rows },
-    (_, i) => `${i},${(i * 7 + seed) % 100}.5,${['Oslo', 'Rome', 'Lima'][i % 3]}`
+    (_, i) =>
+      `${i},${(i * 7 + seed) % 100}.5,${['Oslo', 'Rome', 'Lima'][i % 3]}`
   ).join('\n') +
   '\n';
 
@@ -62,21 +63,53 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
   it('keeps every version; the record shows the newest, or the one asked for', async () => {
     const v1 = await upload(owner, 'sales', csv(10));
     const v2 = await upload(member, 'sales', csv(20, 1));
-    expect(v2).toMatchObject({ id: v1.id, version: 2, row_count: 20, owner_id: owner.id });
+    expect(v2).toMatchObject({
+      id: v1.id,
+      version: 2,
+      row_count: 20,
+      owner_id: owner.id
+    });
     expect(v2.versions).toEqual([
-      expect.objectContaining({ version: 1, uploaded_by: owner.id, row_count: 10 }),
-      expect.objectContaining({ version: 2, uploaded_by: member.id, row_count: 20 })
+      expect.objectContaining({
+        version: 1,
+        uploaded_by: owner.id,
+        row_count: 10
+      }),
+      expect.objectContaining({
+        version: 2,
+        uploaded_by: member.id,
+        row_count: 20
+      })
     ]);
     expect((await objectsOf(v1.id)).sort()).toEqual(
-      [`${owner.id}/${v1.id}/sales.csv`, `${member.id}/${v1.id}/v2/sales.csv`].sort()
+      [
+        `${owner.id}/${v1.id}/sales.csv`,
+        `${member.id}/${v1.id}/v2/sales.csv`
+      ].sort()
     );
-    const first = await t.api(viewer, 'GET', `/api/v1/datasets/${v1.id}?version=1`);
+    const first = await t.api(
+      viewer,
+      'GET',
+      `/api/v1/datasets/${v1.id}?version=1`
+    );
     expect(first.body).toMatchObject({ version: 1, row_count: 10 });
-    const content = await t.api(viewer, 'GET', `/api/v1/datasets/${v1.id}/content?version=1`);
+    const content = await t.api(
+      viewer,
+      'GET',
+      `/api/v1/datasets/${v1.id}/content?version=1`
+    );
     expect(content.body).toBe(csv(10));
-    const missing = await t.api(owner, 'GET', `/api/v1/datasets/${v1.id}?version=9`);
+    const missing = await t.api(
+      owner,
+      'GET',
+      `/api/v1/datasets/${v1.id}?version=9`
+    );
     expect(missing.status).toBe(404);
-    const bad = await t.api(owner, 'GET', `/api/v1/datasets/${v1.id}?version=two`);
+    const bad = await t.api(
+      owner,
+      'GET',
+      `/api/v1/datasets/${v1.id}?version=two`
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_input');
   });
@@ -85,10 +118,15 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
     const data = await upload(owner, 'leads', csv(5));
     await upload(owner, 'leads', csv(6));
     await upload(owner, 'customers', csv(5));
-    const renamed = await t.api(member, 'PATCH', `/api/v1/datasets/${data.id}`, {
-      name: 'Qualified leads',
-      description: 'From the spring campaign'
-    });
+    const renamed = await t.api(
+      member,
+      'PATCH',
+      `/api/v1/datasets/${data.id}`,
+      {
+        name: 'Qualified leads',
+        description: 'From the spring campaign'
+      }
+    );
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({
       id: data.id,
@@ -120,13 +158,23 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
       [{}, /Nothing to change/],
       [{ owner_id: outsider.id }, /Unknown field "owner_id"/]
     ] as const) {
-      const res = await t.api(owner, 'PATCH', `/api/v1/datasets/${data.id}`, body);
+      const res = await t.api(
+        owner,
+        'PATCH',
+        `/api/v1/datasets/${data.id}`,
+        body
+      );
       expect(res.status).toBe(400);
       expect(res.body.error.message).toMatch(message);
     }
-    const byViewer = await t.api(viewer, 'PATCH', `/api/v1/datasets/${data.id}`, {
-      description: 'mine now'
-    });
+    const byViewer = await t.api(
+      viewer,
+      'PATCH',
+      `/api/v1/datasets/${data.id}`,
+      {
+        description: 'mine now'
+      }
+    );
     expect(byViewer.status).toBe(403);
     expect(byViewer.body.error.code).toBe('forbidden');
   });
@@ -134,14 +182,26 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
   it('deletes one version with its file; deleting the last deletes the dataset', async () => {
     const data = await upload(owner, 'churn', csv(3));
     await upload(member, 'churn', csv(4));
-    const byViewer = await t.api(viewer, 'DELETE', `/api/v1/datasets/${data.id}/versions/1`);
+    const byViewer = await t.api(
+      viewer,
+      'DELETE',
+      `/api/v1/datasets/${data.id}/versions/1`
+    );
     expect(byViewer.status).toBe(403);
 
-    const gone = await t.api(member, 'DELETE', `/api/v1/datasets/${data.id}/versions/1`);
+    const gone = await t.api(
+      member,
+      'DELETE',
+      `/api/v1/datasets/${data.id}/versions/1`
+    );
     expect(gone.status).toBe(204);
-    expect(await objectsOf(data.id)).toEqual([`${member.id}/${data.id}/v2/churn.csv`]);
+    expect(await objectsOf(data.id)).toEqual([
+      `${member.id}/${data.id}/v2/churn.csv`
+    ]);
     const after = await t.api(owner, 'GET', `/api/v1/datasets/${data.id}`);
-    expect(after.body.versions.map((v: { version: number }) => v.version)).toEqual([2]);
+    expect(
+      after.body.versions.map((v: { version: number }) => v.version)
+    ).toEqual([2]);
     expect(
       (
         await viewerEvents.next(
@@ -155,12 +215,22 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
       version: 1,
       timestamp: expect.any(Number)
     });
-    const again = await t.api(member, 'DELETE', `/api/v1/datasets/${data.id}/versions/1`);
+    const again = await t.api(
+      member,
+      'DELETE',
+      `/api/v1/datasets/${data.id}/versions/1`
+    );
     expect(again.status).toBe(404);
 
-    const last = await t.api(owner, 'DELETE', `/api/v1/datasets/${data.id}/versions/2`);
+    const last = await t.api(
+      owner,
+      'DELETE',
+      `/api/v1/datasets/${data.id}/versions/2`
+    );
     expect(last.status).toBe(204);
-    expect((await t.api(owner, 'GET', `/api/v1/datasets/${data.id}`)).status).toBe(404);
+    expect(
+      (await t.api(owner, 'GET', `/api/v1/datasets/${data.id}`)).status
+    ).toBe(404);
     expect(await objectsOf(data.id)).toEqual([]);
   });
 
@@ -169,9 +239,17 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
     await upload(member, 'transactions', csv(9));
     await upload(owner, 'transactions', csv(10));
     expect(await objectsOf(data.id)).toHaveLength(3);
-    const byViewer = await t.api(viewer, 'DELETE', `/api/v1/datasets/${data.id}`);
+    const byViewer = await t.api(
+      viewer,
+      'DELETE',
+      `/api/v1/datasets/${data.id}`
+    );
     expect(byViewer.status).toBe(403);
-    const byOutsider = await t.api(outsider, 'DELETE', `/api/v1/datasets/${data.id}`);
+    const byOutsider = await t.api(
+      outsider,
+      'DELETE',
+      `/api/v1/datasets/${data.id}`
+    );
     expect(byOutsider.status).toBe(404);
     expect(await objectsOf(data.id)).toHaveLength(3);
 
@@ -180,7 +258,9 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
     expect(await objectsOf(data.id)).toEqual([]);
     const holdings = await t.holdings();
     expect(holdings.files.filter(f => f.includes(data.id))).toEqual([]);
-    expect((await t.api(owner, 'GET', `/api/v1/datasets/${data.id}`)).status).toBe(404);
+    expect(
+      (await t.api(owner, 'GET', `/api/v1/datasets/${data.id}`)).status
+    ).toBe(404);
     const event = await viewerEvents.next(
       e => e.type === 'dataset.deleted' && e.payload.datasetId === data.id
     );
@@ -190,7 +270,9 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
       name: 'transactions',
       timestamp: expect.any(Number)
     });
-    expect((await t.api(member, 'DELETE', `/api/v1/datasets/${data.id}`)).status).toBe(404);
+    expect(
+      (await t.api(member, 'DELETE', `/api/v1/datasets/${data.id}`)).status
+    ).toBe(404);
   });
 
   it('lets readers read, viewers not upload, and outsiders see nothing', async () => {
@@ -198,11 +280,19 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
     const asViewer = await t.api(viewer, 'GET', `/api/v1/datasets/${data.id}`);
     expect(asViewer.status).toBe(200);
     // The file is in the member's folder: Storage lets the viewer read it as a project reader.
-    const content = await t.api(viewer, 'GET', `/api/v1/datasets/${data.id}/content`);
+    const content = await t.api(
+      viewer,
+      'GET',
+      `/api/v1/datasets/${data.id}/content`
+    );
     expect(content.status).toBe(200);
     expect(content.body).toBe(csv(12));
 
-    const refused = await t.upload(viewer, { project_id: projectId, name: 'scores' }, csv(2));
+    const refused = await t.upload(
+      viewer,
+      { project_id: projectId, name: 'scores' },
+      csv(2)
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('forbidden');
 
@@ -215,10 +305,20 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }
-    const list = await t.api(outsider, 'GET', `/api/v1/datasets?project_id=${projectId}`);
+    const list = await t.api(
+      outsider,
+      'GET',
+      `/api/v1/datasets?project_id=${projectId}`
+    );
     expect(list.body).toEqual({ datasets: [] });
-    expect((await t.api(outsider, 'GET', '/api/v1/datasets')).body).toEqual({ datasets: [] });
-    const upload404 = await t.upload(outsider, { project_id: projectId, name: 'x' }, csv(2));
+    expect((await t.api(outsider, 'GET', '/api/v1/datasets')).body).toEqual({
+      datasets: []
+    });
+    const upload404 = await t.upload(
+      outsider,
+      { project_id: projectId, name: 'x' },
+      csv(2)
+    );
     expect(upload404.status).toBe(404);
     // The outsider's own supabase-js cannot fetch the file either.
     const direct = await fetch(
@@ -226,9 +326,15 @@ describe.each(BACKENDS)('dataset versions and sharing on %s', backend => {
       { headers: { authorization: `Bearer ${outsider.token}` } }
     );
     expect(direct.status).toBe(404);
-    const malformed = await t.api(outsider, 'GET', '/api/v1/datasets?project_id=42');
+    const malformed = await t.api(
+      outsider,
+      'GET',
+      '/api/v1/datasets?project_id=42'
+    );
     expect(malformed.status).toBe(400);
-    expect(malformed.body.error.message).toBe('project_id must be the id of a project.');
+    expect(malformed.body.error.message).toBe(
+      'project_id must be the id of a project.'
+    );
     const unauthenticated = await t.api(null, 'GET', '/api/v1/datasets');
     expect(unauthenticated.status).toBe(401);
   });

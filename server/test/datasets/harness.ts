@@ -256,9 +256,16 @@ export async function startDatasetsTestServer(
       }
       form.append(
         'file',
-        new Blob([typeof file.bytes === 'string' ? file.bytes : new Uint8Array(file.bytes)], {
-          type: file.type ?? 'text/csv'
-        }),
+        new Blob(
+          [
+            typeof file.bytes === 'string'
+              ? file.bytes
+              : new Uint8Array(file.bytes)
+          ],
+          {
+            type: file.type ?? 'text/csv'
+          }
+        ),
         file.name
       );
       return request(person, 'POST', withQuery(query), { body: form });
@@ -318,4 +325,3 @@ export async function eventually(
     await new Promise(resolve => setTimeout(resolve, 25));
   }
 }
-
