@@ -34,8 +34,10 @@ export function toolRoutes(
       sections: [...registry.sections].sort((a, b) => a.order - b.order),
       tools: toolsInOrder(registry).map(tool => ({
         ...tool,
-        mounted: paths.some(
-          p => p === tool.routes || p.startsWith(`${tool.routes}/`)
+        mounted: paths.some(p =>
+          p.endsWith('/*')
+            ? tool.routes.startsWith(p.slice(0, -1))
+            : p === tool.routes || p.startsWith(`${tool.routes}/`)
         )
       }))
     };
@@ -71,7 +73,17 @@ function collect(stack: RouterLayer[], base: string): string[] {
       for (const path of stringPaths(layer.route.path)) {
         paths.push(base + path);
       }
-    } else if (Array.isArray(layer.handle?.stack)) {
+    } else if (!Array.isArray(layer.handle?.stack)) {
+      // Middleware mounted at a prefix answers everything under it (MLflow's
+      // API dispatches its own methods): reported as `<prefix>/*`.
+      if (!layer.slash) {
+        for (const mount of stringPaths(layer.rawPath)) {
+          if (mount !== '/') {
+            paths.push(`${base}${mount}/*`);
+          }
+        }
+      }
+    } else {
       const mounts = layer.slash ? [''] : stringPaths(layer.rawPath);
       for (const mount of mounts) {
         paths.push(

@@ -113,6 +113,12 @@ describe('routePaths', () => {
     mounted.use('/models', nested);
     app.use('/api/v1', mounted);
     app.route('/api/v1/datasets').get((_req, res) => res.end());
+    // A dispatcher mounted at prefixes (as MLflow's API is) serves all below.
+    const dispatch = Router();
+    dispatch.use(['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'], (_req, res) =>
+      res.end()
+    );
+    app.use(dispatch);
     app.use((_req, res) => res.status(404).end());
     expect(routePaths(app).sort()).toEqual(
       [
@@ -121,7 +127,9 @@ describe('routePaths', () => {
         '/api/v1/projects/:id',
         '/api/v1/',
         '/api/v1/models/:id/versions',
-        '/api/v1/datasets'
+        '/api/v1/datasets',
+        '/api/2.0/mlflow/*',
+        '/ajax-api/2.0/mlflow/*'
       ].sort()
     );
   });
