@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { drainUnreadBody } from '../http/drain-body';
 import { HttpError } from '../http/errors';
 import { parseJsonBody } from '../http/parse-body';
+import { optionalQuery } from '../http/query';
 import { currentUser } from '../http/require-user';
 import type { DatasetContent, DatasetsService } from '../services/datasets';
 import { ClientGone, PREVIEW_ROWS } from '../services/datasets-ingest';
@@ -458,21 +459,6 @@ async function sendContent(
 function attachment(fileName: string): string {
   const fallback = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
-}
-
-function optionalQuery(req: Request, name: string): string | undefined {
-  const value = (req.query as Record<string, unknown>)[name];
-  if (value === undefined) {
-    return undefined;
-  }
-  if (typeof value !== 'string') {
-    throw new HttpError(
-      400,
-      `Give ${name} once, as a single value.`,
-      'invalid_input'
-    );
-  }
-  return value;
 }
 
 function versionQuery(req: Request): number | null {
