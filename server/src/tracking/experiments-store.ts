@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/types';
 import type { LifecycleStage, MlflowTag } from './tracking-store';
+import { deleteTag, upsertTags } from './tags-store';
 
 /**
  * SQL for experiments and their tags, and for the projects they belong to.
@@ -103,19 +104,12 @@ export async function upsertExperimentTags(
   experiment: { experiment_id: string; project_id: string },
   tags: MlflowTag[]
 ): Promise<void> {
-  if (tags.length === 0) {
-    return;
-  }
-  await tx.query(
-    `insert into public.experiment_tags (experiment_id, project_id, key, value)
-     select $1::bigint, $2, t.key, t.value from unnest($3::text[], $4::text[]) as t(key, value)
-     on conflict (experiment_id, key) do update set value = excluded.value`,
-    [
-      experiment.experiment_id,
-      experiment.project_id,
-      tags.map(t => t.key),
-      tags.map(t => t.value)
-    ]
+  await upsertTags(
+    tx,
+    'experiment',
+    experiment.experiment_id,
+    experiment.project_id,
+    tags
   );
 }
 
@@ -124,11 +118,7 @@ export async function deleteExperimentTag(
   experimentId: string,
   key: string
 ): Promise<number> {
-  const result = await tx.query(
-    'delete from public.experiment_tags where experiment_id = $1::bigint and key = $2',
-    [experimentId, key]
-  );
-  return result.rowCount;
+  return deleteTag(tx, 'experiment', experimentId, key);
 }
 
 /** The tags of each experiment, by experiment id. */
@@ -140,7 +130,11 @@ export async function experimentTags(
   if (ids.length === 0) {
     return byExperiment;
   }
-  const { rows } = await tx.query<{ experiment_id: string; key: string; value: string }>(
+  const { rows } = await tx.query<{
+    experiment_id: string;
+    key: string;
+    value: string;
+  }>(
     `select experiment_id::text as experiment_id, key, value from public.experiment_tags
      where experiment_id = any($1::bigint[]) order by key`,
     [ids]

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types';
+import { deleteTag, upsertTags } from './tags-store';
 import type {
   MlflowModelVersion,
   MlflowTag,
@@ -189,15 +190,7 @@ export async function upsertModelTags(
   model: { id: string; project_id: string },
   tags: MlflowTag[]
 ): Promise<void> {
-  if (tags.length === 0) {
-    return;
-  }
-  await tx.query(
-    `insert into public.registered_model_tags (model_id, project_id, key, value)
-     select $1, $2, key, value from unnest($3::text[], $4::text[]) as t(key, value)
-     on conflict (model_id, key) do update set value = excluded.value`,
-    [model.id, model.project_id, tags.map(t => t.key), tags.map(t => t.value)]
-  );
+  await upsertTags(tx, 'model', model.id, model.project_id, tags);
 }
 
 export async function deleteModelTag(
@@ -205,11 +198,7 @@ export async function deleteModelTag(
   modelId: string,
   key: string
 ): Promise<number> {
-  const result = await tx.query(
-    'delete from public.registered_model_tags where model_id = $1 and key = $2',
-    [modelId, key]
-  );
-  return result.rowCount;
+  return deleteTag(tx, 'model', modelId, key);
 }
 
 /**
@@ -270,15 +259,7 @@ export async function upsertVersionTags(
   version: { id: string; project_id: string },
   tags: MlflowTag[]
 ): Promise<void> {
-  if (tags.length === 0) {
-    return;
-  }
-  await tx.query(
-    `insert into public.model_version_tags (version_id, project_id, key, value)
-     select $1, $2, key, value from unnest($3::text[], $4::text[]) as t(key, value)
-     on conflict (version_id, key) do update set value = excluded.value`,
-    [version.id, version.project_id, tags.map(t => t.key), tags.map(t => t.value)]
-  );
+  await upsertTags(tx, 'version', version.id, version.project_id, tags);
 }
 
 export async function deleteVersionTag(
@@ -286,11 +267,7 @@ export async function deleteVersionTag(
   versionId: string,
   key: string
 ): Promise<number> {
-  const result = await tx.query(
-    'delete from public.model_version_tags where version_id = $1 and key = $2',
-    [versionId, key]
-  );
-  return result.rowCount;
+  return deleteTag(tx, 'version', versionId, key);
 }
 
 export async function findVersion(
@@ -340,7 +317,12 @@ export async function updateVersion(
          current_stage = coalesce($3, current_stage),
          last_updated_timestamp = $4
      where id = $1`,
-    [id, changes.description ?? null, changes.current_stage ?? null, changes.now]
+    [
+      id,
+      changes.description ?? null,
+      changes.current_stage ?? null,
+      changes.now
+    ]
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types';
+import { deleteTag, upsertTags } from './tags-store';
 import type {
   LifecycleStage,
   MlflowDatasetInput,
@@ -189,15 +190,7 @@ export async function upsertRunTags(
   run: { id: string; project_id: string },
   tags: MlflowTag[]
 ): Promise<void> {
-  if (tags.length === 0) {
-    return;
-  }
-  await tx.query(
-    `insert into public.run_tags (run_id, project_id, key, value)
-     select $1, $2, key, value from unnest($3::text[], $4::text[]) as t(key, value)
-     on conflict (run_id, key) do update set value = excluded.value`,
-    [run.id, run.project_id, tags.map(t => t.key), tags.map(t => t.value)]
-  );
+  await upsertTags(tx, 'run', run.id, run.project_id, tags);
 }
 
 export async function deleteRunTag(
@@ -205,11 +198,7 @@ export async function deleteRunTag(
   runId: string,
   key: string
 ): Promise<number> {
-  const result = await tx.query(
-    'delete from public.run_tags where run_id = $1 and key = $2',
-    [runId, key]
-  );
-  return result.rowCount;
+  return deleteTag(tx, 'run', runId, key);
 }
 
 /** Records dataset inputs: each dataset once per experiment, each input once per run. */
@@ -280,7 +269,14 @@ export async function runContents(
   }
   const { rows } = await tx.query<{
     id: string;
-    metrics: { key: string; value: number | string; timestamp: number; step: number }[] | null;
+    metrics:
+      | {
+          key: string;
+          value: number | string;
+          timestamp: number;
+          step: number;
+        }[]
+      | null;
     params: MlflowParam[] | null;
     tags: MlflowTag[] | null;
     inputs: MlflowDatasetInput[] | null;
