@@ -19,6 +19,7 @@ import { CommandIDs } from './tokens';
 import { DeploymentSection } from './widgets/section';
 
 export { curlExample, DeploymentsApi } from './api';
+export { ms, statusLabel } from './format';
 export { DeploymentModel } from './model';
 export * from './tokens';
 export { DeploymentSection, DeploymentView } from './widgets/section';

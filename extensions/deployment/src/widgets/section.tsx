@@ -3,31 +3,12 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { curlExample } from '../api';
+import { ms, statusLabel } from '../format';
 import type { DeploymentModel } from '../model';
-import type { IDeployment, IDeploymentMetricsSnapshot } from '../tokens';
-
-/** Status words for people, by the sidecar's status. */
-function statusLabel(status: IDeployment['status'], trans: TranslationBundle): string {
-  switch (status) {
-    case 'pending':
-      return trans.__('Pending');
-    case 'starting':
-      return trans.__('Starting');
-    case 'ready':
-      return trans.__('Ready');
-    case 'failed':
-      return trans.__('Failed');
-    default:
-      return trans.__('Stopped');
-  }
-}
+import type { IDeploymentMetricsSnapshot } from '../tokens';
 
 function when(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : '';
-}
-
-function ms(value: number | undefined | null): string {
-  return value === undefined || value === null ? '–' : `${value.toFixed(1)} ms`;
 }
 
 function ErrorMessage(props: { text: string | null }): React.ReactElement | null {

@@ -15,7 +15,11 @@ import { Time } from '@jupyterlab/coreutils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
-import type { DeploymentStatus, IDeployment } from '@insighter/deployment';
+import {
+  type IDeployment,
+  ms,
+  statusLabel as deploymentStatusLabel
+} from '@insighter/deployment';
 import type { DeploymentsMonitor } from '../deployments';
 import { isLive, MonitorModel, runStatus } from '../model';
 
@@ -121,28 +125,6 @@ function RunList(props: {
       </ul>
     </>
   );
-}
-
-function deploymentStatusLabel(
-  status: DeploymentStatus,
-  trans: TranslationBundle
-): string {
-  switch (status) {
-    case 'pending':
-      return trans.__('Pending');
-    case 'starting':
-      return trans.__('Starting');
-    case 'ready':
-      return trans.__('Ready');
-    case 'failed':
-      return trans.__('Failed');
-    default:
-      return trans.__('Stopped');
-  }
-}
-
-function ms(value: number | null | undefined): string {
-  return value === null || value === undefined ? '–' : `${value.toFixed(1)} ms`;
 }
 
 function DeploymentList(props: {
