@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DatasetFiles } from './adapters/dataset-files';
+import { DATASETS_BUCKET, DatasetFiles } from './adapters/dataset-files';
 import { databaseNow } from './adapters/datasets-store';
 import { createApp } from './app';
 import { createAuth } from './auth';
@@ -104,13 +104,15 @@ export async function startSidecar(
   // (its loopback address, known once listening) or the hosted project's.
   let localUrl = '';
   const hosted = config.auth.hosted;
+  const localStore = storage?.store;
   const datasets = new DatasetsService({
     db,
     events,
     files: new DatasetFiles({
       url: () => hosted?.url ?? localUrl,
       anonKey: hosted?.anonKey ?? embeddedKeys!.anonKey,
-      serviceRoleKey: hosted?.serviceRoleKey ?? embeddedKeys!.serviceRoleKey
+      serviceRoleKey: hosted?.serviceRoleKey ?? embeddedKeys!.serviceRoleKey,
+      localFile: localStore && (key => localStore.objectPath(DATASETS_BUCKET, key))
     }),
     dataDir: config.dataDir,
     maxUploadBytes: config.datasets.maxUploadBytes,

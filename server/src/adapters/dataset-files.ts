@@ -19,6 +19,11 @@ export interface DatasetFilesOptions {
   url: () => string;
   anonKey: string;
   serviceRoleKey: string;
+  /**
+   * Embedded mode only: where the sidecar's own Storage keeps an object's
+   * bytes on this disk. Absent with a hosted project.
+   */
+  localFile?: (path: string) => string;
 }
 
 /** Storage's answer to a failed call, as a status and its message. */
@@ -33,6 +38,15 @@ export class StorageCallError extends Error {
 
 export class DatasetFiles {
   constructor(private readonly options: DatasetFilesOptions) {}
+
+  /**
+   * The stored object's file when Storage is the sidecar's own (so the
+   * profiler reads it in place instead of a second copy of the upload);
+   * undefined with a hosted project.
+   */
+  localFile(path: string): string | undefined {
+    return this.options.localFile?.(path);
+  }
 
   /**
    * Streams `body` into the object (replacing a leftover at the same path).

@@ -41,10 +41,12 @@ import type { Logger } from '../logger';
 
 /**
  * Receiving a dataset file. The body streams once through a size limit,
- * the content validator and SHA-256, then at the same time into Storage (as
- * the user, through supabase-js) and into a spool file in the data dir,
- * which DuckDB profiles once the last byte is in. Nothing holds the whole
- * file in memory. The version row is visible from the first byte on
+ * the content validator and SHA-256 into Storage (as the user, through
+ * supabase-js); DuckDB profiles it once the last byte is in. With the
+ * sidecar's own Storage it reads the stored object where it lies; with a
+ * hosted project's, a spool file in the data dir written beside the
+ * upload (reading the object back would download it again). Nothing holds
+ * the whole file in memory. The version row is visible from the first byte on
  * (`uploading`, then `validating`, then `ready`); whatever fails or is
  * abandoned takes its row, its object and its spool file with it.
  */
@@ -213,13 +215,13 @@ export class DatasetIngest {
       await upload.validating();
       let rows = result.rows;
       if (result.format === 'parquet') {
-        const footer = await checkParquetFooter(upload.spoolPath);
+        const footer = await checkParquetFooter(upload.profiledFile);
         if (!footer.ok) {
           throw invalidFile(footer.reason);
         }
         rows = footer.rows;
       }
-      const profile = await this.profile(upload.spoolPath, result.format, {
+      const profile = await this.profile(upload.profiledFile, result.format, {
         delimiter: result.format === 'csv' ? result.delimiter : undefined,
         rows
       });
@@ -304,7 +306,9 @@ class Upload {
   private spool: fs.WriteStream | undefined;
   private readonly hash = createHash('sha256');
   private bytes = 0;
-  readonly spoolPath: string;
+  private readonly spoolPath: string;
+  /** What DuckDB reads once all is stored: the local object, else the spool. */
+  private localObject: string | undefined;
 
   constructor(
     ingest: DatasetIngest,
@@ -314,7 +318,12 @@ class Upload {
     this.spoolPath = path.join(this.ctx.tmpDir, `${randomUUID()}.upload`);
   }
 
-  /** The end of the pipeline: hashes and writes every chunk to Storage and the spool. */
+  /** The stored bytes as a file on this machine, for the checks after the upload. */
+  get profiledFile(): string {
+    return this.localObject ?? this.spoolPath;
+  }
+
+  /** The end of the pipeline: hashes and writes every chunk to Storage (and the spool). */
   sink(): Writable {
     let head: Buffer[] = [];
     let headBytes = 0;
@@ -346,8 +355,8 @@ class Upload {
             await this.forward(rest);
           }
           this.toStorage!.end();
-          this.spool!.end();
-          await Promise.all([this.stored, finished(this.spool!)]);
+          this.spool?.end();
+          await Promise.all([this.stored, this.spool && finished(this.spool)]);
         })().then(() => done(), done);
       },
       destroy: (err, done) => {
@@ -410,12 +419,15 @@ class Upload {
         );
       }
     }
-    this.spool = fs.createWriteStream(this.spoolPath, {
-      flags: 'wx',
-      mode: 0o600,
-      highWaterMark: STREAM_BUFFER_BYTES
-    });
-    this.spool.on('error', () => undefined);
+    this.localObject = this.ctx.files.localFile(this.objectPath);
+    if (!this.localObject) {
+      this.spool = fs.createWriteStream(this.spoolPath, {
+        flags: 'wx',
+        mode: 0o600,
+        highWaterMark: STREAM_BUFFER_BYTES
+      });
+      this.spool.on('error', () => undefined);
+    }
     this.toStorage = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
     this.stored = this.ctx.files
       .upload(request.token, this.objectPath, this.toStorage, contentType)
@@ -432,7 +444,7 @@ class Upload {
     this.stored.catch(() => undefined);
   }
 
-  /** Writes to both outputs, waiting while either is full (or Storage failed). */
+  /** Writes to the outputs, waiting while one is full (or Storage failed). */
   private async forward(chunk: Buffer): Promise<void> {
     if (chunk.length === 0) {
       return;
@@ -440,8 +452,8 @@ class Upload {
     this.hash.update(chunk);
     this.bytes += chunk.length;
     const waits: Promise<unknown>[] = [];
-    if (!this.spool!.write(chunk)) {
-      waits.push(drained(this.spool!));
+    if (this.spool && !this.spool.write(chunk)) {
+      waits.push(drained(this.spool));
     }
     if (!this.toStorage!.write(chunk)) {
       waits.push(drained(this.toStorage!));

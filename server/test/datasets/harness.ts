@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DatasetFiles } from '../../src/adapters/dataset-files';
+import {
+  DATASETS_BUCKET,
+  DatasetFiles
+} from '../../src/adapters/dataset-files';
 import { createApp } from '../../src/app';
 import { loadJwtKeys } from '../../src/auth/keys';
 import { EventHub } from '../../src/events/hub';
@@ -25,7 +28,8 @@ import { silentLogger, type TestBackend } from '../support/postgres';
  * stream in one app on a real port — over a fresh migrated database (PGlite
  * or PostgreSQL 15). People sign up through the public auth flow; dataset
  * files go through supabase-js to this same server's Storage, as in
- * embedded mode.
+ * embedded mode. With `spool: true` the profiler reads a spool copy of the
+ * upload instead of the stored object, as with a hosted project's Storage.
  */
 export interface DatasetsTestServer {
   url: string;
@@ -94,7 +98,11 @@ export interface Holdings {
 }
 
 export async function startDatasetsTestServer(
-  options: { backend?: TestBackend; env?: Record<string, string> } = {}
+  options: {
+    backend?: TestBackend;
+    env?: Record<string, string>;
+    spool?: boolean;
+  } = {}
 ): Promise<DatasetsTestServer> {
   const auth = await startAuthTestServer({
     backend: options.backend,
@@ -116,7 +124,10 @@ export async function startDatasetsTestServer(
     files: new DatasetFiles({
       url: () => url,
       anonKey: keys.anonKey,
-      serviceRoleKey: keys.serviceRoleKey
+      serviceRoleKey: keys.serviceRoleKey,
+      localFile: options.spool
+        ? undefined
+        : key => storage.store.objectPath(DATASETS_BUCKET, key)
     }),
     dataDir: auth.dataDir,
     maxUploadBytes: auth.config.datasets.maxUploadBytes,
