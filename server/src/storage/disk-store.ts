@@ -25,6 +25,13 @@ export interface StoredFile {
 class TooLarge extends Error {}
 
 const TEMP_DIR = '.tmp';
+/**
+ * Bytes a write stream takes before it asks for a pause. Its default
+ * (16 KB) is smaller than one socket read (64 KB), so every chunk waited
+ * for the previous write to reach the disk: uploads ran at the speed of
+ * thread-pool round trips, not of the disk.
+ */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 /**
  * Object bytes on disk: `<root>/<bucket>/<key>`, uploads first streamed into
@@ -76,7 +83,11 @@ export class DiskObjectStore {
     // the request, so the client still reads the 413 (the route drains it).
     const written = pipeline(
       meter,
-      fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600 })
+      fs.createWriteStream(tempPath, {
+        flags: 'wx',
+        mode: 0o600,
+        highWaterMark: WRITE_BUFFER_BYTES
+      })
     );
     const onError = (err: Error) => meter.destroy(err);
     const onClose = () => {
