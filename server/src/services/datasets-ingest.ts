@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import {
@@ -32,7 +32,7 @@ import { profileDataset, type DatasetProfile } from '../datasets/profile';
 import {
   checkParquetFooter,
   DatasetValidationError,
-  DatasetValidator
+  ThreadedValidator
 } from '../datasets/validate';
 import { errorMessage, sqlState, SqlState } from '../db/errors';
 import type { Database, JwtClaims } from '../db/types';
@@ -40,9 +40,9 @@ import { HttpError } from '../http/errors';
 import type { Logger } from '../logger';
 
 /**
- * Receiving a dataset file. The body streams once through a size limit,
- * the content validator and SHA-256 into Storage (as the user, through
- * supabase-js); DuckDB profiles it once the last byte is in. With the
+ * Receiving a dataset file. The body streams once through a size limit
+ * and the content validator and SHA-256 (on a worker thread) into Storage
+ * (as the user, through supabase-js); DuckDB profiles it once the last byte is in. With the
  * sidecar's own Storage it reads the stored object where it lies; with a
  * hosted project's, a spool file in the data dir written beside the
  * upload (reading the object back would download it again). Nothing holds
@@ -197,7 +197,7 @@ export class DatasetIngest {
     const startedAt = performance.now();
     const startCpu = process.cpuUsage();
     try {
-      const validator = new DatasetValidator();
+      const validator = new ThreadedValidator();
       const limit = new ByteLimit(maxUploadBytes);
       const flowing = pipeline(limit, validator, upload.sink());
       const detach = feed(request.body, limit, request.signal);
@@ -230,6 +230,7 @@ export class DatasetIngest {
       }
       const ready = await upload.ready(
         result.format === 'csv' ? result.delimiter : null,
+        validator.sha256,
         profile
       );
       const doneAt = performance.now();
@@ -304,7 +305,6 @@ class Upload {
   private storedOk = false;
   private storageError: unknown;
   private spool: fs.WriteStream | undefined;
-  private readonly hash = createHash('sha256');
   private bytes = 0;
   private readonly spoolPath: string;
   /** What DuckDB reads once all is stored: the local object, else the spool. */
@@ -323,7 +323,7 @@ class Upload {
     return this.localObject ?? this.spoolPath;
   }
 
-  /** The end of the pipeline: hashes and writes every chunk to Storage (and the spool). */
+  /** The end of the pipeline: writes every chunk to Storage (and the spool). */
   sink(): Writable {
     let head: Buffer[] = [];
     let headBytes = 0;
@@ -449,7 +449,6 @@ class Upload {
     if (chunk.length === 0) {
       return;
     }
-    this.hash.update(chunk);
     this.bytes += chunk.length;
     const waits: Promise<unknown>[] = [];
     if (this.spool && !this.spool.write(chunk)) {
@@ -481,13 +480,14 @@ class Upload {
 
   async ready(
     delimiter: string | null,
+    sha256: string,
     profile: DatasetProfile
   ): Promise<IngestResult> {
     const done = await this.ctx.db.withClaims(this.request.user, tx =>
       markReady(tx, this.versionId!, {
         delimiter,
         size_bytes: this.bytes,
-        sha256: this.hash.digest('hex'),
+        sha256,
         row_count: profile.row_count,
         column_count: profile.column_count,
         columns: profile.columns.map(columnStats),
