@@ -68,9 +68,10 @@ const CSV_BUFFER_BYTES = 4 * 1024 * 1024;
 /**
  * Profiles a validated dataset with DuckDB in one scan of the file: exact
  * counts, min, max, mean and std and an approximate distinct count
- * (HyperLogLog) over every row, and in the same scan a uniform sample of
- * rows (bounded, see `sampleRowsFor`) from which quartiles, histograms and
- * top values are computed — what a second scan for histograms or a
+ * (HyperLogLog, refined by the sample: `distinctEstimate`) over every row,
+ * and in the same scan a uniform sample of rows (bounded, see
+ * `sampleRowsFor`) from which quartiles, histograms and top values are
+ * computed — what a second scan for histograms or a
  * t-digest per column would cost is a parse of the whole file again, the
  * dominant cost. The preview reads only the first rows.
  */
@@ -265,6 +266,7 @@ async function profileColumns(
         `c${i}_mean`,
         `c${i}_std`,
         `len(c${i}_sample) AS c${i}_sampled`,
+        `list_aggregate(map_values(list_aggregate(c${i}_sample, 'histogram')), 'histogram') AS c${i}_repeats`,
         `list_aggregate(c${i}_sample, 'quantile_cont', [0.25, 0.5, 0.75]) AS c${i}_quartiles`,
         `list_aggregate(list_transform(list_filter(c${i}_sample, lambda v: isfinite(v)),
             lambda v: CASE WHEN ${width} > 0 THEN least(floor((v - ${min}) / ${width})::INTEGER, ${bins - 1}) ELSE 0 END),
@@ -278,6 +280,7 @@ async function profileColumns(
       // Most frequent first, ties alphabetically.
       outer.push(
         `list_sum(map_values(c${i}_values)) AS c${i}_sampled`,
+        `list_aggregate(map_values(c${i}_values), 'histogram') AS c${i}_repeats`,
         `list_sort(list_transform(map_entries(c${i}_values),
             lambda e: {'negated_count': -(e.value::BIGINT), 'value': e.key}))[1:${settings.topValues}] AS c${i}_top`
       );
@@ -331,8 +334,12 @@ function columnProfile(
     name: column.name,
     type: column.type,
     null_count: rowCount - nonNull,
-    // The estimate may overshoot a little; never more than the values.
-    distinct_approx: Math.min(Number(stats[`c${i}_distinct`]), nonNull),
+    distinct_approx: distinctEstimate(
+      Number(stats[`c${i}_distinct`]),
+      stats[`c${i}_repeats`] as { key: Json; value: Json }[] | null,
+      nonNull,
+      exact
+    ),
     min: toJsonValue(stats[`c${i}_min`], column.type),
     max: toJsonValue(stats[`c${i}_max`], column.type),
     mean: numeric ? finiteOrNull(stats[`c${i}_mean`]) : null,
@@ -424,6 +431,43 @@ function scalePartition(counts: number[], scale: number): number[] {
     rounded[rounded.indexOf(Math.max(...rounded))]--;
   }
   return rounded;
+}
+
+/** Below this share of values seen once, the sample has (nearly) all values. */
+const SATURATED_SINGLETONS = 0.1;
+
+/**
+ * Distinct values of a column. HyperLogLog's sketch over every row errs
+ * either way by several per cent where people look closest — a column of
+ * codes or categories (on 997 distinct texts in 16 M rows DuckDB's said
+ * 909; on German Credit's 921 amounts, 975). The sample does better
+ * there: `repeats` maps "seen k times" to how many values were, so the
+ * sample's distinct values are its sum. When the sample is every row that
+ * sum is exact; when few values were seen only once the sample holds
+ * nearly all of them, and Chao1 (n₁²/2n₂, bias-corrected) adds the few it
+ * missed. Otherwise — ids, free text — the sketch, never below what the
+ * sample saw nor above the non-null values.
+ */
+function distinctEstimate(
+  sketch: number,
+  repeats: { key: Json; value: Json }[] | null,
+  nonNull: number,
+  exact: boolean
+): number {
+  const timesSeen = new Map(
+    (repeats ?? []).map(entry => [Number(entry.key), Number(entry.value)])
+  );
+  const seen = [...timesSeen.values()].reduce((sum, n) => sum + n, 0);
+  if (exact && repeats) {
+    return seen;
+  }
+  const once = timesSeen.get(1) ?? 0;
+  const twice = timesSeen.get(2) ?? 0;
+  const estimate =
+    seen > 0 && once <= SATURATED_SINGLETONS * seen
+      ? seen + (once * (once - 1)) / (2 * (twice + 1))
+      : sketch;
+  return Math.min(Math.max(Math.round(estimate), seen), nonNull);
 }
 
 function uniqueName(base: string, taken: string[]): string {
