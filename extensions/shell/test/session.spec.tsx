@@ -62,6 +62,26 @@ async function rendered(widget: ReactWidget): Promise<void> {
   await widget.renderPromise;
 }
 
+/**
+ * The element once React has committed it. `renderPromise` settles on an
+ * idle callback that a loaded machine may run before React's own commit,
+ * so one render is not proof: render again until it is there (≤ 5 s).
+ */
+async function renderedWith(
+  widget: ReactWidget,
+  selector: string
+): Promise<HTMLElement | null> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    await rendered(widget);
+    const found = widget.node.querySelector<HTMLElement>(selector);
+    if (found || Date.now() > deadline) {
+      return found;
+    }
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+}
+
 function accountCommands(ran: string[]): CommandRegistry {
   const commands = new CommandRegistry();
   for (const id of [
@@ -95,8 +115,8 @@ describe('Sidebar with a session', () => {
 
     session.started.resolve();
     await session.ready;
-    await rendered(sidebar);
-    const prompt = sidebar.node.querySelector(
+    const prompt = await renderedWith(
+      sidebar,
       '[data-testid="insighter-signin-prompt"]'
     );
     expect(prompt?.textContent).toContain(
@@ -111,8 +131,8 @@ describe('Sidebar with a session', () => {
     ).click();
 
     session.set(ADA);
-    await rendered(sidebar);
-    const account = sidebar.node.querySelector(
+    const account = await renderedWith(
+      sidebar,
       '[data-testid="insighter-account"]'
     );
     expect(account?.textContent).toContain('Ada Lovelace');
