@@ -47,6 +47,8 @@ export class ProjectsModel implements IProjectsModel, IDisposable {
   /** Bumped on sign-out and sign-in: answers for the previous person are dropped. */
   private _generation = 0;
   private _listing: Promise<void> | null = null;
+  /** The listing asked for while `_listing` was on its way (see `refresh`). */
+  private _relisting: Promise<void> | null = null;
   private _isDisposed = false;
   private readonly _changed = new Signal<this, void>(this);
 
@@ -92,17 +94,40 @@ export class ProjectsModel implements IProjectsModel, IDisposable {
     return this._isDisposed;
   }
 
-  /** Lists projects and teams; concurrent calls share one listing. */
+  /**
+   * Lists projects and teams. A call while a listing is on its way gets the
+   * next one, started when that ends: the one on its way was asked before
+   * whatever made the caller ask again (a project created while the event
+   * stream was still connecting is heard of by no event, and must not be
+   * missed by the listing either). Calls meanwhile share that next one.
+   */
   refresh(): Promise<void> {
     if (!this._listing) {
-      const listing = this._list().finally(() => {
-        if (this._listing === listing) {
-          this._listing = null;
-        }
-      });
-      this._listing = listing;
+      return this._startListing();
     }
-    return this._listing;
+    if (!this._relisting) {
+      const relisting: Promise<void> = this._listing
+        .catch(() => undefined)
+        .then(() => {
+          if (this._relisting !== relisting) {
+            return; // Whoever signed in or out since has started their own.
+          }
+          this._relisting = null;
+          return this._listing ?? this._startListing();
+        });
+      this._relisting = relisting;
+    }
+    return this._relisting;
+  }
+
+  private _startListing(): Promise<void> {
+    const listing = this._list().finally(() => {
+      if (this._listing === listing) {
+        this._listing = null;
+      }
+    });
+    this._listing = listing;
+    return listing;
   }
 
   async refreshTeams(): Promise<void> {
@@ -299,6 +324,7 @@ export class ProjectsModel implements IProjectsModel, IDisposable {
       case 'signed-out':
         this._generation++;
         this._listing = null;
+        this._relisting = null;
         this._projects = [];
         this._teams = [];
         this._error = null;
@@ -309,6 +335,7 @@ export class ProjectsModel implements IProjectsModel, IDisposable {
         // Signed in, restored, recovering: possibly someone else. Start over.
         this._generation++;
         this._listing = null;
+        this._relisting = null;
         this._projects = [];
         this._teams = [];
         this._error = null;

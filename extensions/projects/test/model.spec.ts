@@ -85,6 +85,37 @@ describe('ProjectsModel', () => {
     warn.mockRestore();
   });
 
+  it('lists again when asked while a listing is on its way, so a project made meanwhile is not missed', async () => {
+    // The dashboard's first listing is on its way when a teammate creates a
+    // project and only then does the event stream open (and ask to list):
+    // no event tells of that project, so the second listing must.
+    let arrived!: () => void;
+    const asked = new Promise<void>(resolve => (arrived = resolve));
+    let release!: () => void;
+    const answered = new Promise<void>(resolve => (release = resolve));
+    sidecar.on('GET api/v1/projects', () => {
+      const atThatMoment = [...listed];
+      arrived();
+      return answered.then(() => ({ projects: atThatMoment }));
+    });
+    session.signIn(ADA);
+    await asked;
+    const meanwhile = project({ name: 'Made meanwhile' });
+    listed = [meanwhile];
+    const again = model.refresh();
+    release();
+    await again;
+    expect(model.projects.map(p => p.id)).toEqual([meanwhile.id]);
+    expect(
+      sidecar.calls.filter(call => call === 'GET api/v1/projects')
+    ).toHaveLength(2);
+    // However many ask meanwhile, they share that one next listing.
+    await Promise.all([model.refresh(), model.refresh(), model.refresh()]);
+    expect(
+      sidecar.calls.filter(call => call === 'GET api/v1/projects')
+    ).toHaveLength(4);
+  });
+
   it('adds the project it created at once, sending only what the server accepts', async () => {
     await signedInWith([]);
     let body: unknown;
