@@ -36,7 +36,7 @@ import {
   checkMaxResults,
   decodePageToken,
   describe,
-  encodePageToken,
+  pageOf,
   NUMERIC_COMPARATORS,
   numericComparison,
   parseFilter,
@@ -204,23 +204,17 @@ export class RegistryService {
         limit: limit + 1,
         offset
       });
-      const page = rows.slice(0, limit);
+      const { page, next_page_token } = pageOf(rows, limit, offset);
       const details = await modelDetails(
         tx,
         page.map(row => row.id)
       );
-      const answer: {
-        registered_models: MlflowRegisteredModel[];
-        next_page_token?: string;
-      } = {
+      return {
         registered_models: page.map(row =>
           registeredModelJson(row, details.get(row.id))
-        )
+        ),
+        ...(next_page_token && { next_page_token })
       };
-      if (rows.length > limit) {
-        answer.next_page_token = encodePageToken(offset + limit);
-      }
-      return answer;
     });
   }
 
@@ -453,14 +447,11 @@ export class RegistryService {
         limit: limit + 1,
         offset
       });
-      const answer: {
-        model_versions: MlflowModelVersion[];
-        next_page_token?: string;
-      } = { model_versions: rows.slice(0, limit).map(modelVersionJson) };
-      if (rows.length > limit) {
-        answer.next_page_token = encodePageToken(offset + limit);
-      }
-      return answer;
+      const { page, next_page_token } = pageOf(rows, limit, offset);
+      return {
+        model_versions: page.map(modelVersionJson),
+        ...(next_page_token && { next_page_token })
+      };
     });
   }
 

@@ -287,6 +287,21 @@ export function encodePageToken(offset: number): string {
   return Buffer.from(JSON.stringify({ offset })).toString('base64');
 }
 
+/**
+ * One page of a search that read `limit + 1` rows from `offset` (the extra
+ * row tells whether more follow): the rows to answer with, and the token
+ * of the next page when there is one.
+ */
+export function pageOf<T>(
+  rows: T[],
+  limit: number,
+  offset: number
+): { page: T[]; next_page_token?: string } {
+  return rows.length > limit
+    ? { page: rows.slice(0, limit), next_page_token: encodePageToken(offset + limit) }
+    : { page: rows };
+}
+
 export function decodePageToken(token: string | undefined): number {
   if (!token) {
     return 0;

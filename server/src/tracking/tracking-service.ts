@@ -42,7 +42,7 @@ import {
   checkMaxResults,
   decodePageToken,
   describe,
-  encodePageToken,
+  pageOf,
   NUMERIC_COMPARATORS,
   numericComparison,
   parseFilter,
@@ -289,18 +289,15 @@ export class TrackingService {
         limit: limit + 1,
         offset
       });
-      const page = rows.slice(0, limit);
+      const { page, next_page_token } = pageOf(rows, limit, offset);
       const tags = await experimentTags(
         tx,
         page.map(row => row.experiment_id)
       );
-      const answer: { experiments: MlflowExperiment[]; next_page_token?: string } = {
-        experiments: page.map(row => experimentJson(row, tags.get(row.experiment_id)))
+      return {
+        experiments: page.map(row => experimentJson(row, tags.get(row.experiment_id))),
+        ...(next_page_token && { next_page_token })
       };
-      if (rows.length > limit) {
-        answer.next_page_token = encodePageToken(offset + limit);
-      }
-      return answer;
     });
   }
 
@@ -672,13 +669,11 @@ export class TrackingService {
         limit: limit === undefined ? 'all' : limit + 1,
         offset
       });
-      if (limit === undefined || rows.length <= limit) {
+      if (limit === undefined) {
         return { metrics: rows };
       }
-      return {
-        metrics: rows.slice(0, limit),
-        next_page_token: encodePageToken(offset + limit)
-      };
+      const { page, next_page_token } = pageOf(rows, limit, offset);
+      return { metrics: page, ...(next_page_token && { next_page_token }) };
     });
   }
 
@@ -743,18 +738,15 @@ export class TrackingService {
         limit: limit + 1,
         offset
       });
-      const page = rows.slice(0, limit);
+      const { page, next_page_token } = pageOf(rows, limit, offset);
       const contents = await runContents(
         tx,
         page.map(row => row.id)
       );
-      const answer: { runs: MlflowRun[]; next_page_token?: string } = {
-        runs: page.map(row => runJson(row, contents.get(row.id)))
+      return {
+        runs: page.map(row => runJson(row, contents.get(row.id))),
+        ...(next_page_token && { next_page_token })
       };
-      if (rows.length > limit) {
-        answer.next_page_token = encodePageToken(offset + limit);
-      }
-      return answer;
     });
   }
 
