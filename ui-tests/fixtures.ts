@@ -6,6 +6,7 @@
  */
 import { expect, Page, test as base } from '@playwright/test';
 import { RunningLab, startLab } from '../extensions/app/test/support/lab';
+import { IAccount, PASSWORD } from './sidecar';
 
 export interface LabFixtures {
   /** Console errors and uncaught page errors seen so far in this test. */
@@ -64,6 +65,36 @@ export async function waitForRestored(page: Page): Promise<void> {
     timeout: 60_000
   });
   await page.evaluate(() => (window as any).jupyterapp.restored);
+}
+
+/**
+ * Opens the lab on `page` in the person's own workspace (people share this
+ * one Jupyter server; with JupyterHub each would have their own) and logs in
+ * on the home's form.
+ */
+export async function logIn(
+  page: Page,
+  lab: RunningLab,
+  account: IAccount,
+  workspace = account.email.split('.')[0]
+): Promise<void> {
+  await page.goto(new URL(`lab/workspaces/${workspace}`, lab.url).toString());
+  await waitForRestored(page);
+  await page.getByTestId('insighter-login-email').fill(account.email);
+  await page.getByTestId('insighter-login-password').fill(PASSWORD);
+  await page.getByTestId('insighter-login-submit').click();
+  const firstName = account.fullName.split(' ')[0];
+  await expect(page.getByTestId('insighter-welcome')).toHaveText(
+    `Welcome back, ${firstName}`
+  );
+}
+
+/** Resolves once the page's event stream is open, i.e. live events reach it. */
+export async function eventsFlowing(page: Page): Promise<void> {
+  await expect(page.locator('body')).toHaveAttribute(
+    'data-insighter-event-stream',
+    'open'
+  );
 }
 
 export { expect };

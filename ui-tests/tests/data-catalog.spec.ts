@@ -11,13 +11,12 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
-import { expect, test, waitForRestored } from '../fixtures';
+import { expect, logIn, test } from '../fixtures';
 import {
   bearer,
   callSidecar,
   GERMAN_CREDIT,
   type IAccount,
-  PASSWORD,
   sidecar,
   signUp
 } from '../sidecar';
@@ -28,23 +27,6 @@ interface IListedDataset {
   id: string;
   name: string;
   status: string;
-}
-
-/** Opens the lab in the person's own workspace and logs in on the home's form. */
-async function logIn(
-  page: Page,
-  lab: RunningLab,
-  account: IAccount
-): Promise<void> {
-  const workspace = account.email.split('.')[0];
-  await page.goto(new URL(`lab/workspaces/${workspace}`, lab.url).toString());
-  await waitForRestored(page);
-  await page.getByTestId('insighter-login-email').fill(account.email);
-  await page.getByTestId('insighter-login-password').fill(PASSWORD);
-  await page.getByTestId('insighter-login-submit').click();
-  await expect(page.getByTestId('insighter-welcome')).toHaveText(
-    `Welcome back, ${account.fullName.split(' ')[0]}`
-  );
 }
 
 /**

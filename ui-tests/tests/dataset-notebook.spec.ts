@@ -8,34 +8,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Page } from '@playwright/test';
-import type { RunningLab } from '../../extensions/app/test/support/lab';
-import { expect, test, waitForRestored } from '../fixtures';
-import {
-  bearer,
-  GERMAN_CREDIT,
-  type IAccount,
-  PASSWORD,
-  sidecar,
-  signUp
-} from '../sidecar';
+import { expect, logIn, test } from '../fixtures';
+import { bearer, GERMAN_CREDIT, sidecar, signUp } from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
-
-async function logIn(
-  page: Page,
-  lab: RunningLab,
-  account: IAccount
-): Promise<void> {
-  await page.goto(new URL('lab/workspaces/ada', lab.url).toString());
-  await waitForRestored(page);
-  await page.getByTestId('insighter-login-email').fill(account.email);
-  await page.getByTestId('insighter-login-password').fill(PASSWORD);
-  await page.getByTestId('insighter-login-submit').click();
-  await expect(page.getByTestId('insighter-welcome')).toHaveText(
-    'Welcome back, Ada'
-  );
-}
 
 test('"Open in notebook" loads german_credit into pandas on a real kernel: (1000, 62)', async ({
   page,

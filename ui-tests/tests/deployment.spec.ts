@@ -10,12 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
-import { expect, test, waitForRestored } from '../fixtures';
+import { eventsFlowing, expect, logIn, test } from '../fixtures';
 import {
   bearer,
   callSidecar,
   GERMAN_CREDIT,
-  PASSWORD,
   sidecar,
   signUp
 } from '../sidecar';
@@ -101,13 +100,8 @@ test('deploys version 1 from the Studio, predicts 5 rows, and switches to versio
   expect(await train(lab, auth, project.id, dataset.id, { n_estimators: 50, max_depth: 3 })).toBe(1);
 
   // Ada logs in and opens the project's Deployment section by its command.
-  await page.goto(new URL('lab/workspaces/deploy', lab.url).toString());
-  await waitForRestored(page);
-  await page.getByTestId('insighter-login-email').fill(ada.email);
-  await page.getByTestId('insighter-login-password').fill(PASSWORD);
-  await page.getByTestId('insighter-login-submit').click();
-  await expect(page.getByTestId('insighter-welcome')).toHaveText('Welcome back, Ada');
-  await expect(page.locator('body')).toHaveAttribute('data-insighter-event-stream', 'open');
+  await logIn(page, lab, ada, 'deploy');
+  await eventsFlowing(page);
   await page.evaluate(
     id => (window as any).jupyterapp.commands.execute('insighter:open-deployments', { id }),
     project.id

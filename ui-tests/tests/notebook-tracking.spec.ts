@@ -11,8 +11,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, test, waitForRestored } from '../fixtures';
-import { bearer, PASSWORD, sidecar, signUp } from '../sidecar';
+import { eventsFlowing, expect, logIn, test } from '../fixtures';
+import { bearer, sidecar, signUp } from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
 // Wide enough for the Studio and the notebook side by side.
@@ -145,18 +145,8 @@ test('a run logged from a notebook shows live in Experiments and the Tool Monito
     })
   );
 
-  await page.goto(new URL('lab/workspaces/grace', lab.url).toString());
-  await waitForRestored(page);
-  await page.getByTestId('insighter-login-email').fill(grace.email);
-  await page.getByTestId('insighter-login-password').fill(PASSWORD);
-  await page.getByTestId('insighter-login-submit').click();
-  await expect(page.getByTestId('insighter-welcome')).toHaveText(
-    'Welcome back, Grace'
-  );
-  await expect(page.locator('body')).toHaveAttribute(
-    'data-insighter-event-stream',
-    'open'
-  );
+  await logIn(page, lab, grace);
+  await eventsFlowing(page);
   await page.evaluate(
     id =>
       (window as any).jupyterapp.commands.execute('insighter:open-studio', {

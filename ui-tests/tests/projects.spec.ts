@@ -9,17 +9,16 @@
  */
 import type { Browser, Page } from '@playwright/test';
 import type { RunningLab } from '../../extensions/app/test/support/lab';
-import { expect, test, waitForRestored } from '../fixtures';
+import {
+  eventsFlowing,
+  expect,
+  logIn,
+  test,
+  waitForRestored
+} from '../fixtures';
+import { type IAccount, PASSWORD } from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
-
-const PASSWORD = 'engine1843';
-
-interface IAccount {
-  email: string;
-  fullName: string;
-  token: string;
-}
 
 interface ITeam {
   id: string;
@@ -101,36 +100,6 @@ async function runCommand(
     ([command, commandArgs]) =>
       (window as any).jupyterapp.commands.execute(command, commandArgs),
     [id, args] as const
-  );
-}
-
-/**
- * Opens the lab on `page` in the person's own workspace (people share this
- * one Jupyter server; with JupyterHub each would have their own) and logs in
- * on the home's form.
- */
-async function logIn(
-  page: Page,
-  lab: RunningLab,
-  account: IAccount
-): Promise<void> {
-  const workspace = account.email.split('.')[0];
-  await page.goto(new URL(`lab/workspaces/${workspace}`, lab.url).toString());
-  await waitForRestored(page);
-  await page.getByTestId('insighter-login-email').fill(account.email);
-  await page.getByTestId('insighter-login-password').fill(PASSWORD);
-  await page.getByTestId('insighter-login-submit').click();
-  const firstName = account.fullName.split(' ')[0];
-  await expect(page.getByTestId('insighter-welcome')).toHaveText(
-    `Welcome back, ${firstName}`
-  );
-}
-
-/** Resolves once the page's event stream is open, i.e. live events reach it. */
-async function eventsFlowing(page: Page): Promise<void> {
-  await expect(page.locator('body')).toHaveAttribute(
-    'data-insighter-event-stream',
-    'open'
   );
 }
 
