@@ -22,7 +22,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import pino from 'pino';
 import { createApp } from '../../server/src/app';
 import { createAuth } from '../../server/src/auth';
@@ -37,15 +36,10 @@ import { EventHub } from '../../server/src/events/hub';
 import { attachEventStream } from '../../server/src/events/stream';
 import { ProjectsService } from '../../server/src/services/projects';
 import { StatusService } from '../../server/src/services/status';
-import {
-  PG_BIN,
-  startPgCluster,
-  type PgCluster
-} from '../../server/test/support/pg-cluster';
+import { onEachBackend } from '../backends';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const WARMUP_S = 2;
 /** Each side's DURATION_S is split into this many alternating rounds. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -79,59 +73,7 @@ interface BackendResult {
 const silent = pino({ level: 'silent' });
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(
-    path.join(os.tmpdir(), 'insighter-bench-projects-')
-  );
-  const results: BackendResult[] = [];
-  let cluster: PgCluster | undefined;
-  try {
-    if (BACKENDS.includes('pglite')) {
-      results.push(
-        await benchBackend(
-          'pglite',
-          { backend: 'pglite', dataDir: path.join(work, 'db') },
-          work
-        )
-      );
-    }
-
-    let adminUrl = BACKENDS.includes('postgres')
-      ? process.env.INSIGHTER_TEST_DATABASE_URL
-      : undefined;
-    if (
-      !adminUrl &&
-      BACKENDS.includes('postgres') &&
-      fs.existsSync(path.join(PG_BIN, 'initdb'))
-    ) {
-      cluster = await startPgCluster();
-      adminUrl = cluster.url;
-    }
-    if (adminUrl) {
-      const name = `insighter_bench_${process.pid}`;
-      await admin(adminUrl, `create database ${name}`);
-      try {
-        const url = new URL(adminUrl);
-        url.pathname = `/${name}`;
-        results.push(
-          await benchBackend(
-            'postgres',
-            { backend: 'postgres', url: url.toString() },
-            work
-          )
-        );
-      } finally {
-        await admin(adminUrl, `drop database if exists ${name} with (force)`);
-      }
-    } else if (BACKENDS.includes('postgres')) {
-      console.log(
-        'PostgreSQL 15: skipped (no INSIGHTER_TEST_DATABASE_URL and no postgresql-15 installed)'
-      );
-    }
-  } finally {
-    cluster?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
-  report(results);
+  report(await onEachBackend('projects', benchBackend));
 }
 
 async function benchBackend(
@@ -527,16 +469,6 @@ function report(results: BackendResult[]): void {
   console.log(`results: ${path.relative(REPO_ROOT, file)}`);
   if (results.some(r => !r.pass)) {
     process.exitCode = 1;
-  }
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
   }
 }
 

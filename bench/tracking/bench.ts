@@ -21,7 +21,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import pino from 'pino';
 import { createApp } from '../../server/src/app';
 import { createAuth } from '../../server/src/auth';
@@ -34,15 +33,10 @@ import { EventHub } from '../../server/src/events/hub';
 import { attachEventStream } from '../../server/src/events/stream';
 import { StatusService } from '../../server/src/services/status';
 import { createTracking } from '../../server/src/tracking';
-import {
-  PG_BIN,
-  startPgCluster,
-  type PgCluster
-} from '../../server/test/support/pg-cluster';
+import { onEachBackend } from '../backends';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const METRICS = 1000;
 const TARGET_S = 0.05;
 /** MLflow's issue: log_batch of 1,000 metrics on its SQL store. */
@@ -77,44 +71,7 @@ interface BackendResult {
 const silent = pino({ level: 'silent' });
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-bench-tracking-'));
-  const results: BackendResult[] = [];
-  let cluster: PgCluster | undefined;
-  try {
-    if (BACKENDS.includes('pglite')) {
-      results.push(
-        await benchBackend('pglite', { backend: 'pglite', dataDir: path.join(work, 'db') }, work)
-      );
-    }
-    let adminUrl = BACKENDS.includes('postgres')
-      ? process.env.INSIGHTER_TEST_DATABASE_URL
-      : undefined;
-    if (!adminUrl && BACKENDS.includes('postgres') && fs.existsSync(path.join(PG_BIN, 'initdb'))) {
-      cluster = await startPgCluster();
-      adminUrl = cluster.url;
-    }
-    if (adminUrl) {
-      const name = `insighter_bench_tracking_${process.pid}`;
-      await admin(adminUrl, `create database ${name}`);
-      try {
-        const url = new URL(adminUrl);
-        url.pathname = `/${name}`;
-        results.push(
-          await benchBackend('postgres', { backend: 'postgres', url: url.toString() }, work)
-        );
-      } finally {
-        await admin(adminUrl, `drop database if exists ${name} with (force)`);
-      }
-    } else if (BACKENDS.includes('postgres')) {
-      console.log(
-        'PostgreSQL 15: skipped (no INSIGHTER_TEST_DATABASE_URL and no postgresql-15 installed)'
-      );
-    }
-  } finally {
-    cluster?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
-  report(results);
+  report(await onEachBackend('tracking', benchBackend));
 }
 
 async function benchBackend(
@@ -300,16 +257,6 @@ function stats(values: number[]): Stats {
 
 function fmt(s: Stats): string {
   return `median ${s.median_ms} ms, p95 ${s.p95_ms} ms (min ${s.min_ms}, max ${s.max_ms})`;
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
 }
 
 function report(results: BackendResult[]): void {
