@@ -15,8 +15,14 @@ What the sidecar receives:
   a page that authenticates to Jupyter with `Authorization: token …` carries
   the user's Supabase access token in that header instead;
 - every other header, except hop-by-hop ones and Jupyter's own credentials
-  (its token, as `Authorization: token …` or `?token=`, and its login and
-  XSRF cookies), which are meant for Jupyter, not for the sidecar.
+  (its token, as `Authorization: token …` or `?token=`, its login and XSRF
+  cookies and the `X-XSRFToken` header), which are meant for Jupyter, not
+  for the sidecar.
+
+What the browser receives: the sidecar's answer, with Jupyter's default
+headers kept beside it and `Content-Security-Policy: sandbox` and
+`X-Content-Type-Options: nosniff` added, so nothing the sidecar serves (an
+uploaded file above all) runs as a page of the lab's origin.
 """
 
 from __future__ import annotations
@@ -87,6 +93,13 @@ ACCESS_TOKEN_HEADER = "X-Insighter-Authorization"
 PROXY_SET = frozenset(
     h.lower() for h in ("Host", PROXY_SECRET_HEADER, "X-Forwarded-Prefix", ACCESS_TOKEN_HEADER)
 )
+#: Jupyter's XSRF token headers (tornado reads both): Jupyter's, not the sidecar's.
+JUPYTER_XSRF = frozenset(h.lower() for h in ("X-XSRFToken", "X-CSRFToken"))
+#: Whatever the sidecar answers is data, never a page of the lab's origin: a
+#: document that renders anyway runs sandboxed (an opaque origin without
+#: scripts, so no access to Jupyter's cookies or APIs), and the browser takes
+#: the type as sent instead of guessing HTML from the bytes.
+SANDBOX_POLICY = "sandbox"
 
 UNAVAILABLE = {
     "error": {
@@ -177,7 +190,7 @@ class _ProxyMixin:
 
     def _upstream_headers(self, websocket: bool = False) -> httputil.HTTPHeaders:
         incoming = self.request.headers
-        drop = HOP_BY_HOP | PROXY_SET | _connection_tokens(incoming)
+        drop = HOP_BY_HOP | PROXY_SET | JUPYTER_XSRF | _connection_tokens(incoming)
         if websocket:
             drop = drop | WEBSOCKET_HANDSHAKE
         token = self._jupyter_token()
@@ -345,9 +358,13 @@ class InsighterProxyHandler(_ProxyMixin, JupyterHandler):
         if "Content-Type" not in headers:
             self.clear_header("Content-Type")
         seen = set()
+        policies = []
         for name, value in headers.get_all():
             lname = name.lower()
-            if lname in drop:
+            if lname in drop or lname == "x-content-type-options":
+                continue
+            if lname == "content-security-policy":
+                policies.append(value)
                 continue
             if lname == "location":
                 value = self._public_location(value)
@@ -356,6 +373,12 @@ class InsighterProxyHandler(_ProxyMixin, JupyterHandler):
             else:
                 seen.add(lname)
                 self.set_header(name, value)
+        # Jupyter's own policy (set by default) stays; every policy sent applies.
+        for policy in policies:
+            self.add_header("Content-Security-Policy", policy)
+        if SANDBOX_POLICY not in policies:
+            self.add_header("Content-Security-Policy", SANDBOX_POLICY)
+        self.set_header("X-Content-Type-Options", "nosniff")
 
     def _public_location(self, location: str) -> str:
         """Redirects to the sidecar's own paths stay behind the proxy."""

@@ -42,6 +42,15 @@ const envSchema = z.object({
       .min(1)
       .default(5 * 1024 ** 3)
   ),
+  /** Longest lifetime of a Storage signed URL (seconds); longer `expiresIn` gets 400. */
+  INSIGHTER_STORAGE_SIGNED_URL_MAX_S: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(7 * 24 * 3600)
+  ),
   /** Largest dataset upload (bytes); larger ones get 413 and stop being read. */
   INSIGHTER_MAX_UPLOAD_BYTES: z.preprocess(
     value => (value === '' ? undefined : value),
@@ -93,7 +102,7 @@ export interface Config {
   /** Path of the tool manifest; unset: `@insighter/registry`'s own. */
   toolsManifest?: string;
   /** The embedded `/storage/v1` (served when auth is embedded). */
-  storage: { maxObjectBytes: number };
+  storage: { maxObjectBytes: number; signedUrlMaxSeconds: number };
   /** The data catalog's uploads. */
   datasets: { maxUploadBytes: number };
   /** The prediction endpoints. */
@@ -136,7 +145,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     toolsManifest: e.INSIGHTER_TOOLS_MANIFEST
       ? path.resolve(e.INSIGHTER_TOOLS_MANIFEST)
       : undefined,
-    storage: { maxObjectBytes: e.INSIGHTER_STORAGE_MAX_BYTES },
+    storage: {
+      maxObjectBytes: e.INSIGHTER_STORAGE_MAX_BYTES,
+      signedUrlMaxSeconds: e.INSIGHTER_STORAGE_SIGNED_URL_MAX_S
+    },
     datasets: { maxUploadBytes: e.INSIGHTER_MAX_UPLOAD_BYTES },
     deployments: { maxBodyBytes: e.INSIGHTER_PREDICT_MAX_BYTES },
     mlflow: e.MLFLOW_TRACKING_URI

@@ -66,6 +66,7 @@ export async function startSidecar(
       db,
       jwtSecret: embeddedKeys.secret,
       maxObjectBytes: config.storage.maxObjectBytes,
+      signedUrlMaxSeconds: config.storage.signedUrlMaxSeconds,
       logger
     }).catch(async err => {
       await auth.close();

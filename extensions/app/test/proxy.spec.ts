@@ -229,6 +229,35 @@ describe('HTTP forwarding', () => {
     expect((await missing.json()).error.code).toBe('not_found');
   });
 
+  it("never lets an answer run as a page of the lab's origin: sandbox and nosniff on every one, the sidecar's own policy kept", async () => {
+    const page = await lab.fetch('insighter/page');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const policies = page.headers.get('content-security-policy')!.split(', ');
+    expect(policies).toContain('sandbox');
+    // Jupyter's own policy stays beside it.
+    expect(policies.some(p => p.startsWith("frame-ancestors 'self'"))).toBe(true);
+
+    const own = await lab.fetch(
+      `insighter/page?policy=${encodeURIComponent("sandbox; default-src 'none'")}`
+    );
+    const ownPolicies = own.headers.get('content-security-policy')!.split(', ');
+    expect(ownPolicies).toContain("sandbox; default-src 'none'");
+    expect(ownPolicies).toContain('sandbox');
+
+    const json = await lab.fetch('insighter/health');
+    expect(json.headers.get('content-security-policy')).toContain('sandbox');
+  });
+
+  it("keeps Jupyter's XSRF header from the sidecar", async () => {
+    const res = await lab.fetch('insighter/echo', {
+      headers: { 'X-XSRFToken': 'jupyter-xsrf', 'X-CSRFToken': 'jupyter-csrf' }
+    });
+    const echoed = (await res.json()).headers;
+    expect(echoed['x-xsrftoken']).toBeUndefined();
+    expect(echoed['x-csrftoken']).toBeUndefined();
+  });
+
   it('streams a large download instead of buffering it', async () => {
     const size = 48 * 1024 * 1024;
     const res = await lab.fetch(`insighter/stream?size=${size}&hold=1`);

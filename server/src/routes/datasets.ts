@@ -15,6 +15,7 @@ import { HttpError } from '../http/errors';
 import { parseJsonBody } from '../http/parse-body';
 import { optionalQuery } from '../http/query';
 import { currentUser } from '../http/require-user';
+import { setUserContentHeaders } from '../http/user-content';
 import type { DatasetContent, DatasetsService } from '../services/datasets';
 import { ClientGone, PREVIEW_ROWS } from '../services/datasets-ingest';
 
@@ -405,7 +406,11 @@ async function sendContent(
   res.setHeader('ETag', content.eTag);
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Cache-Control', 'private, no-cache');
-  res.setHeader('Content-Disposition', attachment(content.fileName));
+  setUserContentHeaders(res, {
+    contentType: content.contentType,
+    fileName: content.fileName,
+    download: true
+  });
   if (req.fresh) {
     res.status(304).end();
     return;
@@ -453,12 +458,6 @@ async function sendContent(
   await pipeline(bytes, res).catch(() => {
     res.destroy();
   });
-}
-
-/** `attachment` with an ASCII fallback name and the exact one in UTF-8 (RFC 6266). */
-function attachment(fileName: string): string {
-  const fallback = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
 }
 
 function versionQuery(req: Request): number | null {

@@ -10,6 +10,7 @@ import { z, ZodError } from 'zod';
 import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier';
 import { drainUnreadBody } from '../http/drain-body';
 import { bearerToken } from '../http/require-user';
+import { setUserContentHeaders } from '../http/user-content';
 import type { Logger } from '../logger';
 import { StorageError, storageErrors } from '../storage/errors';
 import type {
@@ -94,6 +95,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
 
   router.post('/object/sign/:bucket', jsonBody, async (req, res) => {
     const body = signManyBody.parse(req.body ?? {});
+    service.checkSignedUrlLifetime(body.expiresIn);
     const who = await caller(req);
     const answers = [];
     for (const path of body.paths) {
@@ -282,13 +284,14 @@ export function sendObject(
   res.setHeader('Last-Modified', object.lastModified.toUTCString());
   res.setHeader('Accept-Ranges', 'bytes');
   const download = req.query.download;
-  if (typeof download === 'string') {
-    const name = download || object.row.name.split('/').pop() || 'download';
-    res.setHeader(
-      'Content-Disposition',
-      `attachment; filename*=UTF-8''${encodeURIComponent(name)}`
-    );
-  }
+  setUserContentHeaders(res, {
+    contentType: object.contentType,
+    fileName:
+      (typeof download === 'string' && download) ||
+      object.row.name.split('/').pop() ||
+      'download',
+    download: typeof download === 'string'
+  });
   if (req.fresh) {
     res.status(304).end();
     return;

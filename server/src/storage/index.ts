@@ -27,6 +27,8 @@ export interface EmbeddedStorageOptions {
   /** The HS256 secret access tokens are signed with (embedded auth's). */
   jwtSecret: Uint8Array;
   maxObjectBytes: number;
+  /** The longest lifetime of a signed URL, in seconds (default: 7 days). */
+  signedUrlMaxSeconds?: number;
   logger: Logger;
 }
 
@@ -43,7 +45,10 @@ export async function createEmbeddedStorage(
   const service = new StorageService({
     db: options.db,
     store,
-    signer: new UrlSigner(options.jwtSecret),
+    signer: new UrlSigner(
+      options.jwtSecret,
+      options.signedUrlMaxSeconds ?? 7 * 24 * 3600
+    ),
     maxObjectBytes: options.maxObjectBytes,
     logger: options.logger
   });

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { errorMessage, sqlState, SqlState } from '../db/errors';
-import type { Database, JwtClaims } from '../db/types';
+import type { Database, JwtClaims, Queryable } from '../db/types';
 import type { Logger } from '../logger';
 import type { DiskObjectStore, StoredFile } from './disk-store';
 import { StorageError, storageErrors } from './errors';
@@ -183,7 +183,11 @@ export class StorageService {
     return this.stored(row);
   }
 
-  /** An object behind a signed URL: the token is the permission. */
+  /**
+   * An object behind a signed URL: the token is the permission, as long as
+   * whoever signed it may still read the object (checked again here, under
+   * their rights: one query).
+   */
   async openSigned(
     bucket: string,
     key: string,
@@ -191,10 +195,23 @@ export class StorageService {
   ): Promise<StoredObject> {
     const bucketId = checkBucketName(bucket);
     const name = normalizeObjectKey(key);
-    await this.options.signer.verify(token, bucketId, name);
-    return this.stored(
-      await this.db.asService(tx => findObject(tx, bucketId, name))
-    );
+    const signer = await this.options.signer.verify(token, bucketId, name);
+    const find = (tx: Queryable) => findObject(tx, bucketId, name);
+    // URLs signed before signers were recorded live out their (bounded) lifetime.
+    const row =
+      signer === undefined || signer.role === 'service_role'
+        ? await this.db.asService(find)
+        : await this.db
+            .withClaims(
+              signer.role === 'authenticated'
+                ? { sub: signer.sub, role: 'authenticated' }
+                : null,
+              find
+            )
+            .catch(err => {
+              throw fromDatabase(err);
+            });
+    return this.stored(row);
   }
 
   /** An object of a public bucket, for anyone. */
@@ -257,6 +274,11 @@ export class StorageService {
     return deleted;
   }
 
+  /** Refuses (400) a signed URL lifetime over `INSIGHTER_STORAGE_SIGNED_URL_MAX_S`. */
+  checkSignedUrlLifetime(expiresInSeconds: number): void {
+    this.options.signer.checkLifetime(expiresInSeconds);
+  }
+
   /** A signed URL path (`/object/sign/…?token=…`) for an object the caller may read. */
   async signUrl(
     caller: StorageCaller,
@@ -268,7 +290,8 @@ export class StorageService {
     const token = await this.options.signer.sign(
       object.row.bucket_id,
       object.row.name,
-      expiresInSeconds
+      expiresInSeconds,
+      caller && { sub: caller.sub, role: caller.role }
     );
     // Unencoded, as storage-js passes the whole URL through encodeURI.
     return `/object/sign/${object.row.bucket_id}/${object.row.name}?token=${token}`;

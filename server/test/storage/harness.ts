@@ -40,15 +40,23 @@ export interface Person {
 }
 
 export async function startStorageTestServer(
-  options: { backend?: TestBackend; maxObjectBytes?: number } = {}
+  options: {
+    backend?: TestBackend;
+    maxObjectBytes?: number;
+    env?: Record<string, string>;
+  } = {}
 ): Promise<StorageTestServer> {
-  const auth = await startAuthTestServer({ backend: options.backend });
+  const auth = await startAuthTestServer({
+    backend: options.backend,
+    env: options.env
+  });
   const storage = await createEmbeddedStorage({
     dataDir: auth.dataDir,
     db: auth.db,
     jwtSecret: (await loadJwtKeys(auth.dataDir)).secret,
     maxObjectBytes:
       options.maxObjectBytes ?? auth.config.storage.maxObjectBytes,
+    signedUrlMaxSeconds: auth.config.storage.signedUrlMaxSeconds,
     logger: silentLogger
   });
   const app = createApp({

@@ -13,6 +13,8 @@
 //   GET  /bytes                  1000 bytes, honours Range (206)
 //   GET  /status/<code>          that status, a custom header and two cookies
 //   GET  /redirect               302 to /echo
+//   GET  /page?policy=           an HTML page (with that Content-Security-Policy,
+//                                X-Content-Type-Options: sniff)
 //   WS   /ws/echo                echoes text and binary frames, picks the first subprotocol
 'use strict';
 
@@ -148,6 +150,15 @@ const server = http.createServer(async (req, res) => {
       res.setHeader('X-Upstream', 'yes');
       res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2; Path=/']);
       return res.end();
+    }
+    if (url.pathname === '/page') {
+      const policy = url.searchParams.get('policy');
+      res.writeHead(200, {
+        'Content-Type': 'text/html',
+        'X-Content-Type-Options': 'sniff',
+        ...(policy ? { 'Content-Security-Policy': policy } : {})
+      });
+      return res.end('<script>document.title = document.cookie</script>');
     }
     if (url.pathname === '/redirect') {
       res.writeHead(302, { Location: '/echo?from=redirect' });
