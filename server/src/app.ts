@@ -1,10 +1,12 @@
-import express, { Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Auth } from './auth';
 import { redactRequest, redactResponse } from './auth/log-redaction';
 import type { Config } from './config';
+import { allowedHosts, refuseHost } from './http/allowed-hosts';
 import { errorHandler, notFound } from './http/errors';
-import { requireUser } from './http/require-user';
+import { carriesProxySecret, forwardingTrust } from './http/forwarded';
+import { bearerToken, requireUser } from './http/require-user';
 import type { Logger } from './logger';
 import { authRoutes } from './routes/auth';
 import { datasetRoutes } from './routes/datasets';
@@ -56,8 +58,13 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  // The Jupyter proxy and reverse proxies in front of hosted sessions set X-Forwarded-*.
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-* only from the Jupyter proxy (its secret) and configured proxies.
+  const forwarding = forwardingTrust({
+    proxySecret: deps.config.auth.proxySecret,
+    trustedProxies: deps.config.http.trustedProxies
+  });
+  app.set('trust proxy', forwarding.trustProxy);
+  app.use(forwarding.vet);
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -66,6 +73,15 @@ export function createApp(deps: AppDeps): Express {
       serializers: { req: redactRequest, res: redactResponse }
     })
   );
+  const hostAllowed = allowedHosts({ ...deps.config, ...deps.config.http });
+  app.use((req, res, next) => {
+    // Liveness says nothing and is polled by process managers under any name.
+    if (req.path === '/health' || hostAllowed(req)) {
+      next();
+    } else {
+      refuseHost(req, res);
+    }
+  });
   const auth = authRoutes(deps.auth, deps.config.auth, deps.logger);
   if (auth.gotrue) {
     // Before the app's JSON parser: GoTrue's own 64 KB body limit and error shape.
@@ -92,7 +108,7 @@ export function createApp(deps: AppDeps): Express {
     app.use(trackingRoutes(deps.tracking, authenticate, deps.logger));
   }
   app.use(express.json({ limit: '1mb' }));
-  app.use(healthRoutes(deps.status));
+  app.use(healthRoutes(deps.status, signedIn(deps)));
   app.use(auth.api);
   if (deps.projects) {
     app.use(projectRoutes(deps.projects, authenticate));
@@ -116,4 +132,21 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * Whether the caller is someone the service knows: a signed-in user (or the
+ * service key), or the Jupyter server's logged-in user through its proxy.
+ */
+function signedIn(deps: AppDeps): (req: Request) => Promise<boolean> {
+  return async req => {
+    if (carriesProxySecret(req, deps.config.auth.proxySecret)) {
+      return true;
+    }
+    const token = bearerToken(req);
+    const claims = token
+      ? await deps.auth.verifier.verify(token).catch(() => undefined)
+      : undefined;
+    return claims?.role === 'authenticated' || claims?.role === 'service_role';
+  };
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { authConfigFrom, authEnvShape, type AuthConfig } from './auth/config';
+import { addressList } from './http/forwarded';
 import { jobsConfigFrom, jobsEnvShape, type JobsConfig } from './jobs/config';
 
 /**
@@ -21,6 +22,10 @@ const envSchema = z.object({
     .default('info'),
   /** Public URL under which browsers reach the sidecar (through the Jupyter proxy or directly). */
   INSIGHTER_PUBLIC_URL: z.string().url().optional(),
+  /** Reverse proxies whose X-Forwarded-* headers count (addresses or CIDR ranges, comma-separated). */
+  INSIGHTER_TRUSTED_PROXIES: z.string().default(''),
+  /** More host names the sidecar answers to (comma-separated; `.example.org` for subdomains, `*` for any). */
+  INSIGHTER_ALLOWED_HOSTS: z.string().default(''),
   /** How long in-flight requests may take to finish on SIGTERM before the process exits. */
   INSIGHTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000),
   /** Any Postgres 15+ (e.g. Supabase's); unset: embedded PGlite in the data dir. */
@@ -93,6 +98,8 @@ export interface Config {
   logLevel: string;
   publicUrl: string;
   shutdownTimeoutMs: number;
+  /** Who may forward requests, and which host names are answered (see http/forwarded.ts, http/allowed-hosts.ts). */
+  http: { trustedProxies: string[]; allowedHosts: string[] };
   /** Set: Postgres at this URL (may hold a password: never log it). */
   databaseUrl?: string;
   /** Embedded GoTrue or a hosted Supabase project; keys, mail, rate limits. */
@@ -128,6 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError(`Invalid Insighter configuration: ${(err as Error).message}`);
   }
+  const trustedProxies = commaList(e.INSIGHTER_TRUSTED_PROXIES);
+  try {
+    addressList(trustedProxies);
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid Insighter configuration: INSIGHTER_TRUSTED_PROXIES: ${(err as Error).message}`
+    );
+  }
   const dataDir = path.resolve(
     e.INSIGHTER_DATA_DIR ?? path.join(os.homedir(), '.insighter')
   );
@@ -139,6 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl:
       e.INSIGHTER_PUBLIC_URL ?? `http://${e.INSIGHTER_HOST}:${e.INSIGHTER_API_PORT}`,
     shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS,
+    http: {
+      trustedProxies,
+      allowedHosts: commaList(e.INSIGHTER_ALLOWED_HOSTS)
+    },
     databaseUrl: e.DATABASE_URL,
     auth,
     jobs: jobsConfigFrom(e),
@@ -155,4 +174,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { uri: e.MLFLOW_TRACKING_URI, token: e.MLFLOW_TRACKING_TOKEN }
       : undefined
   };
+}
+
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map(entry => entry.trim())
+    .filter(Boolean);
 }

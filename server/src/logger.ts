@@ -1,4 +1,5 @@
 import pino, { Logger } from 'pino';
+import { SECRET_HEADERS } from './auth/log-redaction';
 
 /**
  * Structured JSON logs on stdout (the Jupyter server app forwards them).
@@ -10,11 +11,7 @@ export function createLogger(level: string): Logger {
     base: { service: 'insighter-sidecar' },
     redact: {
       paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'req.headers.apikey',
-        'req.headers["x-api-key"]',
-        'req.headers["x-insighter-proxy-secret"]',
+        ...SECRET_HEADERS.map(name => `req.headers["${name}"]`),
         'res.headers["set-cookie"]',
         '*.password',
         '*.access_token',

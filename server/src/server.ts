@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DATASETS_BUCKET, DatasetFiles } from './adapters/dataset-files';
 import { databaseNow } from './adapters/datasets-store';
 import { createApp } from './app';
+import { allowedHosts } from './http/allowed-hosts';
 import { createAuth } from './auth';
 import { loadJwtKeys } from './auth/keys';
 import type { Config } from './config';
@@ -175,8 +176,10 @@ export async function startSidecar(
     tools
   });
   // Predictions are served before Express: the hot path (deployments/predict-handler.ts).
+  const hostAllowed = allowedHosts({ ...config, ...config.http });
   const server = http.createServer((req, res) => {
-    if (!deployments.predict(req, res)) {
+    // A host not allowed goes to the app, which refuses (and logs) it.
+    if (!hostAllowed(req) || !deployments.predict(req, res)) {
       app(req, res);
     }
   });

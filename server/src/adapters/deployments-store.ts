@@ -34,6 +34,8 @@ export interface DeploymentRow {
   updated_at: string;
   ready_at: string | null;
   stopped_at: string | null;
+  /** Predictions per minute each caller may make; null: no limit. */
+  rate_limit_per_minute: number | null;
 }
 
 export interface NewDeployment {
@@ -42,11 +44,12 @@ export interface NewDeployment {
   model_version: number;
   url: string;
   runner: DeploymentRunner;
+  rate_limit_per_minute: number | null;
 }
 
 const DEPLOYMENT_COLUMNS = `
   d.id, d.project_id, p.slug, d.model_name, d.model_version, d.status, d.url,
-  d.runner, d.runner_ref, d.error, d.created_by,
+  d.runner, d.runner_ref, d.error, d.created_by, d.rate_limit_per_minute,
   ${iso('d.created_at')} as created_at, ${iso('d.updated_at')} as updated_at,
   ${iso('d.ready_at')} as ready_at, ${iso('d.stopped_at')} as stopped_at`;
 
@@ -88,17 +91,44 @@ export async function insertDeployment(
   deployment: NewDeployment
 ): Promise<DeploymentRow> {
   const inserted = await tx.query<{ id: string }>(
-    `insert into public.deployments (project_id, model_name, model_version, url, runner)
-     values ($1, $2, $3, $4, $5) returning id`,
+    `insert into public.deployments (project_id, model_name, model_version, url, runner, rate_limit_per_minute)
+     values ($1, $2, $3, $4, $5, $6) returning id`,
     [
       deployment.project_id,
       deployment.model_name,
       deployment.model_version,
       deployment.url,
-      deployment.runner
+      deployment.runner,
+      deployment.rate_limit_per_minute
     ]
   );
   return (await findDeployment(tx, inserted.rows[0].id)) as DeploymentRow;
+}
+
+/** The rate limit of the project's newest deployment (what a new one carries over). */
+export async function latestRateLimit(
+  tx: Queryable,
+  projectId: string
+): Promise<number | null> {
+  const result = await tx.query<{ rate_limit_per_minute: number | null }>(
+    `select rate_limit_per_minute from public.deployments
+     where project_id = $1 order by created_at desc, id limit 1`,
+    [projectId]
+  );
+  return result.rows[0]?.rate_limit_per_minute ?? null;
+}
+
+/** As the user: false when the deployment is not there or not theirs to change. */
+export async function setDeploymentRateLimit(
+  tx: Queryable,
+  id: string,
+  limit: number | null
+): Promise<boolean> {
+  const result = await tx.query<{ changed: boolean }>(
+    'select public.set_deployment_rate_limit($1, $2) as changed',
+    [id, limit]
+  );
+  return result.rows[0]?.changed ?? false;
 }
 
 /**

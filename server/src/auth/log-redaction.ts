@@ -1,8 +1,23 @@
 /**
  * Request-log serializers that keep auth secrets out of the logs: the email
- * link's `token` (and an `apikey`) travel in query strings, and `/verify`
- * answers with a redirect whose URL fragment holds the new session.
+ * link's `token` (and an `apikey`) travel in query strings, credentials in
+ * headers (the user's token also as `X-Insighter-Authorization`, Jupyter's
+ * XSRF token as `X-XSRFToken`), and `/verify` answers with a redirect whose
+ * URL fragment holds the new session.
  */
+export const SECRET_HEADERS = [
+  'authorization',
+  'cookie',
+  'apikey',
+  'x-api-key',
+  'x-insighter-proxy-secret',
+  'x-insighter-authorization',
+  'x-xsrftoken',
+  'x-csrftoken'
+];
+
+const REDACTED = '[redacted]';
+
 const SECRET_PARAMS = [
   'token',
   'token_hash',
@@ -14,6 +29,7 @@ const SECRET_PARAMS = [
 interface SerializedReq {
   url?: string;
   query?: Record<string, unknown>;
+  headers?: Record<string, unknown>;
 }
 
 interface SerializedRes {
@@ -21,6 +37,14 @@ interface SerializedRes {
 }
 
 export function redactRequest<T extends SerializedReq>(req: T): T {
+  if (req.headers && SECRET_HEADERS.some(h => h in req.headers!)) {
+    req.headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [
+        k,
+        SECRET_HEADERS.includes(k) ? REDACTED : v
+      ])
+    );
+  }
   if (req.url?.includes('?')) {
     req.url = redactUrl(req.url);
   }
@@ -28,7 +52,7 @@ export function redactRequest<T extends SerializedReq>(req: T): T {
     req.query = Object.fromEntries(
       Object.entries(req.query).map(([k, v]) => [
         k,
-        SECRET_PARAMS.includes(k) ? '[redacted]' : v
+        SECRET_PARAMS.includes(k) ? REDACTED : v
       ])
     );
   }
@@ -41,7 +65,7 @@ export function redactResponse<T extends SerializedRes>(res: T): T {
     typeof location === 'string' &&
     /(access|refresh)_token=/.test(location)
   ) {
-    res.headers = { ...res.headers, location: '[redacted]' };
+    res.headers = { ...res.headers, location: REDACTED };
   }
   return res;
 }
@@ -52,7 +76,7 @@ function redactUrl(url: string): string {
   let changed = false;
   for (const name of SECRET_PARAMS) {
     if (params.has(name)) {
-      params.set(name, '[redacted]');
+      params.set(name, REDACTED);
       changed = true;
     }
   }

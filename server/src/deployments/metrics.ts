@@ -11,8 +11,11 @@ export interface RequestRecord {
   latencyMs: number;
   /** Rows predicted (0 when the request was refused). */
   rows: number;
-  /** `key ink_ab12cd34` or `user <id>`: never a secret. */
-  caller: string;
+  /**
+   * `key ink_ab12cd34` or `user <id>`: never a secret, but shown to the
+   * project's writers only (left out for viewers).
+   */
+  caller?: string;
   /** The refusal's message, for 4xx and 5xx. */
   error?: string;
   /** The first row's prediction, for 2xx. */

@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import { looksLikeApiKey, type ApiKeyResolver } from './api-keys';
 import { BatchRefusedError } from './batcher';
 import type { Row } from './predict-input';
+import { CallerRateLimiter } from './rate-limiter';
 import type { DeploymentRuntime, ManagedDeployment } from './runtime';
 import { WorkerUnavailableError } from './worker';
 
@@ -25,7 +26,9 @@ import { WorkerUnavailableError } from './worker';
  *
  * Auth: a signed-in user who can read the project (`Authorization: Bearer
  * <access token>`), or an API key of the endpoint (`Authorization: Bearer
- * ink_…` or `X-API-Key: ink_…`).
+ * ink_…` or `X-API-Key: ink_…`). With a rate limit set on the deployment,
+ * each key (and each user) gets that many predictions per minute; more get
+ * 429 `rate_limited` with `Retry-After` (rate-limiter.ts).
  */
 export const PREDICT_PREFIX = '/api/v1/predict/';
 
@@ -49,6 +52,7 @@ export type PredictHandler = (req: IncomingMessage, res: ServerResponse) => bool
 
 export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
   const readChecks = new Map<string, number>();
+  const limiter = new CallerRateLimiter();
 
   const canRead = async (claims: JwtClaims, projectId: string): Promise<boolean> => {
     const cacheKey = `${claims.sub}|${projectId}`;
@@ -69,10 +73,13 @@ export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
     return true;
   };
 
-  /** Who is calling, checked: `key ink_…` or `user <id>`; throws a 401. */
+  /**
+   * Who is calling, checked: `key ink_…` or `user <id>` (for the metrics),
+   * `limitKey` (whose bucket the rate limit takes from); throws a 401.
+   */
   const authenticate = async (
     req: IncomingMessage
-  ): Promise<{ caller: string; keyProject?: string; claims?: JwtClaims }> => {
+  ): Promise<{ caller: string; limitKey: string; keyProject?: string; claims?: JwtClaims }> => {
     const headerKey = req.headers['x-api-key'];
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
     const key = typeof headerKey === 'string' && headerKey ? headerKey.trim() : undefined;
@@ -85,7 +92,7 @@ export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
           'invalid_api_key'
         );
       }
-      return { caller: `key ${resolved.prefix}`, keyProject: resolved.projectId };
+      return { caller: `key ${resolved.prefix}`, limitKey: `key ${resolved.id}`, keyProject: resolved.projectId };
     }
     if (!bearer) {
       throw new HttpError(
@@ -106,7 +113,7 @@ export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
     if (claims.role !== 'authenticated' || !claims.sub) {
       throw new HttpError(401, "This request needs a signed-in user's access token or an API key.", 'unauthorized');
     }
-    return { caller: `user ${claims.sub}`, claims };
+    return { caller: `user ${claims.sub}`, limitKey: `user ${claims.sub}`, claims };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, slug: string) => {
@@ -143,6 +150,18 @@ export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
         // Nobody learns what others deployed by trying.
         deployment = undefined;
         throw nothingHere();
+      }
+      const limit = deployment.row.rate_limit_per_minute;
+      if (limit !== null) {
+        const wait = limiter.take(`${deployment.row.project_id} ${who.limitKey}`, limit);
+        if (wait > 0) {
+          res.setHeader('retry-after', String(wait));
+          throw new HttpError(
+            429,
+            `This endpoint takes at most ${limit} predictions per minute from each API key (and each user): try again in ${wait} s.`,
+            'rate_limited'
+          );
+        }
       }
       const media = (req.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
       if (!MEDIA_TYPES.has(media)) {

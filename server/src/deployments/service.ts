@@ -3,9 +3,11 @@ import {
   findDeployment,
   insertDeployment,
   insertDeploymentKey,
+  latestRateLimit,
   listDeploymentKeys,
   listDeployments,
   revokeDeploymentKey,
+  setDeploymentRateLimit,
   setDeploymentStatus,
   stopDeploymentAsUser,
   type DeploymentKeyRow,
@@ -51,12 +53,16 @@ export interface Deployment {
   updated_at: string;
   ready_at: string | null;
   stopped_at: string | null;
+  /** Predictions per minute each API key (and each signed-in caller) may make; null: no limit. */
+  rate_limit_per_minute: number | null;
 }
 
 export interface DeploymentInput {
   project_id: string;
   model_name?: string;
   version: number;
+  /** Undefined: the project's previous deployment's limit carries over. */
+  rate_limit_per_minute?: number | null;
 }
 
 export interface CreatedApiKey extends DeploymentKeyRow {
@@ -152,13 +158,17 @@ export class DeploymentsService {
     }
     let row: DeploymentRow;
     try {
-      row = await this.db.withClaims(user, tx =>
+      row = await this.db.withClaims(user, async tx =>
         insertDeployment(tx, {
           project_id: project.id,
           model_name: model.name,
           model_version: model.version,
           url: `/api/v1/predict/${project.slug}`,
-          runner: this.runner
+          runner: this.runner,
+          rate_limit_per_minute:
+            input.rate_limit_per_minute !== undefined
+              ? input.rate_limit_per_minute
+              : await latestRateLimit(tx, project.id)
         })
       );
     } catch (err) {
@@ -197,6 +207,27 @@ export class DeploymentsService {
       this.runtime.announce(row.row);
     }
     return this.present(row.row);
+  }
+
+  /** Sets (null: lifts) the endpoint's rate limit; it applies to the next prediction. */
+  async setRateLimit(user: JwtClaims, id: string, limit: number | null): Promise<Deployment> {
+    const deployment = await this.readable(user, id);
+    const row = await this.db
+      .withClaims(user, async tx => {
+        if (!(await setDeploymentRateLimit(tx, deployment.id, limit))) {
+          throw onlyWriters('set its rate limit');
+        }
+        return (await findDeployment(tx, deployment.id)) as DeploymentRow;
+      })
+      .catch(err => {
+        throw translate(err, 'set its rate limit');
+      });
+    // The endpoint limits with the runtime's copy of the row it serves.
+    const served = this.runtime.endpoint(row.slug);
+    if (served?.row.id === row.id) {
+      served.row = { ...served.row, rate_limit_per_minute: row.rate_limit_per_minute };
+    }
+    return this.present(row);
   }
 
   async createKey(user: JwtClaims, deploymentId: string, name: string): Promise<CreatedApiKey> {
@@ -248,10 +279,18 @@ export class DeploymentsService {
     return row;
   }
 
+  /**
+   * The endpoint's traffic. Who called (API key prefixes, user ids) is for
+   * those who manage its keys, the project's writers; viewers see the
+   * requests without it.
+   */
   async metrics(user: JwtClaims, id: string): Promise<MetricsSnapshot & { serving: boolean }> {
     const deployment = await this.readable(user, id);
+    const snapshot = this.runtime.metricsOf(deployment.id).snapshot();
+    const writer = await this.db.withClaims(user, tx => canWriteProject(tx, deployment.project_id));
     return {
-      ...this.runtime.metricsOf(deployment.id).snapshot(),
+      ...snapshot,
+      recent: writer ? snapshot.recent : snapshot.recent.map(({ caller: _caller, ...rest }) => rest),
       serving: this.runtime.isServing(deployment.id)
     };
   }
@@ -288,7 +327,8 @@ export class DeploymentsService {
       created_at: row.created_at,
       updated_at: row.updated_at,
       ready_at: row.ready_at,
-      stopped_at: row.stopped_at
+      stopped_at: row.stopped_at,
+      rate_limit_per_minute: row.rate_limit_per_minute
     };
   }
 }

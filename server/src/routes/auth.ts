@@ -12,7 +12,11 @@ import {
   gotrueNotFound,
   GOTRUE_API_VERSION
 } from './auth-errors';
-import { authRateLimits, type AuthRateLimits } from './auth-rate-limits';
+import {
+  authRateLimits,
+  signInAttempt,
+  type AuthRateLimits
+} from './auth-rate-limits';
 import { configRoutes } from './config';
 import { outboxRoutes } from './outbox';
 
@@ -102,10 +106,7 @@ export function gotrueRoutes(deps: GoTrueRouteDeps): Router {
     }
   );
 
-  const passwordLimits = [
-    rateLimits.perIp('token'),
-    rateLimits.perEmail('token')
-  ];
+  const passwordLimits = [rateLimits.perIp('token'), rateLimits.signInLockout];
   const refreshLimits = [rateLimits.perIp('refresh')];
   router.post('/token', (req, res, next) => {
     const grant = queryString(req, 'grant_type');
@@ -119,12 +120,25 @@ export function gotrueRoutes(deps: GoTrueRouteDeps): Router {
   });
   router.post('/token', async (req, res) => {
     if (queryString(req, 'grant_type') === 'password') {
-      res.json(
-        await service.signInWithPassword(
-          parseBody(passwordGrantBody, req),
-          clientInfo(req)
-        )
-      );
+      const body = parseBody(passwordGrantBody, req);
+      const attempt = signInAttempt(req);
+      let session;
+      try {
+        session = await service.signInWithPassword(body, clientInfo(req));
+      } catch (err) {
+        if (
+          attempt &&
+          err instanceof GoTrueError &&
+          err.code === 'invalid_credentials'
+        ) {
+          rateLimits.signIn.failed(attempt);
+        }
+        throw err;
+      }
+      if (attempt) {
+        rateLimits.signIn.succeeded(attempt);
+      }
+      res.json(session);
     } else {
       res.json(
         await service.refresh(parseBody(refreshGrantBody, req).refresh_token)

@@ -12,9 +12,14 @@ import { currentUser } from '../http/require-user';
  *
  * Answers: a deployment is `{id, project_id, slug, url, status, model_name,
  * model_version, runner, error, serving, example, created_by, created_at,
- * updated_at, ready_at, stopped_at}` (status `pending → starting → ready | failed →
- * stopped`); the list is `{deployments: [...]}`; a new key is the key record
- * plus `key`, shown that once. Errors are `{error: {code, message}}`:
+ * updated_at, ready_at, stopped_at, rate_limit_per_minute}` (status `pending →
+ * starting → ready | failed → stopped`); the list is `{deployments: [...]}`; a
+ * new key is the key record plus `key`, shown that once.
+ *
+ * `rate_limit_per_minute` (create, or `PATCH /api/v1/deployments/:id`): how
+ * many predictions each API key (and each signed-in caller) may make per
+ * minute; more get 429 with `Retry-After`. Null: no limit; left out when
+ * deploying: the project's previous deployment's limit. Errors are `{error: {code, message}}`:
  * - 400 `invalid_input`: a bad field (details.fields names each);
  * - 403 `forbidden`: a project the user reads but may not deploy to
  *   (viewers), or keys they may not manage;
@@ -24,7 +29,18 @@ import { currentUser } from '../http/require-user';
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const FIELDS = 'project_id, model_name and version';
+const FIELDS = 'project_id, model_name, version and rate_limit_per_minute';
+
+const MAX_RATE_LIMIT = 1_000_000;
+
+const rateLimit = z
+  .number({
+    error: `rate_limit_per_minute must be a whole number of predictions per minute (1 to ${MAX_RATE_LIMIT}), or null for no limit.`
+  })
+  .int('rate_limit_per_minute must be a whole number, e.g. 600.')
+  .min(1, 'rate_limit_per_minute must be 1 or more (null: no limit).')
+  .max(MAX_RATE_LIMIT, `rate_limit_per_minute must be at most ${MAX_RATE_LIMIT}.`)
+  .nullable();
 
 const createBody = z.strictObject(
   {
@@ -40,12 +56,23 @@ const createBody = z.strictObject(
     version: z.coerce
       .number({ error: 'version is required: the model version to deploy, e.g. 1.' })
       .int('version must be a whole number, e.g. 1.')
-      .min(1, 'version must be 1 or more.')
+      .min(1, 'version must be 1 or more.'),
+    rate_limit_per_minute: rateLimit.optional()
   },
   {
     error: issue =>
       issue.code === 'unrecognized_keys'
         ? `Unknown field ${issue.keys?.map(k => `"${k}"`).join(', ')}: a deployment takes ${FIELDS}.`
+        : undefined
+  }
+);
+
+const patchBody = z.strictObject(
+  { rate_limit_per_minute: rateLimit },
+  {
+    error: issue =>
+      issue.code === 'unrecognized_keys'
+        ? `Unknown field ${issue.keys?.map(k => `"${k}"`).join(', ')}: a deployment's rate_limit_per_minute can be changed.`
         : undefined
   }
 );
@@ -90,6 +117,18 @@ export function deploymentRoutes(
 
   router.get('/api/v1/deployments/:id', async (req, res) => {
     res.json(await deployments.get(currentUser(req), req.params.id));
+  });
+
+  router.patch('/api/v1/deployments/:id', async (req, res) => {
+    const input = parseJsonBody(
+      patchBody,
+      req.body,
+      '{"rate_limit_per_minute": 600}',
+      'the change as a JSON object'
+    );
+    res.json(
+      await deployments.setRateLimit(currentUser(req), req.params.id, input.rate_limit_per_minute)
+    );
   });
 
   router.delete('/api/v1/deployments/:id', async (req, res) => {

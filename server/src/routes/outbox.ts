@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { type Request, type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { OutboxService } from '../auth/outbox-service';
 import { HttpError } from '../http/errors';
+import { carriesProxySecret } from '../http/forwarded';
 
 /**
  * The embedded mailbox: `GET /api/v1/outbox` (newest first) and
@@ -16,8 +16,6 @@ export interface OutboxRouteDeps {
   outbox?: OutboxService;
   proxySecret?: string;
 }
-
-export const PROXY_SECRET_HEADER = 'x-insighter-proxy-secret';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50)
@@ -55,14 +53,9 @@ function embedded(deps: OutboxRouteDeps): OutboxService {
 }
 
 function ownerOnly(secret: string | undefined): RequestHandler {
-  const expected = secret ? Buffer.from(secret) : undefined;
   return (req, _res, next) => {
-    if (expected) {
-      const given = Buffer.from(req.get(PROXY_SECRET_HEADER) ?? '');
-      if (
-        given.length !== expected.length ||
-        !timingSafeEqual(given, expected)
-      ) {
+    if (secret) {
+      if (!carriesProxySecret(req, secret)) {
         throw new HttpError(
           403,
           'The outbox is readable only through the Jupyter server of the machine owner.'

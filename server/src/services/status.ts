@@ -56,6 +56,13 @@ export function overallState(
   return 'OPTIMAL';
 }
 
+/** What anyone may see: the overall state and each component's state. */
+export interface PublicSystemStatus {
+  status: OverallState;
+  components: Record<ComponentName, Pick<ComponentHealth, 'state'>>;
+  checked_at: string;
+}
+
 export class StatusService {
   private readonly startedAt = Date.now();
 
@@ -75,6 +82,19 @@ export class StatusService {
       version: this.version,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       checked_at: new Date().toISOString()
+    };
+  }
+
+  statesOnly(full: SystemStatus): PublicSystemStatus {
+    return {
+      status: full.status,
+      components: Object.fromEntries(
+        Object.entries(full.components).map(([name, c]) => [
+          name,
+          { state: c.state }
+        ])
+      ) as PublicSystemStatus['components'],
+      checked_at: full.checked_at
     };
   }
 }

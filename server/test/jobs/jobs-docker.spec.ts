@@ -120,7 +120,7 @@ describe('/api/v1/jobs with the Docker runner', () => {
     }, 180_000);
 
     it('shows the engine in the system status', async () => {
-      const status = (await t.api(null, 'GET', '/api/v1/status')).body;
+      const status = (await t.api(s.alice, 'GET', '/api/v1/status')).body;
       expect(status.components.jobs).toMatchObject({
         state: 'ok',
         backend: 'docker'
@@ -151,7 +151,7 @@ describe('/api/v1/jobs with the Docker runner', () => {
         key: 'insighter.error',
         value: job.error
       });
-      const status = (await t.api(null, 'GET', '/api/v1/status')).body;
+      const status = (await t.api(s.alice, 'GET', '/api/v1/status')).body;
       expect(status.components.jobs).toMatchObject({
         state: 'degraded',
         backend: 'docker'

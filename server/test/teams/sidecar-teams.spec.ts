@@ -102,7 +102,12 @@ describe('the sidecar on PostgreSQL (DATABASE_URL)', () => {
     );
 
   it('reports the database as ok, on postgres', async () => {
-    const { body } = await api(null, 'GET', '/api/v1/status');
+    // The details are for signed-in callers.
+    const token = await signUp(
+      `status.${Date.now()}@example.com`,
+      'Stella Status'
+    );
+    const { body } = await api(token, 'GET', '/api/v1/status');
     expect(body.components.database).toMatchObject({
       state: 'ok',
       backend: 'postgres',
@@ -168,10 +173,16 @@ describe('the sidecar on its embedded database (PGlite in the data dir)', () => 
     const dataDir = fs.mkdtempSync(
       path.join(os.tmpdir(), 'insighter-sidecar-')
     );
-    const config = sidecarEnv(dataDir);
+    const proxySecret = 'jupyter-proxy-secret-0123456789';
+    const config = sidecarEnv(dataDir, { INSIGHTER_PROXY_SECRET: proxySecret });
     const sidecar = await startSidecar(config, silentLogger);
     try {
-      const { body } = await json(await fetch(`${sidecar.url}/api/v1/status`));
+      // As the lab's status bar asks, through the Jupyter proxy.
+      const { body } = await json(
+        await fetch(`${sidecar.url}/api/v1/status`, {
+          headers: { 'x-insighter-proxy-secret': proxySecret }
+        })
+      );
       expect(body.components.database).toMatchObject({
         state: 'ok',
         backend: 'pglite',
