@@ -133,7 +133,10 @@ export async function deleteProject(
   return result.rows[0];
 }
 
-/** The first free slug of `base`, `base-2`, `base-3`, … across every project. */
+/**
+ * `base` if no project has it, else `base` with a random suffix: a counter
+ * (`base-2`, `base-3`) told people about projects they cannot see.
+ */
 export async function availableSlug(
   tx: Queryable,
   base: string

@@ -27,6 +27,18 @@ const FORWARDING_HEADERS = [
   'forwarded'
 ];
 
+/** Requests whose forwarding headers were dropped: a proxy nobody trusts relayed them. */
+const untrustedForwarding = new WeakSet<IncomingMessage>();
+
+/**
+ * Whether an untrusted peer sent forwarding headers: it may be a proxy
+ * relaying someone from elsewhere, so its own address says nothing about
+ * where the request began.
+ */
+export function forwardedByUntrustedPeer(req: IncomingMessage): boolean {
+  return untrustedForwarding.has(req);
+}
+
 export interface ForwardingTrust {
   /** Express's `trust proxy` setting: hop 0 (the peer) was vetted by `vet`. */
   trustProxy(address: string, hop: number): boolean;
@@ -48,7 +60,10 @@ export function forwardingTrust(options: {
         !(peer && trusted(peer))
       ) {
         for (const name of FORWARDING_HEADERS) {
-          delete req.headers[name];
+          if (name in req.headers) {
+            untrustedForwarding.add(req);
+            delete req.headers[name];
+          }
         }
       }
       next();

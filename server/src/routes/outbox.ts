@@ -2,7 +2,10 @@ import { type Request, type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { OutboxService } from '../auth/outbox-service';
 import { HttpError } from '../http/errors';
-import { carriesProxySecret } from '../http/forwarded';
+import {
+  carriesProxySecret,
+  forwardedByUntrustedPeer
+} from '../http/forwarded';
 
 /**
  * The embedded mailbox: `GET /api/v1/outbox` (newest first) and
@@ -71,10 +74,14 @@ function ownerOnly(secret: string | undefined): RequestHandler {
   };
 }
 
-/** Both the TCP peer and the forwarded client (behind a local proxy) must be local. */
+/**
+ * Both the TCP peer and the forwarded client (behind a trusted proxy) must
+ * be local; a local proxy nobody trusts may be relaying a remote client.
+ */
 function isLoopback(req: Request): boolean {
-  return [req.socket.remoteAddress, req.ip].every(addr =>
-    isLoopbackAddress(addr)
+  return (
+    !forwardedByUntrustedPeer(req) &&
+    [req.socket.remoteAddress, req.ip].every(addr => isLoopbackAddress(addr))
   );
 }
 

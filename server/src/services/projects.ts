@@ -36,7 +36,7 @@ const ONLY_OWNER_SHARES = 'IN101';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Room for a `-NNN` suffix within the slug column's 80 characters. */
+/** Room for a `-xxxxxx` suffix (a taken name's) within the slug column's 80 characters. */
 const SLUG_BASE_MAX = 60;
 
 /** Concurrent creations that take the same slug: a few retries settle it. */

@@ -64,6 +64,7 @@ import {
   isRunId,
   lastTagPerKey
 } from './validation';
+import { checkRun, checkVersionSource } from './version-source';
 import { modelVersionJson, registeredModelJson } from './wire';
 
 export interface RegistrySearch {
@@ -335,16 +336,9 @@ export class RegistryService {
       .withClaims(user, async tx => {
         const model = await writableModel(tx, input.name);
         if (runId) {
-          const run = isRunId(runId) ? await findRun(tx, runId) : undefined;
-          if (!run) {
-            throw doesNotExist(`Run with id=${runId} not found`);
-          }
-          if (run.project_id !== model.project_id) {
-            throw invalidParameter(
-              `Run ${runId} belongs to another project than registered model '${input.name}': register it with a model of its own project.`
-            );
-          }
+          await checkRun(tx, runId, model);
         }
+        await checkVersionSource(tx, input.source, model);
         const now = Date.now();
         const version = await takeVersionNumber(tx, model.id, now);
         const id = await insertVersion(tx, {

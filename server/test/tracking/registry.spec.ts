@@ -333,9 +333,11 @@ describe.each(BACKENDS)('MLflow model registry on %s', backend => {
     const created = await store.getOrCreateProjectModel(alice.claims, fresh);
     expect(created.tags).toEqual([{ key: 'insighter.project_id', value: fresh.id }]);
     expect(await store.getLatestModelVersion(alice.claims, fresh.slug)).toBeUndefined();
+    // A source among the project's own artifacts (another project's is refused).
+    const freshExperiment = await call('POST', 'experiments/create', { name: fresh.slug });
     const next = await store.createModelVersion(alice.claims, {
       name: fresh.slug,
-      source: 'mlflow-artifacts:/9/r/artifacts/model'
+      source: `mlflow-artifacts:/${freshExperiment.body.experiment_id}/r/artifacts/model`
     });
     expect(next.version).toBe('1');
     expect(
