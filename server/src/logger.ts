@@ -5,8 +5,12 @@ import { SECRET_HEADERS } from './auth/log-redaction';
  * Structured JSON logs on stdout (the Jupyter server app forwards them).
  * Anything that could carry a secret is redacted before it is written.
  */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(
+  level: string,
+  /** Where the lines go; stdout by default. */
+  destination?: pino.DestinationStream
+): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'insighter-sidecar' },
     redact: {
@@ -19,7 +23,8 @@ export function createLogger(level: string): Logger {
       ],
       censor: '[redacted]'
     }
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

@@ -335,8 +335,8 @@ export class RegistryService {
     const created = await this.db
       .withClaims(user, async tx => {
         const model = await writableModel(tx, input.name);
-        if (runId) {
-          await checkRun(tx, runId, model);
+        if (input.run_id) {
+          await checkRun(tx, input.run_id, model);
         }
         await checkVersionSource(tx, input.source, model);
         const now = Date.now();

@@ -9,7 +9,8 @@ import { isRunId } from './validation';
  * its creator cannot read would hand them someone else's files through a
  * reader who can (or, for an experiment not made yet, through its future
  * owner). Checked when the version is created, with the creator's rights:
- * - `runs:/<run id>/…`: a run the creator can read, of the model's project;
+ * - `runs:/<run id>/…`: a run the creator can read, of the model's project
+ *   (an explicit `run_id` that does not exist stays MLflow's 404);
  * - `mlflow-artifacts:/<experiment id>/…`: the artifacts of an experiment
  *   of the model's project the creator can read;
  * - local paths (`/…`, `file:…`, no scheme) are refused, as MLflow's own
@@ -26,6 +27,11 @@ export async function checkVersionSource(
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(source)?.[1].toLowerCase();
   if (scheme === 'runs') {
     const runId = /^runs:\/([^/]+)/.exec(source)?.[1] ?? '';
+    if (!isRunId(runId) || !(await findRun(tx, runId))) {
+      throw invalidParameter(
+        `Source ${source} names no run you can read: register a version from a run of the project of registered model '${model.name}'.`
+      );
+    }
     await checkRun(tx, runId, model);
     return;
   }
