@@ -44,6 +44,14 @@ export class DeploymentsApi {
     });
   }
 
+  /** Each API key's (and user's) predictions per minute; null lifts the limit. */
+  setRateLimit(id: string, perMinute: number | null): Promise<IDeployment> {
+    return this._client.request<IDeployment>(`${DEPLOYMENTS}/${id}`, {
+      method: 'PATCH',
+      json: { rate_limit_per_minute: perMinute }
+    });
+  }
+
   undeploy(id: string): Promise<IDeployment> {
     return this._client.request<IDeployment>(`${DEPLOYMENTS}/${id}`, {
       method: 'DELETE'

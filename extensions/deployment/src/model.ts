@@ -17,6 +17,7 @@ export interface IDeploymentModelOptions {
     | 'list'
     | 'deploy'
     | 'undeploy'
+    | 'setRateLimit'
     | 'metrics'
     | 'keys'
     | 'createKey'
@@ -182,6 +183,17 @@ export class DeploymentModel implements IDisposable {
     await this._act(async () => {
       const stopped = await this._api.undeploy(current.id);
       this._replace(stopped);
+    });
+  }
+
+  /** Sets the current deployment's rate limit (predictions per minute per key); null lifts it. */
+  async setRateLimit(perMinute: number | null): Promise<void> {
+    const current = this.current;
+    if (!current) {
+      return;
+    }
+    await this._act(async () => {
+      this._replace(await this._api.setRateLimit(current.id, perMinute));
     });
   }
 

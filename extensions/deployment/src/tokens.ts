@@ -36,6 +36,8 @@ export interface IDeployment {
   updated_at: string;
   ready_at: string | null;
   stopped_at: string | null;
+  /** Predictions per minute each API key (and each signed-in caller) may make; null: no limit. */
+  rate_limit_per_minute: number | null;
 }
 
 export interface IApiKey {
@@ -61,8 +63,8 @@ export interface IRecentRequest {
   status: number;
   latencyMs: number;
   rows: number;
-  /** `key ink_…` or `user <id>`. */
-  caller: string;
+  /** `key ink_…` or `user <id>`; only the project's writers are told. */
+  caller?: string;
   error?: string;
   /** The first row's prediction. */
   prediction?: unknown;

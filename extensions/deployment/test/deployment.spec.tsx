@@ -34,6 +34,7 @@ function deployment(id: string, version: number, status: IDeployment['status'], 
     updated_at: '2026-11-26T10:00:00.000Z',
     ready_at: status === 'ready' ? '2026-11-26T10:00:05.000Z' : null,
     stopped_at: null,
+    rate_limit_per_minute: null,
     ...extra
   };
 }
@@ -77,6 +78,11 @@ function fakeSidecar() {
     undeploy: async (id: string) => {
       calls.push(`undeploy ${id}`);
       deployments = deployments.map(d => (d.id === id ? { ...d, status: 'stopped' as const, serving: false, error: 'Undeployed.' } : d));
+      return deployments.find(d => d.id === id)!;
+    },
+    setRateLimit: async (id: string, perMinute: number | null) => {
+      calls.push(`rate limit ${id} ${perMinute}`);
+      deployments = deployments.map(d => (d.id === id ? { ...d, rate_limit_per_minute: perMinute } : d));
       return deployments.find(d => d.id === id)!;
     },
     metrics: async (id: string) => metrics(id, requests),
@@ -208,6 +214,19 @@ describe('DeploymentModel', () => {
     model.dispose();
   });
 
+  it('sets and lifts the endpoint\'s rate limit', async () => {
+    const sidecar = fakeSidecar();
+    sidecar.deployments = [deployment('d1', 1, 'ready')];
+    const model = new DeploymentModel({ api: sidecar.api, tracking: sidecar.tracking, bus: new InsighterBus(), project: PROJECT });
+    await model.refresh();
+    await model.setRateLimit(600);
+    expect(model.current?.rate_limit_per_minute).toBe(600);
+    await model.setRateLimit(null);
+    expect(model.current?.rate_limit_per_minute).toBeNull();
+    expect(sidecar.calls).toEqual(['rate limit d1 600', 'rate limit d1 null']);
+    model.dispose();
+  });
+
   it('says why an action failed, in the sidecar\'s words', async () => {
     const sidecar = fakeSidecar();
     sidecar.api.deploy = async () => {
@@ -269,6 +288,8 @@ describe('DeploymentSection', () => {
     expect(node.querySelectorAll('[data-testid="insighter-recent-requests"] tbody tr')).toHaveLength(2);
     expect(node.querySelectorAll('[data-testid="insighter-deployment-history"] tbody tr')).toHaveLength(2);
 
+    expect(node.querySelector('[data-testid="insighter-rate-limit"]')?.textContent).toMatch(/^No limit/);
+
     const select = node.querySelector('[data-testid="insighter-deploy-version"]') as HTMLSelectElement;
     expect([...select.options].map(o => o.value)).toEqual(['2', '1']);
     (node.querySelector('[data-testid="insighter-deploy-button"]') as HTMLButtonElement).click();
@@ -276,5 +297,33 @@ describe('DeploymentSection', () => {
     expect(sidecar.calls).toEqual(['deploy p1 2']);
     section.dispose();
     expect(model.isDisposed).toBe(true);
+  });
+
+  it('shows the rate limit and lifts it; a viewer sees requests without callers', async () => {
+    const sidecar = fakeSidecar();
+    sidecar.deployments = [deployment('d1', 1, 'ready', { rate_limit_per_minute: 600 })];
+    sidecar.api.metrics = async (id: string) => {
+      const snapshot = metrics(id, 10);
+      return { ...snapshot, recent: snapshot.recent.map(({ caller: _caller, ...rest }) => rest) };
+    };
+    const model = new DeploymentModel({ api: sidecar.api, tracking: sidecar.tracking, bus: new InsighterBus(), project: PROJECT });
+    const section = new DeploymentSection(model, nullTranslator.load('insighter'));
+    Widget.attach(section, document.body);
+    await settle();
+    MessageLoop.sendMessage(section, Widget.Msg.UpdateRequest);
+    await section.renderPromise;
+    await settle();
+    const node = section.node;
+    expect(node.querySelector('[data-testid="insighter-rate-limit"]')?.textContent).toBe(
+      'Each API key (and each user) may make 600 predictions per minute; more are answered 429 with Retry-After.'
+    );
+    const callers = [...node.querySelectorAll('[data-testid="insighter-recent-requests"] tbody tr')].map(
+      row => row.children[4].textContent
+    );
+    expect(callers).toEqual(['—', '—']);
+    (node.querySelector('[data-testid="insighter-rate-limit-lift"]') as HTMLButtonElement).click();
+    await settle();
+    expect(sidecar.calls).toEqual(['rate limit d1 null']);
+    section.dispose();
   });
 });

@@ -30,7 +30,10 @@ export class CallerRateLimiter {
       bucket = { tokens: perMinute, at: now };
       this.buckets.set(key, bucket);
     } else {
-      bucket.tokens = Math.min(perMinute, bucket.tokens + (now - bucket.at) * perMs);
+      bucket.tokens = Math.min(
+        perMinute,
+        bucket.tokens + (now - bucket.at) * perMs
+      );
       bucket.at = now;
     }
     if (bucket.tokens >= 1) {

@@ -99,7 +99,9 @@ export class UrlSigner {
       return undefined;
     }
     if (
-      (role !== 'authenticated' && role !== 'anon' && role !== 'service_role') ||
+      (role !== 'authenticated' &&
+        role !== 'anon' &&
+        role !== 'service_role') ||
       typeof payload.signer !== 'string'
     ) {
       throw storageErrors.invalidJwt('jwt malformed');

@@ -26,7 +26,8 @@ describe.each(BACKENDS)('deployments on %s', backend => {
   let keyB: string;
   const body = JSON.stringify({ dataframe_split: creditRows(1) });
   const json = { 'content-type': 'application/json' };
-  const predictWith = (key: string) => t.predict(project.slug, body, { 'x-api-key': key, ...json });
+  const predictWith = (key: string) =>
+    t.predict(project.slug, body, { 'x-api-key': key, ...json });
 
   beforeAll(async () => {
     t = await startDeploymentsTestServer({ backend });
@@ -51,8 +52,16 @@ describe.each(BACKENDS)('deployments on %s', backend => {
     expect(deployed.body.rate_limit_per_minute).toBe(3);
     deploymentId = deployed.body.id;
     await t.waitFor(member, deploymentId, ['ready']);
-    keyA = (await t.api(member, 'POST', `/api/v1/deployments/${deploymentId}/keys`, { name: 'a' })).body.key;
-    keyB = (await t.api(member, 'POST', `/api/v1/deployments/${deploymentId}/keys`, { name: 'b' })).body.key;
+    keyA = (
+      await t.api(member, 'POST', `/api/v1/deployments/${deploymentId}/keys`, {
+        name: 'a'
+      })
+    ).body.key;
+    keyB = (
+      await t.api(member, 'POST', `/api/v1/deployments/${deploymentId}/keys`, {
+        name: 'b'
+      })
+    ).body.key;
   }, 120_000);
 
   afterAll(async () => {
@@ -75,21 +84,49 @@ describe.each(BACKENDS)('deployments on %s', backend => {
         )
       });
       expect((await predictWith(keyB)).status).toBe(200);
-      const asViewer = await t.predict(project.slug, body, { authorization: `Bearer ${viewer.token}`, ...json });
+      const asViewer = await t.predict(project.slug, body, {
+        authorization: `Bearer ${viewer.token}`,
+        ...json
+      });
       expect(asViewer.status).toBe(200);
     });
 
     it('is changed by the project’s writers only, and applies to the next prediction', async () => {
-      expect((await t.api(viewer, 'PATCH', `/api/v1/deployments/${deploymentId}`, { rate_limit_per_minute: null })).status).toBe(403);
-      expect((await t.api(outsider, 'PATCH', `/api/v1/deployments/${deploymentId}`, { rate_limit_per_minute: null })).status).toBe(404);
+      expect(
+        (
+          await t.api(viewer, 'PATCH', `/api/v1/deployments/${deploymentId}`, {
+            rate_limit_per_minute: null
+          })
+        ).status
+      ).toBe(403);
+      expect(
+        (
+          await t.api(
+            outsider,
+            'PATCH',
+            `/api/v1/deployments/${deploymentId}`,
+            { rate_limit_per_minute: null }
+          )
+        ).status
+      ).toBe(404);
       expect((await predictWith(keyA)).status).toBe(429);
 
-      const lifted = await t.api(member, 'PATCH', `/api/v1/deployments/${deploymentId}`, { rate_limit_per_minute: null });
+      const lifted = await t.api(
+        member,
+        'PATCH',
+        `/api/v1/deployments/${deploymentId}`,
+        { rate_limit_per_minute: null }
+      );
       expect(lifted.status).toBe(200);
       expect(lifted.body.rate_limit_per_minute).toBeNull();
       expect((await predictWith(keyA)).status).toBe(200);
 
-      const tight = await t.api(owner, 'PATCH', `/api/v1/deployments/${deploymentId}`, { rate_limit_per_minute: 1 });
+      const tight = await t.api(
+        owner,
+        'PATCH',
+        `/api/v1/deployments/${deploymentId}`,
+        { rate_limit_per_minute: 1 }
+      );
       expect(tight.body.rate_limit_per_minute).toBe(1);
       // Key B took 1 of 3 before: at 1 per minute its bucket holds at most 1.
       expect((await predictWith(keyB)).status).toBe(200);
@@ -97,7 +134,10 @@ describe.each(BACKENDS)('deployments on %s', backend => {
     });
 
     it('carries over to the next version', async () => {
-      const next = await t.api(owner, 'POST', '/api/v1/deployments', { project_id: project.id, version: 2 });
+      const next = await t.api(owner, 'POST', '/api/v1/deployments', {
+        project_id: project.id,
+        version: 2
+      });
       expect(next.status).toBe(201);
       expect(next.body.rate_limit_per_minute).toBe(1);
       await t.waitFor(owner, next.body.id, ['ready']);
@@ -107,16 +147,43 @@ describe.each(BACKENDS)('deployments on %s', backend => {
 
     it('refuses a bad limit with 400, naming the field', async () => {
       const cases: [unknown, RegExp][] = [
-        [{ rate_limit_per_minute: 0 }, /rate_limit_per_minute must be 1 or more \(null: no limit\)/],
-        [{ rate_limit_per_minute: 1.5 }, /rate_limit_per_minute must be a whole number/],
-        [{ rate_limit_per_minute: '60' }, /rate_limit_per_minute must be a whole number of predictions per minute/],
-        [{ rate_limit_per_minute: 2_000_000 }, /rate_limit_per_minute must be at most 1000000/],
-        [{}, /rate_limit_per_minute must be a whole number of predictions per minute/],
-        [{ rate_limit_per_minute: 5, status: 'ready' }, /Unknown field "status"/]
+        [
+          { rate_limit_per_minute: 0 },
+          /rate_limit_per_minute must be 1 or more \(null: no limit\)/
+        ],
+        [
+          { rate_limit_per_minute: 1.5 },
+          /rate_limit_per_minute must be a whole number/
+        ],
+        [
+          { rate_limit_per_minute: '60' },
+          /rate_limit_per_minute must be a whole number of predictions per minute/
+        ],
+        [
+          { rate_limit_per_minute: 2_000_000 },
+          /rate_limit_per_minute must be at most 1000000/
+        ],
+        [
+          {},
+          /rate_limit_per_minute must be a whole number of predictions per minute/
+        ],
+        [
+          { rate_limit_per_minute: 5, status: 'ready' },
+          /Unknown field "status"/
+        ]
       ];
       for (const [input, message] of cases) {
-        const res = await t.api(owner, 'PATCH', `/api/v1/deployments/${deploymentId}`, input);
-        expect({ input, status: res.status, message: res.body.error.message }).toEqual({
+        const res = await t.api(
+          owner,
+          'PATCH',
+          `/api/v1/deployments/${deploymentId}`,
+          input
+        );
+        expect({
+          input,
+          status: res.status,
+          message: res.body.error.message
+        }).toEqual({
           input,
           status: 400,
           message: expect.stringMatching(message)
@@ -128,19 +195,36 @@ describe.each(BACKENDS)('deployments on %s', backend => {
         rate_limit_per_minute: -1
       });
       expect(deploy.status).toBe(400);
-      const row = await t.api(owner, 'GET', `/api/v1/deployments/${deploymentId}`);
-      expect(row.body).toMatchObject({ status: 'ready', rate_limit_per_minute: 1 });
+      const row = await t.api(
+        owner,
+        'GET',
+        `/api/v1/deployments/${deploymentId}`
+      );
+      expect(row.body).toMatchObject({
+        status: 'ready',
+        rate_limit_per_minute: 1
+      });
     });
   });
 
   describe('the metrics', () => {
     it('show who called to the project’s writers, and not to its viewers', async () => {
-      const forWriter = await t.api(member, 'GET', `/api/v1/deployments/${deploymentId}/metrics`);
+      const forWriter = await t.api(
+        member,
+        'GET',
+        `/api/v1/deployments/${deploymentId}/metrics`
+      );
       expect(forWriter.status).toBe(200);
       expect(forWriter.body.recent.length).toBeGreaterThan(0);
-      expect(forWriter.body.recent.map((r: { caller: string }) => r.caller)).toContain(`key ${keyB.slice(0, 12)}`);
+      expect(
+        forWriter.body.recent.map((r: { caller: string }) => r.caller)
+      ).toContain(`key ${keyB.slice(0, 12)}`);
 
-      const forViewer = await t.api(viewer, 'GET', `/api/v1/deployments/${deploymentId}/metrics`);
+      const forViewer = await t.api(
+        viewer,
+        'GET',
+        `/api/v1/deployments/${deploymentId}/metrics`
+      );
       expect(forViewer.status).toBe(200);
       expect(forViewer.body.requests).toBe(forWriter.body.requests);
       expect(forViewer.body.recent).toHaveLength(forWriter.body.recent.length);

@@ -77,11 +77,16 @@ describe.each(BACKENDS)('rate limits on %s', backend => {
       });
       const first = [];
       for (let i = 0; i < 3; i++) {
-        first.push((await signIn(t, uniqueEmail(), wrong, viaProxy('198.51.100.1'))).status);
+        first.push(
+          (await signIn(t, uniqueEmail(), wrong, viaProxy('198.51.100.1')))
+            .status
+        );
       }
       expect(first).toEqual([400, 400, 429]);
       // Another browser behind the proxy has its own count.
-      expect((await signIn(t, uniqueEmail(), wrong, viaProxy('198.51.100.2'))).status).toBe(400);
+      expect(
+        (await signIn(t, uniqueEmail(), wrong, viaProxy('198.51.100.2'))).status
+      ).toBe(400);
       // A forged secret is not the proxy: the header is ignored (the peer counts).
       const forged = [];
       for (let i = 0; i < 3; i++) {
@@ -109,7 +114,11 @@ describe.each(BACKENDS)('rate limits on %s', backend => {
       }
       expect(statuses).toEqual([400, 400, 429]);
       expect(
-        (await signIn(t, uniqueEmail(), wrong, { 'x-forwarded-for': '192.0.2.45' })).status
+        (
+          await signIn(t, uniqueEmail(), wrong, {
+            'x-forwarded-for': '192.0.2.45'
+          })
+        ).status
       ).toBe(400);
     });
   });
@@ -132,14 +141,19 @@ describe.each(BACKENDS)('rate limits on %s', backend => {
 
     it('lock out the guessing address, not the owner elsewhere', async () => {
       for (let i = 0; i < 3; i++) {
-        expect((await signIn(t, owner.email, wrong, attacker)).status).toBe(400);
+        expect((await signIn(t, owner.email, wrong, attacker)).status).toBe(
+          400
+        );
       }
       // The address that guessed is stopped, even with the right password…
       const stopped = await signIn(t, owner.email, GOOD_PASSWORD, attacker);
       expect(stopped).toMatchObject({
         status: 429,
         retryAfter: '2',
-        body: { code: 'over_request_rate_limit', message: 'Request rate limit reached' }
+        body: {
+          code: 'over_request_rate_limit',
+          message: 'Request rate limit reached'
+        }
       });
       // …while the owner signs in from their own.
       const ownerIn = await signIn(t, owner.email, GOOD_PASSWORD, ownersLaptop);
@@ -153,7 +167,9 @@ describe.each(BACKENDS)('rate limits on %s', backend => {
       const longer = await signIn(t, owner.email, wrong, attacker);
       expect(longer.status).toBe(429);
       expect(longer.retryAfter).toBe('4');
-      expect((await signIn(t, owner.email, GOOD_PASSWORD, ownersLaptop)).status).toBe(200);
+      expect(
+        (await signIn(t, owner.email, GOOD_PASSWORD, ownersLaptop)).status
+      ).toBe(200);
     });
   });
 });
@@ -161,7 +177,9 @@ describe.each(BACKENDS)('rate limits on %s', backend => {
 describe('INSIGHTER_TRUSTED_PROXIES', () => {
   it('takes addresses and CIDR ranges, and stops the start on anything else', () => {
     expect(
-      loadConfig({ INSIGHTER_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,fd00::/8' }).http.trustedProxies
+      loadConfig({
+        INSIGHTER_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,fd00::/8'
+      }).http.trustedProxies
     ).toEqual(['10.0.0.5', '10.1.0.0/16', 'fd00::/8']);
     for (const bad of ['proxy.local', '10.0.0.0/33', '10.0.0.1/8/2']) {
       expect(() => loadConfig({ INSIGHTER_TRUSTED_PROXIES: bad })).toThrow(
@@ -202,6 +220,8 @@ describe('the sign-in lockout', () => {
     lockout.failed(attempt, 121_000);
     expect(lockout.retryAfter(attempt, 121_000)).toBe(60);
     // Another address, the same account: not locked.
-    expect(lockout.retryAfter({ ...attempt, address: '198.51.100.1' }, 121_000)).toBe(0);
+    expect(
+      lockout.retryAfter({ ...attempt, address: '198.51.100.1' }, 121_000)
+    ).toBe(0);
   });
 });

@@ -12,7 +12,10 @@ import {
   scratchPostgresDatabase,
   type ScratchDatabase
 } from '../support/postgres';
-import { startTrackingTestServer, type TrackingTestServer } from '../tracking/harness';
+import {
+  startTrackingTestServer,
+  type TrackingTestServer
+} from '../tracking/harness';
 
 /**
  * Security issue #12, part 7: smaller leaks. Any Host was served (DNS
@@ -28,7 +31,13 @@ const PROXY_SECRET = 'jupyter-proxy-secret-0123456789';
 /** A request with exactly this Host header (fetch sets its own). */
 function raw(
   url: string,
-  options: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: string }
+  options: {
+    method?: string;
+    path: string;
+    host?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
 ): Promise<{ status: number; text: string }> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
@@ -61,7 +70,8 @@ describe.each(BACKENDS)('the whole sidecar on %s', backend => {
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-web-leaks-'));
-    scratch = backend === 'postgres' ? await scratchPostgresDatabase() : undefined;
+    scratch =
+      backend === 'postgres' ? await scratchPostgresDatabase() : undefined;
     const config = loadConfig({
       INSIGHTER_HOST: '127.0.0.1',
       INSIGHTER_API_PORT: '0',
@@ -72,9 +82,13 @@ describe.each(BACKENDS)('the whole sidecar on %s', backend => {
     });
     sidecar = await startSidecar(
       config,
-      createLogger('info', { write: (line: string) => void logLines.push(line) })
+      createLogger('info', {
+        write: (line: string) => void logLines.push(line)
+      })
     );
-    anonKey = JSON.parse((await raw(sidecar.url, { path: '/api/v1/config' })).text).supabase_anon_key;
+    anonKey = JSON.parse(
+      (await raw(sidecar.url, { path: '/api/v1/config' })).text
+    ).supabase_anon_key;
   }, 120_000);
 
   afterAll(async () => {
@@ -105,20 +119,39 @@ describe.each(BACKENDS)('the whole sidecar on %s', backend => {
         ['GET', '/api/v1/status'],
         ['POST', '/api/v1/predict/any-project']
       ]) {
-        const res = await raw(sidecar.url, { method, path: pathname, host: 'rebound.evil.example:8000' });
+        const res = await raw(sidecar.url, {
+          method,
+          path: pathname,
+          host: 'rebound.evil.example:8000'
+        });
         expect([pathname, res.status]).toEqual([pathname, 403]);
         expect(JSON.parse(res.text).error).toMatchObject({
           code: 'host_not_allowed',
           message: expect.stringContaining('"rebound.evil.example"')
         });
       }
-      expect((await raw(sidecar.url, { path: '/health', host: 'rebound.evil.example' })).status).toBe(200);
+      expect(
+        (
+          await raw(sidecar.url, {
+            path: '/health',
+            host: 'rebound.evil.example'
+          })
+        ).status
+      ).toBe(200);
     });
 
     it('answers its address, loopback names and what the Jupyter proxy sends', async () => {
       const port = new URL(sidecar.url).port;
-      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'lab.localhost']) {
-        expect([host, (await raw(sidecar.url, { path: '/api/v1/config', host })).status]).toEqual([host, 200]);
+      for (const host of [
+        `127.0.0.1:${port}`,
+        `localhost:${port}`,
+        `[::1]:${port}`,
+        'lab.localhost'
+      ]) {
+        expect([
+          host,
+          (await raw(sidecar.url, { path: '/api/v1/config', host })).status
+        ]).toEqual([host, 200]);
       }
     });
   });
@@ -128,7 +161,11 @@ describe.each(BACKENDS)('the whole sidecar on %s', backend => {
       const res = await raw(sidecar.url, { path: '/api/v1/status' });
       expect(res.status).toBe(200);
       const body = JSON.parse(res.text);
-      expect(Object.keys(body).sort()).toEqual(['checked_at', 'components', 'status']);
+      expect(Object.keys(body).sort()).toEqual([
+        'checked_at',
+        'components',
+        'status'
+      ]);
       for (const component of Object.values(body.components)) {
         expect(Object.keys(component as object)).toEqual(['state']);
       }
@@ -170,10 +207,15 @@ describe.each(BACKENDS)('the whole sidecar on %s', backend => {
         'x-insighter-proxy-secret': PROXY_SECRET
       };
       const before = logLines.length;
-      const res = await raw(sidecar.url, { path: '/api/v1/config?marker=redaction', headers: secrets });
+      const res = await raw(sidecar.url, {
+        path: '/api/v1/config?marker=redaction',
+        headers: secrets
+      });
       expect(res.status).toBe(200);
       await new Promise(resolve => setTimeout(resolve, 50));
-      const line = logLines.slice(before).find(l => l.includes('marker=redaction'));
+      const line = logLines
+        .slice(before)
+        .find(l => l.includes('marker=redaction'));
       expect(line).toBeDefined();
       expect(line).not.toMatch(/SECRET|jupyter-proxy-secret/);
       const logged = JSON.parse(line!).req.headers;
@@ -188,7 +230,8 @@ describe('allowed host names', () => {
   const check = (env: Record<string, string>) => {
     const config = loadConfig(env);
     const allowed = allowedHosts({ ...config, ...config.http });
-    return (host: string) => allowed({ headers: { host } } as http.IncomingMessage);
+    return (host: string) =>
+      allowed({ headers: { host } } as http.IncomingMessage);
   };
 
   it('are addresses, loopback names, INSIGHTER_HOST, the public URL’s host and INSIGHTER_ALLOWED_HOSTS', () => {
@@ -261,10 +304,14 @@ describe.each(BACKENDS)('projects and models on %s', backend => {
     let mine: { slug: string; experimentId: string; runId: string };
 
     const experimentAndRun = async (user: SignedInUser, slug: string) => {
-      const experimentId = (await t.mlflow(user, 'POST', 'experiments/create', { name: slug })).body
-        .experiment_id as string;
-      const runId = (await t.mlflow(user, 'POST', 'runs/create', { experiment_id: experimentId })).body.run
-        .info.run_id as string;
+      const experimentId = (
+        await t.mlflow(user, 'POST', 'experiments/create', { name: slug })
+      ).body.experiment_id as string;
+      const runId = (
+        await t.mlflow(user, 'POST', 'runs/create', {
+          experiment_id: experimentId
+        })
+      ).body.run.info.run_id as string;
       return { experimentId, runId };
     };
 
@@ -272,12 +319,21 @@ describe.each(BACKENDS)('projects and models on %s', backend => {
       const theirs = await t.project(owner, 'Secret model');
       foreign = await experimentAndRun(owner, theirs.slug);
       const project = await t.project(other, 'Borrowed model');
-      mine = { slug: project.slug, ...(await experimentAndRun(other, project.slug)) };
-      await t.mlflow(other, 'POST', 'registered-models/create', { name: mine.slug });
+      mine = {
+        slug: project.slug,
+        ...(await experimentAndRun(other, project.slug))
+      };
+      await t.mlflow(other, 'POST', 'registered-models/create', {
+        name: mine.slug
+      });
     });
 
     const create = (source: string, extra: Record<string, unknown> = {}) =>
-      t.mlflow(other, 'POST', 'model-versions/create', { name: mine.slug, source, ...extra });
+      t.mlflow(other, 'POST', 'model-versions/create', {
+        name: mine.slug,
+        source,
+        ...extra
+      });
 
     it('refuses another project’s artifacts and runs, experiments that do not exist yet, and local paths (400)', async () => {
       for (const source of [
@@ -291,9 +347,15 @@ describe.each(BACKENDS)('projects and models on %s', backend => {
         'models:/secret-model/1'
       ]) {
         const res = await create(source);
-        expect([source, res.status, res.body.error_code]).toEqual([source, 400, 'INVALID_PARAMETER_VALUE']);
+        expect([source, res.status, res.body.error_code]).toEqual([
+          source,
+          400,
+          'INVALID_PARAMETER_VALUE'
+        ]);
       }
-      const listed = await t.mlflow(other, 'GET', 'model-versions/search', { filter: `name='${mine.slug}'` });
+      const listed = await t.mlflow(other, 'GET', 'model-versions/search', {
+        filter: `name='${mine.slug}'`
+      });
       expect(listed.body.model_versions ?? []).toEqual([]);
     });
 

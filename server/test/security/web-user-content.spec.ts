@@ -52,7 +52,12 @@ describe.each(BACKENDS)('user content and signed URLs on %s', backend => {
       },
       body: init.body
     });
-  const upload = async (person: Person, file: string, type: string, body = PAGE) => {
+  const upload = async (
+    person: Person,
+    file: string,
+    type: string,
+    body = PAGE
+  ) => {
     const key = `${person.id}/${randomUUID()}/${file}`;
     const res = await storage(person, 'POST', `/object/uploads/${key}`, {
       body,
@@ -127,9 +132,12 @@ describe.each(BACKENDS)('user content and signed URLs on %s', backend => {
         'a,b\n<script>x</script>,2\n'
       );
       expect(uploaded.status).toBe(201);
-      const res = await fetch(`${t.url}/api/v1/datasets/${uploaded.body.id}/content`, {
-        headers: { authorization: `Bearer ${owner.token}` }
-      });
+      const res = await fetch(
+        `${t.url}/api/v1/datasets/${uploaded.body.id}/content`,
+        {
+          headers: { authorization: `Bearer ${owner.token}` }
+        }
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get('content-disposition')).toMatch(/^attachment; /);
       expectContained(res);
@@ -144,7 +152,9 @@ describe.each(BACKENDS)('user content and signed URLs on %s', backend => {
       expect(await one.json()).toMatchObject({
         statusCode: '400',
         code: 'InvalidRequest',
-        message: expect.stringMatching(/^expiresIn must be at most 604800 seconds \(7 days\)/)
+        message: expect.stringMatching(
+          /^expiresIn must be at most 604800 seconds \(7 days\)/
+        )
       });
       const many = await storage(owner, 'POST', '/object/sign/uploads', {
         body: JSON.stringify({ expiresIn: SEVEN_DAYS + 1, paths: [key] }),
@@ -164,7 +174,9 @@ describe.each(BACKENDS)('user content and signed URLs on %s', backend => {
         .setIssuedAt(now)
         .setExpirationTime(now + TEN_YEARS)
         .sign((await loadJwtKeys(t.dataDir)).secret);
-      const res = await fetch(`${t.url}/storage/v1/object/sign/uploads/${key}?token=${token}`);
+      const res = await fetch(
+        `${t.url}/storage/v1/object/sign/uploads/${key}?token=${token}`
+      );
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({
         code: 'InvalidJWT',
@@ -174,7 +186,9 @@ describe.each(BACKENDS)('user content and signed URLs on %s', backend => {
 
     it('does not let a signed URL pass for its signer’s access token', async () => {
       const key = await upload(owner, 'token.csv', 'text/csv', 'a\n1\n');
-      const token = new URL(await signedUrl(owner, key)).searchParams.get('token')!;
+      const token = new URL(await signedUrl(owner, key)).searchParams.get(
+        'token'
+      )!;
       const res = await fetch(`${t.url}/api/v1/projects`, {
         headers: { authorization: `Bearer ${token}` }
       });
@@ -203,7 +217,11 @@ describe.each(BACKENDS)('user content and signed URLs on %s', backend => {
       const ownersUrl = await signedUrl(owner, key);
       expect((await fetch(membersUrl)).status).toBe(200);
 
-      const removed = await t.api(owner, 'DELETE', `/api/v1/teams/${teamId}/members/${member.id}`);
+      const removed = await t.api(
+        owner,
+        'DELETE',
+        `/api/v1/teams/${teamId}/members/${member.id}`
+      );
       expect(removed.status).toBe(204);
 
       const again = await sign(member, key, 3600);

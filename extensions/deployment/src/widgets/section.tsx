@@ -255,6 +255,67 @@ function ApiKeys(props: { model: DeploymentModel; trans: TranslationBundle }): R
   );
 }
 
+function RateLimit(props: { model: DeploymentModel; trans: TranslationBundle }): React.ReactElement | null {
+  const { model, trans } = props;
+  const current = model.current;
+  const [value, setValue] = React.useState('');
+  if (!current) {
+    return null;
+  }
+  const limit = current.rate_limit_per_minute;
+  return (
+    <div className="jp-insighter-Deployment-ratelimit">
+      <h4>{trans.__('Rate limit')}</h4>
+      <p className="jp-insighter-Deployment-muted" data-testid="insighter-rate-limit">
+        {limit === null
+          ? trans.__('No limit: every API key (and user) may make as many predictions as the model answers.')
+          : trans.__(
+              'Each API key (and each user) may make %1 predictions per minute; more are answered 429 with Retry-After.',
+              limit
+            )}
+      </p>
+      <form
+        className="jp-insighter-Deployment-form"
+        onSubmit={e => {
+          e.preventDefault();
+          void model.setRateLimit(Number(value)).then(() => setValue(''));
+        }}
+      >
+        <input
+          className="jp-mod-styled"
+          type="number"
+          min={1}
+          step={1}
+          aria-label={trans.__('Predictions per minute')}
+          placeholder={trans.__('Predictions per minute, e.g. 600')}
+          data-testid="insighter-rate-limit-value"
+          value={value}
+          onChange={e => setValue(e.currentTarget.value)}
+        />
+        <button
+          type="submit"
+          className="jp-mod-styled"
+          data-testid="insighter-rate-limit-set"
+          disabled={model.busy || value === ''}
+        >
+          {trans.__('Set limit')}
+        </button>
+        {limit !== null && (
+          <button
+            type="button"
+            className="jp-mod-styled"
+            data-testid="insighter-rate-limit-lift"
+            disabled={model.busy}
+            onClick={() => void model.setRateLimit(null)}
+          >
+            {trans.__('No limit')}
+          </button>
+        )}
+      </form>
+    </div>
+  );
+}
+
 function Metrics(props: { metrics: IDeploymentMetricsSnapshot | null; trans: TranslationBundle }): React.ReactElement {
   const { metrics, trans } = props;
   if (!metrics) {
@@ -298,7 +359,7 @@ function Metrics(props: { metrics: IDeploymentMetricsSnapshot | null; trans: Tra
                 <td>{r.status}</td>
                 <td>{ms(r.latencyMs)}</td>
                 <td>{r.rows}</td>
-                <td>{r.caller}</td>
+                <td>{r.caller ?? '—'}</td>
                 <td className="jp-insighter-Deployment-answer">
                   {r.error ?? JSON.stringify(r.prediction ?? null)}
                 </td>
@@ -359,6 +420,7 @@ export function DeploymentView(props: { model: DeploymentModel; trans: Translati
           {model.current && (
             <>
               <ApiKeys model={model} trans={trans} />
+              <RateLimit model={model} trans={trans} />
               <h4>{trans.__('Requests')}</h4>
               <Metrics metrics={model.metrics} trans={trans} />
             </>
