@@ -26,7 +26,13 @@ export const authEnvShape = {
   INSIGHTER_AUTH_SITE_URL: unsetIfEmpty(z.string().url().optional()),
   /** More redirect targets allowed after a link is followed: comma-separated URL prefixes. */
   INSIGHTER_AUTH_REDIRECT_URLS: unsetIfEmpty(z.string().optional()),
-  /** Rate limits on sign-up, sign-in, recovery and verification. */
+  /**
+   * Rate limits on sign-up, sign-in, recovery and verification: requests per
+   * window per client address; mails per window per address mailed; and
+   * wrong passwords one client address may try on one account before it is
+   * locked out of it for a window, doubling with each further one
+   * (routes/auth-rate-limits.ts).
+   */
   INSIGHTER_AUTH_RATE_LIMIT_WINDOW_S: unsetIfEmpty(positiveInt.default(300)),
   INSIGHTER_AUTH_RATE_LIMIT_PER_IP: unsetIfEmpty(positiveInt.default(60)),
   INSIGHTER_AUTH_RATE_LIMIT_PER_EMAIL: unsetIfEmpty(positiveInt.default(10)),
