@@ -174,7 +174,8 @@ export class PgliteConnector implements Connector {
       dataDir,
       // Each thread gets its own copy (it is handed over); a data dir is
       // loaded only while new, memory every time (tests only).
-      loadFrom: loadFrom && (!dataDir || !this.opened) ? loadFrom.slice(0) : undefined,
+      loadFrom:
+        loadFrom && (!dataDir || !this.opened) ? loadFrom.slice(0) : undefined,
       startParams: ['-c', `shared_buffers=${SHARED_BUFFERS}`]
     });
     const parser = new Parser();

@@ -103,7 +103,11 @@ export class PgliteThread {
       };
       const onExit = (code: number) => {
         cleanup();
-        reject(new Error(`The embedded database thread exited (${code}) while opening.`));
+        reject(
+          new Error(
+            `The embedded database thread exited (${code}) while opening.`
+          )
+        );
       };
       const cleanup = () => {
         worker.off('message', onMessage);
@@ -173,12 +177,17 @@ export class PgliteThread {
 
   /** Ends the thread at once, whatever it is doing. */
   async terminate(): Promise<void> {
-    this.lose(new DatabaseUnavailableError('The embedded database was stopped.'));
+    this.lose(
+      new DatabaseUnavailableError('The embedded database was stopped.')
+    );
     await this.worker.terminate();
   }
 
   private call(
-    message: { type: 'exec'; bytes: Uint8Array } | { type: 'dump' } | { type: 'close' },
+    message:
+      | { type: 'exec'; bytes: Uint8Array }
+      | { type: 'dump' }
+      | { type: 'close' },
     transfer: ArrayBuffer[] = []
   ): Promise<Uint8Array | undefined> {
     if (this.lostBecause) {

@@ -55,7 +55,10 @@ export function openPostgresConnector(options: PostgresOptions): Connector {
       let lost = false;
       const onError = (err: Error) => {
         lost = true;
-        options.logger.warn({ err }, 'database connection lost during a request');
+        options.logger.warn(
+          { err },
+          'database connection lost during a request'
+        );
       };
       client.on('error', onError);
       let discarded = false;

@@ -15,6 +15,7 @@ import {
 import { authRateLimits, type AuthRateLimits } from './auth-rate-limits';
 import { configRoutes } from './config';
 import { outboxRoutes } from './outbox';
+import { jsonBody } from '../http/json-body';
 
 /**
  * The embedded GoTrue-compatible `/auth/v1`: the subset supabase-js's auth
@@ -77,7 +78,7 @@ export function gotrueRoutes(deps: GoTrueRouteDeps): Router {
     res.json({ keys: [] });
   });
   router.use(requireApiKey(deps.apiKeys));
-  router.use(express.json({ limit: AUTH_BODY_LIMIT }));
+  router.use(jsonBody({ limit: AUTH_BODY_LIMIT }));
 
   router.get('/settings', (_req, res) => {
     res.json(service.settings());

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import express, {
+import {
   Router,
   type ErrorRequestHandler,
   type Request,
@@ -9,6 +9,7 @@ import express, {
 import { z, ZodError } from 'zod';
 import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier';
 import { drainUnreadBody } from '../http/drain-body';
+import { knownProblem } from '../http/errors';
 import { bearerToken } from '../http/require-user';
 import type { Logger } from '../logger';
 import { StorageError, storageErrors } from '../storage/errors';
@@ -18,6 +19,7 @@ import type {
   StoredObject
 } from '../storage/service';
 import { readUploadBody } from '../storage/upload-body';
+import { jsonBody } from '../http/json-body';
 
 /**
  * `/storage/v1`: the subset of Supabase's Storage API that supabase-js uses,
@@ -33,7 +35,7 @@ export interface StorageRouteDeps {
   logger: Logger;
 }
 
-const jsonBody = express.json({ limit: '1mb' });
+const parseJson = jsonBody({ limit: '1mb' });
 
 const SORT_COLUMNS = [
   'name',
@@ -79,7 +81,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
   const caller = (req: Request) => callerOf(req, deps.verifier);
 
   // Literal segments first: `*path` would swallow them otherwise.
-  router.post('/object/list/:bucket', jsonBody, async (req, res) => {
+  router.post('/object/list/:bucket', parseJson, async (req, res) => {
     const body = listBody.parse(req.body ?? {});
     const entries = await service.list(await caller(req), req.params.bucket, {
       prefix: body.prefix,
@@ -92,7 +94,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
     res.json(entries);
   });
 
-  router.post('/object/sign/:bucket', jsonBody, async (req, res) => {
+  router.post('/object/sign/:bucket', parseJson, async (req, res) => {
     const body = signManyBody.parse(req.body ?? {});
     const who = await caller(req);
     const answers = [];
@@ -120,7 +122,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
     res.json(answers);
   });
 
-  router.post('/object/sign/:bucket/*path', jsonBody, async (req, res) => {
+  router.post('/object/sign/:bucket/*path', parseJson, async (req, res) => {
     const body = signBody.parse(req.body ?? {});
     const signedURL = await service.signUrl(
       await caller(req),
@@ -201,7 +203,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
   // Supabase's update: replaces the object (and creates it if missing).
   router.put('/object/:bucket/*path', upload(true));
 
-  router.delete('/object/:bucket', jsonBody, async (req, res) => {
+  router.delete('/object/:bucket', parseJson, async (req, res) => {
     const body = removeBody.parse(req.body ?? {});
     res.json(
       await service.remove(await caller(req), req.params.bucket, body.prefixes)
@@ -378,11 +380,16 @@ function storageErrorHandler(logger: Logger): ErrorRequestHandler {
         'Payload too large'
       );
     } else {
-      logger.error(
-        { err, method: req.method, path: req.path },
-        'storage request failed'
-      );
-      error = storageErrors.internal();
+      const known = knownProblem(err);
+      if (known) {
+        error = new StorageError(known.status, known.code, known.message);
+      } else {
+        logger.error(
+          { err, method: req.method, path: req.path },
+          'storage request failed'
+        );
+        error = storageErrors.internal();
+      }
     }
     drainUnreadBody(req);
     res.status(error.status).json(error.render());
