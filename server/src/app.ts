@@ -27,6 +27,7 @@ import type { TeamsService } from './services/teams';
 import type { StorageService } from './storage/service';
 import type { Tracking } from './tracking';
 import { loadRegistry, type ToolRegistry } from '@insighter/registry';
+import { jsonBody, refuseNulInUrl } from './http/json-body';
 
 export interface AppDeps {
   config: Config;
@@ -82,6 +83,8 @@ export function createApp(deps: AppDeps): Express {
       refuseHost(req, res);
     }
   });
+  // Before every API: `%00` in a path or query reaches file names and SQL.
+  app.use(refuseNulInUrl);
   const auth = authRoutes(deps.auth, deps.config.auth, deps.logger);
   if (auth.gotrue) {
     // Before the app's JSON parser: GoTrue's own 64 KB body limit and error shape.
@@ -107,7 +110,7 @@ export function createApp(deps: AppDeps): Express {
     // Before the JSON parser too: artifact uploads stream raw, whatever their type.
     app.use(trackingRoutes(deps.tracking, authenticate, deps.logger));
   }
-  app.use(express.json({ limit: '1mb' }));
+  app.use(jsonBody({ limit: '1mb' }));
   app.use(healthRoutes(deps.status, signedIn(deps)));
   app.use(auth.api);
   if (deps.projects) {

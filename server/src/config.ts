@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { authConfigFrom, authEnvShape, type AuthConfig } from './auth/config';
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from './db/connector';
 import { addressList } from './http/forwarded';
 import { jobsConfigFrom, jobsEnvShape, type JobsConfig } from './jobs/config';
 
@@ -28,6 +29,12 @@ const envSchema = z.object({
   INSIGHTER_ALLOWED_HOSTS: z.string().default(''),
   /** How long in-flight requests may take to finish on SIGTERM before the process exits. */
   INSIGHTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000),
+  /** The longest one SQL statement may run; 0: no limit. */
+  INSIGHTER_DB_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(DEFAULT_STATEMENT_TIMEOUT_MS),
   /** Any Postgres 15+ (e.g. Supabase's); unset: embedded PGlite in the data dir. */
   DATABASE_URL: z.preprocess(
     value => (value === '' ? undefined : value),
@@ -102,6 +109,8 @@ export interface Config {
   http: { trustedProxies: string[]; allowedHosts: string[] };
   /** Set: Postgres at this URL (may hold a password: never log it). */
   databaseUrl?: string;
+  /** The longest one SQL statement may run before it is ended (0: no limit). */
+  statementTimeoutMs: number;
   /** Embedded GoTrue or a hosted Supabase project; keys, mail, rate limits. */
   auth: AuthConfig;
   /** Training jobs: runner, Docker engine, limits. */
@@ -159,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedHosts: commaList(e.INSIGHTER_ALLOWED_HOSTS)
     },
     databaseUrl: e.DATABASE_URL,
+    statementTimeoutMs: e.INSIGHTER_DB_STATEMENT_TIMEOUT_MS,
     auth,
     jobs: jobsConfigFrom(e),
     toolsManifest: e.INSIGHTER_TOOLS_MANIFEST

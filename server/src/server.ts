@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { DATASETS_BUCKET, DatasetFiles } from './adapters/dataset-files';
 import { databaseNow } from './adapters/datasets-store';
 import { createApp } from './app';
@@ -29,6 +30,8 @@ import { VERSION } from './version';
 
 export interface RunningSidecar {
   server: http.Server;
+  /** The Express app behind `server` (its routes: `routePaths`). */
+  app: Express;
   url: string;
   close(): Promise<void>;
 }
@@ -250,5 +253,5 @@ export async function startSidecar(
       });
       await release();
     })());
-  return { server, url, close };
+  return { server, app, url, close };
 }

@@ -16,10 +16,14 @@ import {
 } from './postgres-connector';
 import { SqlDatabase } from './sql-database';
 
-export type DatabaseTarget =
+export type DatabaseTarget = (
   /** `dataDir` omitted: in memory (tests). `loadFrom`: a dumpDataDir snapshot. */
   | { backend: 'pglite'; dataDir?: string; loadFrom?: Blob }
-  | { backend: 'postgres'; url: string };
+  | { backend: 'postgres'; url: string }
+) & {
+  /** The longest one statement may run (default 30 s; 0: no limit). */
+  statementTimeoutMs?: number;
+};
 
 export interface OpenDatabaseOptions {
   logger: Logger;
@@ -36,11 +40,16 @@ export interface OpenedDatabase {
 
 /** DATABASE_URL when set, else PGlite in `<INSIGHTER_DATA_DIR>/db`. */
 export function databaseTarget(
-  config: Pick<Config, 'dataDir' | 'databaseUrl'>
+  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'statementTimeoutMs'>
 ): DatabaseTarget {
+  const statementTimeoutMs = config.statementTimeoutMs;
   return config.databaseUrl
-    ? { backend: 'postgres', url: config.databaseUrl }
-    : { backend: 'pglite', dataDir: path.join(config.dataDir, 'db') };
+    ? { backend: 'postgres', url: config.databaseUrl, statementTimeoutMs }
+    : {
+        backend: 'pglite',
+        dataDir: path.join(config.dataDir, 'db'),
+        statementTimeoutMs
+      };
 }
 
 /** Opens the database and brings its schema up to date before anyone uses it. */
@@ -57,7 +66,11 @@ export async function openDatabase(
       ? `PGlite in ${target.dataDir}`
       : 'PGlite in memory';
   } else {
-    connector = openPostgresConnector({ url: target.url, logger });
+    connector = openPostgresConnector({
+      url: target.url,
+      logger,
+      statementTimeoutMs: target.statementTimeoutMs
+    });
     description = `PostgreSQL at ${describePostgresUrl(target.url)}`;
   }
   const db = new SqlDatabase(connector, description);
@@ -79,13 +92,20 @@ export async function openDatabase(
     const migrations =
       options.migrate === false
         ? { applied: [], adopted: [], supabaseManaged: false }
-        : await db.withSession(client =>
-            runMigrations(
-              client,
-              options.sources ?? defaultMigrationSources(),
-              logger
-            )
-          );
+        : await db.withSession(async client => {
+            // A migration may rewrite a large table: no statement limit for
+            // it on Postgres (PGlite's limit is per thread round, see its connector).
+            await client.query('set statement_timeout = 0');
+            try {
+              return await runMigrations(
+                client,
+                options.sources ?? defaultMigrationSources(),
+                logger
+              );
+            } finally {
+              await client.query('reset statement_timeout');
+            }
+          });
     logger.info(
       {
         database: description,

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { databaseUnavailable, isNulInText } from '../db/errors';
 import type { Logger } from '../logger';
 
 /**
@@ -42,6 +43,55 @@ function defaultCode(status: number): string {
   }
 }
 
+export const NUL_MESSAGE =
+  'Text may not contain the NUL character (\\u0000): remove it and send again.';
+
+/**
+ * A failure that is no bug of the sidecar, whichever route met it: the
+ * database cannot answer now (503), text holding NUL, which Postgres
+ * refuses (400), or a URL or body the HTTP layer could not read (its own
+ * 4xx, e.g. broken percent-encoding in a path). Each API renders it in its
+ * own error shape; undefined for anything else.
+ */
+export function knownProblem(
+  err: unknown
+): { status: number; code: string; message: string } | undefined {
+  const unavailable = databaseUnavailable(err);
+  if (unavailable) {
+    return { status: 503, code: 'unavailable', message: unavailable };
+  }
+  if (isNulInText(err)) {
+    return {
+      status: 400,
+      code: 'invalid_input',
+      message: NUL_MESSAGE
+    };
+  }
+  if (err instanceof URIError) {
+    return {
+      status: 400,
+      code: 'bad_request',
+      message:
+        'The URL is not valid percent-encoding (each % must start an escape of UTF-8 bytes, e.g. %C3%A9): encode it again.'
+    };
+  }
+  const { status, expose, message } = (err ?? {}) as {
+    status?: unknown;
+    expose?: unknown;
+    message?: unknown;
+  };
+  if (
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500 &&
+    expose === true &&
+    typeof message === 'string'
+  ) {
+    return { status, code: defaultCode(status), message };
+  }
+  return undefined;
+}
+
 export const notFound: RequestHandler = req => {
   throw new HttpError(404, `No route for ${req.method} ${req.path}.`);
 };
@@ -74,8 +124,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       status = 413;
       body = { code: 'payload_too_large', message: 'The request body is too large.' };
     } else {
-      logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
-      body = { code: 'internal_error', message: 'Something went wrong on the server.' };
+      const known = knownProblem(err);
+      if (known) {
+        status = known.status;
+        body = { code: known.code, message: known.message };
+      } else {
+        logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
+        body = { code: 'internal_error', message: 'Something went wrong on the server.' };
+      }
     }
     res.status(status).json({ error: body });
   };

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { GoTrueError } from '../auth/errors';
+import { knownProblem } from '../http/errors';
 import type { Logger } from '../logger';
 
 /** The API version whose error shape supabase-js reads (`{code, message}`). */
@@ -82,6 +83,14 @@ function toGoTrueError(
       415,
       'bad_json',
       'The request body must be UTF-8 JSON'
+    );
+  }
+  const known = knownProblem(err);
+  if (known) {
+    return new GoTrueError(
+      known.status,
+      known.status === 400 ? 'validation_failed' : known.code,
+      known.message
     );
   }
   logger.error({ err, method, path }, 'unhandled auth error');

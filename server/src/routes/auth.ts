@@ -19,6 +19,7 @@ import {
 } from './auth-rate-limits';
 import { configRoutes } from './config';
 import { outboxRoutes } from './outbox';
+import { jsonBody } from '../http/json-body';
 
 /**
  * The embedded GoTrue-compatible `/auth/v1`: the subset supabase-js's auth
@@ -81,7 +82,7 @@ export function gotrueRoutes(deps: GoTrueRouteDeps): Router {
     res.json({ keys: [] });
   });
   router.use(requireApiKey(deps.apiKeys));
-  router.use(express.json({ limit: AUTH_BODY_LIMIT }));
+  router.use(jsonBody({ limit: AUTH_BODY_LIMIT }));
 
   router.get('/settings', (_req, res) => {
     res.json(service.settings());

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import express, {
+import {
   Router,
   type ErrorRequestHandler,
   type Request,
@@ -18,6 +18,7 @@ import { currentUser } from '../http/require-user';
 import { setUserContentHeaders } from '../http/user-content';
 import type { DatasetContent, DatasetsService } from '../services/datasets';
 import { ClientGone, PREVIEW_ROWS } from '../services/datasets-ingest';
+import { jsonBody } from '../http/json-body';
 
 /**
  * `/api/v1/datasets`: the data catalog. Every route needs a signed-in user
@@ -118,7 +119,7 @@ const RAW_TYPES = new Set([
 
 const FORM_LIMITS = { files: 1, fields: 20, fieldSize: 64 * 1024, parts: 40 };
 
-const jsonBody = express.json({ limit: '1mb' });
+const parseJson = jsonBody({ limit: '1mb' });
 
 export function datasetRoutes(
   datasets: DatasetsService,
@@ -171,7 +172,7 @@ export function datasetRoutes(
     );
   });
 
-  router.patch('/api/v1/datasets/:id', jsonBody, async (req, res) => {
+  router.patch('/api/v1/datasets/:id', parseJson, async (req, res) => {
     const patch = parseJsonBody(
       patchBody,
       req.body,

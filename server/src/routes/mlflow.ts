@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import express, {
+import {
   Router,
   type ErrorRequestHandler,
   type Request,
@@ -7,7 +7,7 @@ import express, {
   type Response
 } from 'express';
 import { drainUnreadBody } from '../http/drain-body';
-import { HttpError } from '../http/errors';
+import { HttpError, knownProblem } from '../http/errors';
 import { currentUser } from '../http/require-user';
 import type { Logger } from '../logger';
 import { StorageError } from '../storage/errors';
@@ -38,6 +38,7 @@ import type { TrackingUser, RunStatus } from '../tracking/tracking-store';
 import { LIMITS } from '../tracking/validation';
 import { mlflowJsonText } from '../tracking/wire';
 import { sendObject } from './storage';
+import { jsonBody } from '../http/json-body';
 
 /**
  * MLflow's REST API 2.0 (tracking and model registry) at `/api/2.0/mlflow/`
@@ -69,7 +70,7 @@ const ARTIFACTS_PATH = '/api/2.0/mlflow-artifacts/artifacts';
  * `get_json(force=True)` does. Large enough for dataset schemas and profiles;
  * log-batch keeps MLflow's own 1 MB limit.
  */
-const jsonBody = express.json({ limit: '20mb', type: () => true });
+const parseJson = jsonBody({ limit: '20mb', type: () => true });
 
 export function mlflowRoutes(deps: MlflowRouteDeps): Router {
   const { tracking, registry, artifacts } = deps;
@@ -436,7 +437,7 @@ export function mlflowRoutes(deps: MlflowRouteDeps): Router {
       for (const method of methods) {
         (router as unknown as Record<string, (p: string, ...h: RequestHandler[]) => void>)[
           method
-        ](`${prefix}${path}`, jsonBody, async (req: Request, res: Response) => {
+        ](`${prefix}${path}`, parseJson, async (req: Request, res: Response) => {
           const input = requestInput(req);
           if (path === '/runs/log-batch') {
             checkBatchSize(req);
@@ -566,14 +567,19 @@ function mlflowErrors(logger: Logger): ErrorRequestHandler {
         413
       );
     } else {
-      logger.error(
-        { err, method: req.method, path: req.path },
-        'unhandled tracking error'
-      );
-      error = new MlflowError(
-        'INTERNAL_ERROR',
-        'Something went wrong on the server.'
-      );
+      const known = knownProblem(err);
+      if (known) {
+        error = new MlflowError(codeForStatus(known.status), known.message, known.status);
+      } else {
+        logger.error(
+          { err, method: req.method, path: req.path },
+          'unhandled tracking error'
+        );
+        error = new MlflowError(
+          'INTERNAL_ERROR',
+          'Something went wrong on the server.'
+        );
+      }
     }
     // An upload refused before its body was read: answer on a healthy connection.
     drainUnreadBody(req);

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import express, {
+import {
   Router,
   type ErrorRequestHandler,
   type Request,
@@ -9,6 +9,7 @@ import express, {
 import { z, ZodError } from 'zod';
 import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier';
 import { drainUnreadBody } from '../http/drain-body';
+import { knownProblem } from '../http/errors';
 import { bearerToken } from '../http/require-user';
 import { setUserContentHeaders } from '../http/user-content';
 import type { Logger } from '../logger';
@@ -19,6 +20,7 @@ import type {
   StoredObject
 } from '../storage/service';
 import { readUploadBody } from '../storage/upload-body';
+import { jsonBody } from '../http/json-body';
 
 /**
  * `/storage/v1`: the subset of Supabase's Storage API that supabase-js uses,
@@ -34,7 +36,7 @@ export interface StorageRouteDeps {
   logger: Logger;
 }
 
-const jsonBody = express.json({ limit: '1mb' });
+const parseJson = jsonBody({ limit: '1mb' });
 
 const SORT_COLUMNS = [
   'name',
@@ -80,7 +82,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
   const caller = (req: Request) => callerOf(req, deps.verifier);
 
   // Literal segments first: `*path` would swallow them otherwise.
-  router.post('/object/list/:bucket', jsonBody, async (req, res) => {
+  router.post('/object/list/:bucket', parseJson, async (req, res) => {
     const body = listBody.parse(req.body ?? {});
     const entries = await service.list(await caller(req), req.params.bucket, {
       prefix: body.prefix,
@@ -93,7 +95,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
     res.json(entries);
   });
 
-  router.post('/object/sign/:bucket', jsonBody, async (req, res) => {
+  router.post('/object/sign/:bucket', parseJson, async (req, res) => {
     const body = signManyBody.parse(req.body ?? {});
     service.checkSignedUrlLifetime(body.expiresIn);
     const who = await caller(req);
@@ -122,7 +124,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
     res.json(answers);
   });
 
-  router.post('/object/sign/:bucket/*path', jsonBody, async (req, res) => {
+  router.post('/object/sign/:bucket/*path', parseJson, async (req, res) => {
     const body = signBody.parse(req.body ?? {});
     const signedURL = await service.signUrl(
       await caller(req),
@@ -203,7 +205,7 @@ export function storageRoutes(deps: StorageRouteDeps): Router {
   // Supabase's update: replaces the object (and creates it if missing).
   router.put('/object/:bucket/*path', upload(true));
 
-  router.delete('/object/:bucket', jsonBody, async (req, res) => {
+  router.delete('/object/:bucket', parseJson, async (req, res) => {
     const body = removeBody.parse(req.body ?? {});
     res.json(
       await service.remove(await caller(req), req.params.bucket, body.prefixes)
@@ -381,11 +383,16 @@ function storageErrorHandler(logger: Logger): ErrorRequestHandler {
         'Payload too large'
       );
     } else {
-      logger.error(
-        { err, method: req.method, path: req.path },
-        'storage request failed'
-      );
-      error = storageErrors.internal();
+      const known = knownProblem(err);
+      if (known) {
+        error = new StorageError(known.status, known.code, known.message);
+      } else {
+        logger.error(
+          { err, method: req.method, path: req.path },
+          'storage request failed'
+        );
+        error = storageErrors.internal();
+      }
     }
     drainUnreadBody(req);
     res.status(error.status).json(error.render());

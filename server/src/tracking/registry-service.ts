@@ -34,6 +34,8 @@ import {
 } from './registry-store';
 import {
   checkMaxResults,
+  checkOrderByCount,
+  existsRow,
   decodePageToken,
   describe,
   pageOf,
@@ -185,7 +187,11 @@ export class RegistryService {
       }
       if (type === 'tag') {
         where.push(
-          `exists (select 1 from public.registered_model_tags t where t.model_id = m.id and t.key = ${params.add(key)} and ${stringComparison('t.value', comparator, params.add(value))})`
+          existsRow('public.registered_model_tags t', [
+            't.model_id = m.id',
+            `t.key = ${params.add(key)}`,
+            stringComparison('t.value', comparator, params.add(value))
+          ])
         );
       } else if (type === 'attribute' && key === 'name') {
         where.push(stringComparison('m.name', comparator, params.add(value)));
@@ -404,7 +410,11 @@ export class RegistryService {
           unsupported(comparison, '=, !=, LIKE or ILIKE with a quoted string');
         }
         where.push(
-          `exists (select 1 from public.model_version_tags t where t.version_id = v.id and t.key = ${params.add(key)} and ${stringComparison('t.value', comparator, params.add(value))})`
+          existsRow('public.model_version_tags t', [
+            't.version_id = v.id',
+            `t.key = ${params.add(key)}`,
+            stringComparison('t.value', comparator, params.add(value))
+          ])
         );
         continue;
       }
@@ -661,10 +671,11 @@ function orderClauses(
   columns: Record<string, string>,
   fallback: string[]
 ): string[] {
-  if (!clauses?.length) {
+  const list = checkOrderByCount(clauses);
+  if (!list.length) {
     return [...fallback];
   }
-  return clauses.map(clause => {
+  return list.map(clause => {
     const order = parseOrderBy(clause);
     const column = order.type === 'attribute' ? columns[order.key] : undefined;
     if (!column) {

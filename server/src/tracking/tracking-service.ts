@@ -40,8 +40,10 @@ import {
 } from './runs-store';
 import {
   checkMaxResults,
+  checkOrderByCount,
   decodePageToken,
   describe,
+  existsRow,
   pageOf,
   NUMERIC_COMPARATORS,
   numericComparison,
@@ -245,7 +247,11 @@ export class TrackingService {
           unsupported(comparison, "=, !=, LIKE or ILIKE with a quoted string");
         }
         where.push(
-          `exists (select 1 from public.experiment_tags t where t.experiment_id = e.experiment_id and t.key = ${params.add(comparison.key)} and ${stringComparison('t.value', comparison.comparator, params.add(value))})`
+          existsRow('public.experiment_tags t', [
+            't.experiment_id = e.experiment_id',
+            `t.key = ${params.add(comparison.key)}`,
+            stringComparison('t.value', comparison.comparator, params.add(value))
+          ])
         );
         continue;
       }
@@ -268,9 +274,8 @@ export class TrackingService {
       }
     }
     const orderBy: string[] = [];
-    for (const clause of search.order_by?.length
-      ? search.order_by
-      : ['creation_time DESC']) {
+    const clauses = checkOrderByCount(search.order_by);
+    for (const clause of clauses.length ? clauses : ['creation_time DESC']) {
       const order = parseOrderBy(clause);
       const column = EXPERIMENT_ATTRIBUTES[order.key];
       if (order.type !== 'attribute' || !column) {
@@ -701,7 +706,7 @@ export class TrackingService {
     }
     const joins: string[] = [];
     const orderBy: string[] = [];
-    for (const clause of search.order_by ?? []) {
+    for (const clause of checkOrderByCount(search.order_by)) {
       const order = parseOrderBy(clause);
       const direction = order.ascending ? 'asc' : 'desc';
       if (order.type === 'attribute') {
@@ -812,21 +817,28 @@ function runCondition(
     if (!NUMERIC_COMPARATORS.has(comparator) || typeof value !== 'number') {
       unsupported(comparison, '=, !=, <, <=, > or >= with a number');
     }
-    return `exists (select 1 from public.run_latest_metrics m where m.run_id = r.id and m.key = ${params.add(key)} and ${numericComparison('m.value', comparator, params.add(value))})`;
+    return existsRow('public.run_latest_metrics m', [
+      'm.run_id = r.id',
+      `m.key = ${params.add(key)}`,
+      numericComparison('m.value', comparator, params.add(value))
+    ]);
   }
   if (type === 'param' || type === 'tag') {
-    const table = type === 'param' ? 'run_params' : 'run_tags';
-    const has = `exists (select 1 from public.${table} x where x.run_id = r.id and x.key = ${params.add(key)}`;
+    const from = `public.${type === 'param' ? 'run_params' : 'run_tags'} x`;
+    const has = ['x.run_id = r.id', `x.key = ${params.add(key)}`];
     if (comparator === 'IS NULL') {
-      return `not ${has})`;
+      return `not ${existsRow(from, has)}`;
     }
     if (comparator === 'IS NOT NULL') {
-      return `${has})`;
+      return existsRow(from, has);
     }
     if (!STRING_COMPARATORS.has(comparator) || typeof value !== 'string') {
       unsupported(comparison, "=, !=, LIKE, ILIKE with a quoted string, or IS [NOT] NULL");
     }
-    return `${has} and ${stringComparison('x.value', comparator, params.add(value))})`;
+    return existsRow(from, [
+      ...has,
+      stringComparison('x.value', comparator, params.add(value))
+    ]);
   }
   if (type === 'attribute') {
     const column = RUN_ATTRIBUTES[key];

@@ -26,6 +26,7 @@ import {
   freshDatabase,
   silentLogger,
   type TestBackend,
+  type TestDatabase,
   type TestUser
 } from '../support/postgres';
 
@@ -84,9 +85,11 @@ export async function startProjectsTestServer(
     env?: Record<string, string>;
     heartbeatMs?: number;
     extend?: HarnessExtension;
+    /** A database opened by the caller (its `backend` wins); closed with the server. */
+    database?: TestDatabase;
   } = {}
 ): Promise<ProjectsTestServer> {
-  const backend = options.backend ?? 'pglite';
+  const backend = options.database?.backend ?? options.backend ?? 'pglite';
   const dataDir = fs.mkdtempSync(
     path.join(os.tmpdir(), 'insighter-projects-test-')
   );
@@ -97,7 +100,7 @@ export async function startProjectsTestServer(
     INSIGHTER_DATA_DIR: dataDir,
     ...options.env
   });
-  const database = await freshDatabase(backend);
+  const database = options.database ?? (await freshDatabase(backend));
   let publicUrl = config.publicUrl;
   const auth = await createAuth({
     config: config.auth,

@@ -9,7 +9,11 @@ import {
   type ProjectsTestServer,
   type SignedInUser
 } from '../projects/harness';
-import { silentLogger, type TestBackend } from '../support/postgres';
+import {
+  silentLogger,
+  type TestBackend,
+  type TestDatabase
+} from '../support/postgres';
 
 /**
  * The sidecar with tracking as `startSidecar` wires it — projects, the
@@ -43,11 +47,14 @@ export interface TrackingTestServer extends ProjectsTestServer {
 const MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
 
 export async function startTrackingTestServer(
-  backend: TestBackend = 'pglite'
+  backend: TestBackend = 'pglite',
+  /** A database opened by the caller instead of a fresh one of `backend`. */
+  database?: TestDatabase
 ): Promise<TrackingTestServer> {
   let tracking: Tracking | undefined;
   const t = await startProjectsTestServer({
     backend,
+    database,
     async extend({ db, hub, dataDir }) {
       const storage = await createEmbeddedStorage({
         dataDir,

@@ -1,6 +1,6 @@
-import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerScript } from '../../worker-script';
 import { DatasetValidationError, type ValidationResult } from './validator';
 
 /** Main thread → worker. */
@@ -142,19 +142,8 @@ export class ThreadedValidator extends Transform {
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
-/**
- * The worker script beside this module: compiled JavaScript in the built
- * sidecar; under ts-jest or tsx (tests, benchmarks) the TypeScript source,
- * loaded through tsx's require hook.
- */
 function startWorker(): Worker {
-  const extension = path.extname(__filename);
-  const script = path.join(__dirname, `validator-worker${extension}`);
-  if (extension === '.ts') {
-    return new Worker(
-      `require('tsx/cjs'); require(${JSON.stringify(script)});`,
-      { eval: true, resourceLimits: WORKER_LIMITS }
-    );
-  }
-  return new Worker(script, { resourceLimits: WORKER_LIMITS });
+  return startWorkerScript(__dirname, 'validator-worker', {
+    resourceLimits: WORKER_LIMITS
+  });
 }

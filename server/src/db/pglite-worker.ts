@@ -1,0 +1,78 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import type {
+  FromPgliteThread,
+  PgliteThreadOptions,
+  ToPgliteThread
+} from './pglite-thread';
+
+/**
+ * The worker half of `PgliteThread`: PGlite (WASM Postgres) on its own
+ * thread, answering raw protocol messages with raw protocol bytes. Any
+ * failure of PGlite itself (a WASM abort, Postgres' own exit) ends this
+ * thread: the instance is unusable after one, and the main thread opens a
+ * new one on the same data dir.
+ */
+const port = parentPort!;
+const options = workerData as PgliteThreadOptions;
+
+function send(message: FromPgliteThread, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+function fatal(err: unknown): never {
+  send({
+    type: 'failed',
+    message: (err as { message?: string })?.message ?? String(err)
+  });
+  process.exit(1);
+}
+
+async function open(): Promise<PGlite> {
+  const pglite = new PGlite({
+    dataDir: options.dataDir,
+    loadDataDir: options.loadFrom ? new Blob([options.loadFrom]) : undefined,
+    startParams: [...PGlite.defaultStartParams, ...options.startParams]
+  });
+  await pglite.waitReady;
+  return pglite;
+}
+
+open().then(
+  pglite => {
+    // One message at a time, in order: PGlite is one connection.
+    let queue: Promise<void> = Promise.resolve();
+    port.on('message', (message: ToPgliteThread) => {
+      queue = queue.then(() => handle(pglite, message)).catch(fatal);
+    });
+    send({ type: 'ready' });
+  },
+  err => fatal(err)
+);
+
+async function handle(pglite: PGlite, message: ToPgliteThread): Promise<void> {
+  switch (message.type) {
+    case 'exec': {
+      let bytes = await pglite.execProtocolRaw(message.bytes);
+      // Handed over, not copied: PGlite answers with a buffer of its own.
+      if (bytes.byteLength !== bytes.buffer.byteLength) {
+        bytes = bytes.slice();
+      }
+      send({ type: 'done', id: message.id, bytes }, [
+        bytes.buffer as ArrayBuffer
+      ]);
+      return;
+    }
+    case 'dump': {
+      const dump = await (await pglite.dumpDataDir('none')).arrayBuffer();
+      send({ type: 'done', id: message.id, bytes: new Uint8Array(dump) }, [
+        dump
+      ]);
+      return;
+    }
+    case 'close':
+      await pglite.close();
+      send({ type: 'done', id: message.id });
+      process.exit(0);
+  }
+}
