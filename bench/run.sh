@@ -2,6 +2,8 @@
 # `npm run bench`: every benchmark, each next to its baseline, in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
+use_supported_node
 bash scripts/setup.sh --test
 npx tsx bench/foundation.ts
 # BENCH_MB sizes the generated CSV of bench/datasets (default 1024); BENCH_RUNS the
