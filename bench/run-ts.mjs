@@ -8,11 +8,12 @@
 // machine. E.g. on Node 24 against the machine's Node 20:
 //   BENCH_NODE_BASELINE=/usr/bin/node node bench/tracking/run.mjs
 // The benchmark's own children that start a node (sidecars, clients) start
-// the one it runs on; INSIGHTER_NODE names it for anything that asks.
+// the one it runs on; INSIGHTER_NODE names it for anything that asks. A node
+// older than 22 gets node20-websocket.mjs preloaded, as supabase-js needs.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -44,18 +45,25 @@ function versionOf(node) {
 /** One run; its figures are the results file it left in bench/results. */
 function runOn(node, dir, name) {
   const before = new Set(resultFiles(name));
+  const version = versionOf(node);
+  const env = { ...process.env, INSIGHTER_NODE: node };
+  if (Number(version.slice(1).split('.')[0]) < 22) {
+    // In every node process of the run, the sidecar's included.
+    const preload = pathToFileURL(
+      path.join(ROOT, 'bench', 'node20-websocket.mjs')
+    );
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${preload}`]
+      .filter(Boolean)
+      .join(' ');
+  }
   const run = spawnSync(
     node,
     ['--import', 'tsx', path.join(dir, 'bench.ts'), ...process.argv.slice(2)],
-    {
-      stdio: 'inherit',
-      cwd: ROOT,
-      env: { ...process.env, INSIGHTER_NODE: node }
-    }
+    { stdio: 'inherit', cwd: ROOT, env }
   );
   const file = resultFiles(name).find(f => !before.has(f));
   return {
-    version: versionOf(node),
+    version,
     status: run.status ?? 1,
     figures: file
       ? numbersIn(JSON.parse(fs.readFileSync(path.join(RESULTS, file), 'utf8')))
