@@ -15,7 +15,9 @@ const stampFile = path.join(root, 'extensions/app/build/.insighter-build-stamp')
 function* files(dir) {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIP.has(entry.name) || entry.name.startsWith('.')) continue;
+    // tsc -b's *.tsbuildinfo are build output beside the sources: hashed,
+    // each build would leave a tree that asks for one more.
+    if (SKIP.has(entry.name) || entry.name.startsWith('.') || entry.name.endsWith('.tsbuildinfo')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) yield* files(full);
     else if (entry.isFile()) yield full;

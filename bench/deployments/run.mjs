@@ -3,17 +3,7 @@
 // through /api/v1/predict/<slug> next to an MLflow-style Flask baseline. The
 // benchmark itself is TypeScript (bench.ts) so it uses the test support's
 // sidecar process and model fixture, not copies; tsx runs it without a build.
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// BENCH_NODE_BASELINE=<node> compares two Node.js versions (see ../run-ts.mjs).
+import { runTypeScriptBench } from '../run-ts.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', path.join(here, 'bench.ts'), ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-    cwd: path.resolve(here, '..', '..')
-  }
-);
-process.exit(result.status ?? 1);
+runTypeScriptBench(import.meta.url);

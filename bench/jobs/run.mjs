@@ -3,14 +3,7 @@
 // start to its first log line, process and Docker runners. The benchmark is
 // TypeScript (bench.ts) so it runs the sidecar's own modules and the test
 // support's Docker engine, not copies; tsx runs it without a build.
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// BENCH_NODE_BASELINE=<node> compares two Node.js versions (see ../run-ts.mjs).
+import { runTypeScriptBench } from '../run-ts.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', path.join(here, 'bench.ts'), ...process.argv.slice(2)],
-  { stdio: 'inherit', cwd: path.resolve(here, '..', '..') }
-);
-process.exit(result.status ?? 1);
+runTypeScriptBench(import.meta.url);

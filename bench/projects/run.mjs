@@ -4,17 +4,7 @@
 // sidecar's own modules and the test support's PostgreSQL 15 cluster, not
 // copies; tsx runs it without a build step (the registry package must be built:
 // `npx tsc -b` or `npm run build`).
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// BENCH_NODE_BASELINE=<node> compares two Node.js versions (see ../run-ts.mjs).
+import { runTypeScriptBench } from '../run-ts.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', path.join(here, 'bench.ts'), ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-    cwd: path.resolve(here, '..', '..')
-  }
-);
-process.exit(result.status ?? 1);
+runTypeScriptBench(import.meta.url);

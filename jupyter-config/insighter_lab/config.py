@@ -11,7 +11,9 @@ the tests: add new ones, never rename.
     INSIGHTER_DATA_DIR      all state: settings, workspaces, notebooks, logs (~/.insighter)
     INSIGHTER_NOTEBOOK_DIR  the notebooks' root folder (<data dir>/notebooks)
     INSIGHTER_APP_DIR       the built frontend to serve (extensions/app/build)
-    INSIGHTER_SIDECAR_COMMAND  how to start the sidecar (node server/lib/main.js)
+    INSIGHTER_SIDECAR_COMMAND  how to start the sidecar (<node> server/lib/main.js)
+    INSIGHTER_NODE          the Node.js the sidecar runs on (set by `npm start` to a
+                            supported one; else the first `node` on PATH)
     INSIGHTER_PUBLIC_URL    where browsers reach the sidecar (through the proxy by default)
 
 Set by Insighter Lab for its kernels and terminals (the `insighter` package
@@ -85,7 +87,11 @@ class InsighterSettings:
         if command:
             sidecar_command = tuple(shlex.split(command))
         else:
-            node = shutil.which("node", path=env.get("PATH")) or "node"
+            node = (
+                env.get("INSIGHTER_NODE", "").strip()
+                or shutil.which("node", path=env.get("PATH"))
+                or "node"
+            )
             sidecar_command = (node, str(REPO_ROOT / "server" / "lib" / "main.js"))
         return cls(
             host=env.get("INSIGHTER_HOST", "").strip() or DEFAULT_HOST,

@@ -3,7 +3,16 @@
  * page, page config, shims, settings location, sidecar health and shutdown.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 
@@ -29,13 +38,24 @@ function pageConfig(html: string): Record<string, unknown> {
 
 describe('with the real sidecar', () => {
   let lab: RunningLab;
+  // INSIGHTER_NODE names the node the sidecar runs on: here a wrapper that
+  // notes its arguments, then becomes the tests' own node.
+  const nodeDir = mkdtempSync(path.join(os.tmpdir(), 'insighter-node-'));
+  const nodeCalls = path.join(nodeDir, 'calls');
+  const nodeWrapper = path.join(nodeDir, 'node');
 
   beforeAll(async () => {
-    lab = await startLab();
+    writeFileSync(
+      nodeWrapper,
+      `#!/bin/sh\necho "$@" >> '${nodeCalls}'\nexec '${process.execPath}' "$@"\n`,
+      { mode: 0o755 }
+    );
+    lab = await startLab({ env: { INSIGHTER_NODE: nodeWrapper } });
   });
 
   afterAll(async () => {
     await lab?.stop();
+    rmSync(nodeDir, { recursive: true, force: true });
   });
 
   it('prints one line with the URL and a generated token', () => {
@@ -63,6 +83,20 @@ describe('with the real sidecar', () => {
     const status = await lab.fetch('insighter/api/v1/status');
     expect(status.status).toBe(200);
     expect(await status.json()).toHaveProperty('components');
+  });
+
+  it('runs the sidecar on INSIGHTER_NODE, a supported Node.js', () => {
+    expect(readFileSync(nodeCalls, 'utf8')).toContain(
+      path.join(REPO_ROOT, 'server', 'lib', 'main.js')
+    );
+    const pid = lab.sidecarPid()!;
+    expect(realpathSync(`/proc/${pid}/exe`)).toBe(
+      realpathSync(process.execPath)
+    );
+    // npm test brings Node 24 LTS when the machine's node is older than 22.
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(
+      22
+    );
   });
 
   it('serves the app page with Insighter page config', async () => {

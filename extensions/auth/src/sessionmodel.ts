@@ -18,7 +18,6 @@ import {
   createClient,
   Session,
   SupabaseClient,
-  SupabaseClientOptions,
   User
 } from '@supabase/supabase-js';
 import { jupyterFetch } from './jupyterfetch';
@@ -86,8 +85,6 @@ export interface ISessionModelOptions {
   initialUrl?: string;
   /** Drops the mail link's fragment from the address bar once read. */
   clearUrlFragment?: () => void;
-  /** Extra supabase-js options (in Node: `realtime: { transport: WebSocket }`). */
-  supabaseOptions?: SupabaseClientOptions<'public'>;
 }
 
 /**
@@ -322,11 +319,7 @@ export class SessionModel implements ISession, IDisposable {
       this._supabaseUrl(config),
       config.supabase_anon_key,
       {
-        ...this._options.supabaseOptions,
-        global: {
-          ...this._options.supabaseOptions?.global,
-          fetch: jupyterFetch(this._options.serverSettings)
-        },
+        global: { fetch: jupyterFetch(this._options.serverSettings) },
         auth: {
           persistSession: true,
           autoRefreshToken: this._options.autoRefreshToken ?? true,

@@ -64,9 +64,7 @@ async function openSession(
     serverSettings: serverSettings(),
     storage,
     redirectTo: lab.labUrl,
-    initialUrl: options.initialUrl,
-    // Node 20 has no WebSocket of its own; supabase-js needs one to start.
-    supabaseOptions: { realtime: { transport: WebSocket as never } }
+    initialUrl: options.initialUrl
   });
   opened.push(session);
   await session.start();

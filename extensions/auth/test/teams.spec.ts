@@ -54,8 +54,7 @@ async function person(name: string): Promise<IPerson> {
     client: sidecar,
     serverSettings: settings(),
     storage: new MemoryStorage(),
-    redirectTo: lab.labUrl,
-    supabaseOptions: { realtime: { transport: WebSocket as never } }
+    redirectTo: lab.labUrl
   });
   sidecar.accessTokenProvider = () => session.getAccessToken();
   await session.start();

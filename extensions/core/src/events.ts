@@ -49,7 +49,7 @@ export type WebSocketFactory = (
   protocols: string[]
 ) => IWebSocketLike;
 
-/** `WebSocket`'s ready states, without relying on a global `WebSocket` (Node 20 has none). */
+/** `WebSocket`'s ready states, without relying on a global `WebSocket` (a factory may make `ws` sockets). */
 const CONNECTING = 0;
 const OPEN = 1;
 

@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { HttpError } from '../http/errors';
 import { nodeStreamFetch } from './node-stream-fetch';
 
@@ -131,8 +130,7 @@ export class DatasetFiles {
   private client(token: string): SupabaseClient {
     return createClient(this.options.url(), this.options.anonKey, {
       accessToken: async () => token,
-      global: { fetch: nodeStreamFetch },
-      realtime: { transport: WebSocket as never }
+      global: { fetch: nodeStreamFetch }
     });
   }
 }

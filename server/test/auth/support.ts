@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { createApp } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
 import { loadConfig, type Config } from '../../src/config';
@@ -158,8 +157,7 @@ export function makeClient(url: string, anonKey: string): SupabaseClient {
       persistSession: false,
       autoRefreshToken: false,
       detectSessionInUrl: false
-    },
-    realtime: { transport: WebSocket as never }
+    }
   });
 }
 

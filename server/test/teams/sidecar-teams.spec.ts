@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { startSidecar, type RunningSidecar } from '../../src/server';
 import {
@@ -61,8 +60,7 @@ describe('the sidecar on PostgreSQL (DATABASE_URL)', () => {
         persistSession: false,
         autoRefreshToken: false,
         detectSessionInUrl: false
-      },
-      realtime: { transport: WebSocket as never }
+      }
     });
 
   /** Signs up, confirms from the outbox and signs in; returns the access token. */

@@ -6,7 +6,7 @@ const QUOTED = 2;
 /** Input copied into the module's memory per call (its memory is 17 pages). */
 const BUFFER_BYTES = 1024 * 1024;
 
-/** Node's global, as far as used here (@types/node 20 does not declare it). */
+/** Node's global, as far as used here (@types/node does not declare it). */
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object) => { exports: object };
