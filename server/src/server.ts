@@ -9,6 +9,7 @@ import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
 import { databaseTarget, openDatabase } from './db/open';
 import { EventHub } from './events/hub';
+import { JobChannels } from './jobs/job-channel';
 import { passThroughJobTokens, signingJobTokens } from './jobs/job-tokens';
 import { JobRunners } from './jobs/runners';
 import { loadWorkerId } from './jobs/worker-id';
@@ -22,6 +23,7 @@ import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
 import { TeamsService } from './services/teams';
 import { createTracking } from './tracking';
 import { createDeployments } from './deployments';
+import { jobServingRunners } from './deployments/placement';
 import { ExternalRegistryModelSource, RegistryModelSource } from './deployments/registry-models';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
@@ -119,6 +121,8 @@ export async function startSidecar(
     logger
   });
   await datasets.ingest.prepare();
+  // Each job reaches the sidecar through a socket of its own (no network in its sandbox).
+  const channels = new JobChannels();
   const jobSecret = embeddedKeys?.secret ?? (hosted?.jwtSecret ? new TextEncoder().encode(hosted.jwtSecret) : undefined);
   const jobs = new JobsService({
     db,
@@ -131,7 +135,7 @@ export async function startSidecar(
     tokens: jobSecret
       ? signingJobTokens(jobSecret, () => `${publicUrl.replace(/\/+$/, '')}/auth/v1`, config.jobs.tokenTtlS)
       : passThroughJobTokens(),
-    sidecarUrl: () => localUrl,
+    channels,
     dataDir: config.dataDir,
     worker: await loadWorkerId(config.dataDir),
     limits: {
@@ -144,7 +148,7 @@ export async function startSidecar(
     logger
   });
   // Models are deployed from the built-in registry (an external MLflow
-  // server's artifacts are not fetched yet); workers run as local processes.
+  // server's artifacts are not fetched yet); workers run in the jobs' sandboxes.
   const deployments = createDeployments({
     dataDir: config.dataDir,
     db,
@@ -154,7 +158,7 @@ export async function startSidecar(
     models: tracking.services
       ? new RegistryModelSource(db, tracking.services.registry, tracking.services.artifacts)
       : new ExternalRegistryModelSource(),
-    runner: runners.process,
+    runners: jobServingRunners(runners, config.dataDir),
     maxBodyBytes: config.deployments.maxBodyBytes
   });
   // Uploads this sidecar was receiving when it last stopped started before this.
@@ -173,6 +177,7 @@ export async function startSidecar(
     storage: storage?.service,
     tools
   });
+  channels.serve(app);
   // Predictions are served before Express: the hot path (deployments/predict-handler.ts).
   const server = http.createServer((req, res) => {
     if (!deployments.predict(req, res)) {

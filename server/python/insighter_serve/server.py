@@ -21,6 +21,7 @@ from typing import Optional, Tuple, Union
 from .inputs import InputError, parse_request
 from .model import ServedModel
 from .no_pickle import refused_unpickling
+from .unix_socket import reachable
 
 #: What MLflow's scoring server answers on `/version`; this worker is not MLflow.
 VERSION = "insighter-serve 1"
@@ -52,9 +53,10 @@ class UnixScoringServer(_Scoring, socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
 
     def __init__(self, path: str, model: ServedModel, token: Optional[str], max_body_bytes: int):
-        if os.path.exists(path):
-            os.unlink(path)
-        super().__init__(path, UnixScoringHandler)
+        bindable, self._folder = reachable(path)
+        if os.path.exists(bindable):
+            os.unlink(bindable)
+        super().__init__(bindable, UnixScoringHandler)
         self.setup_scoring(model, token, max_body_bytes)
 
     def server_close(self) -> None:
@@ -63,6 +65,8 @@ class UnixScoringServer(_Scoring, socketserver.ThreadingUnixStreamServer):
             os.unlink(self.server_address)
         except OSError:
             pass
+        if self._folder is not None:
+            os.close(self._folder)
 
 
 def scoring_server(
