@@ -85,7 +85,8 @@ export async function startSidecar(
   const runners = new JobRunners({
     dataDir: config.dataDir,
     mode: config.jobs.runner,
-    dockerHost: config.jobs.dockerHost
+    dockerHost: config.jobs.dockerHost,
+    bwrap: config.jobs.bwrap
   });
   const status = new StatusService(
     [

@@ -35,12 +35,12 @@ type EndsLost = JobRunner & { endLost?(ref: string, marker: string): Promise<boo
 export const NO_SANDBOX_FOR_PICKLE = `This version was not trained by Insighter's jobs (or its files changed since), so its model can only run in a sandbox. ${SANDBOX_MISSING}`;
 
 /** Model servers as local processes: in bubblewrap, or plain for safe models where bubblewrap cannot run. */
-export function processServingRunners(dataDir: string): ServingRunners {
+export function processServingRunners(dataDir: string, bwrap?: string): ServingRunners {
   const workDir = path.join(dataDir, 'deployments');
   const sandboxed = new ProcessRunner({
     workDir,
     pythonPath: TRAINING_PYTHON_DIR,
-    sandbox: new Bubblewrap()
+    sandbox: new Bubblewrap(bwrap)
   });
   const plain = new ProcessRunner({ workDir, pythonPath: TRAINING_PYTHON_DIR });
   return fromCandidates(() => [sandboxed], plain, [sandboxed, plain]);

@@ -23,6 +23,8 @@ export interface JobRunnersOptions {
   mode: RunnerMode;
   /** `DOCKER_HOST`; unset: the default socket. */
   dockerHost?: string;
+  /** The bubblewrap binary (default /usr/bin/bwrap). */
+  bwrap?: string;
 }
 
 export class JobRunners {
@@ -34,7 +36,7 @@ export class JobRunners {
     this.process = new ProcessRunner({
       workDir: path.join(options.dataDir, 'jobs', 'work'),
       pythonPath: TRAINING_PYTHON_DIR,
-      sandbox: new Bubblewrap()
+      sandbox: new Bubblewrap(options.bwrap)
     });
     this.docker = new DockerRunner({
       host: options.dockerHost,
