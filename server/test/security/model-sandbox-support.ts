@@ -41,6 +41,74 @@ export interface ProbeResult {
   env: string[];
 }
 
+export const NOBODY = 65534;
+/** Names of variables that would carry the sidecar's secrets. */
+const SECRET_ENV = /DATABASE|SUPABASE|JWT|SECRET|PASSWORD|MLFLOW|DOCKER|SMTP/;
+
+/** What a crafted model looks for: a sidecar's data dir and port, and a file of another user's. */
+export interface SandboxedSidecar {
+  dataDir: string;
+  port: number;
+  victimObject: string;
+}
+
+/** The crafted model's errands, with paths of this sidecar's data dir; `marker` names what it writes. */
+export function probeConfigFor(sidecar: SandboxedSidecar, marker: string): ProbeConfig {
+  const secrets = path.join(sidecar.dataDir, 'secrets');
+  return {
+    read: {
+      secrets,
+      secret_file: path.join(secrets, fs.readdirSync(secrets)[0]),
+      db: path.join(sidecar.dataDir, 'db'),
+      storage: path.join(sidecar.dataDir, 'storage'),
+      other_users_object: sidecar.victimObject
+    },
+    write: [
+      path.join(sidecar.dataDir, `${marker}-data-dir`),
+      path.join(os.tmpdir(), `${marker}-tmp`),
+      path.join(os.homedir(), `${marker}-home`)
+    ],
+    system: path.join(sidecar.dataDir, `${marker}-system`),
+    walk: sidecar.dataDir,
+    port: sidecar.port
+  };
+}
+
+/** Nothing the crafted model wrote exists on the host. */
+export function expectNothingWritten(config: ProbeConfig): void {
+  for (const file of [...config.write, config.system]) {
+    expect({ file, exists: fs.existsSync(file) }).toEqual({ file, exists: false });
+  }
+}
+
+/** What the crafted model found, unpickled in a sandbox for the deployment `deploymentId`. */
+export function expectSandboxed(probe: ProbeResult | undefined, deploymentId: string): void {
+  expect(probe).toBeDefined();
+  expect(probe!.uid).toBe(NOBODY);
+  expect(probe!.gid).toBe(NOBODY);
+  expect(probe!.id).toMatch(/^uid=65534\b/);
+  expect(probe!.id).not.toMatch(/\(root\)/);
+  // None of the data dir's secrets, database, storage or other users' objects is there.
+  expect(probe!.read).toEqual({
+    secrets: 'ENOENT',
+    secret_file: 'ENOENT',
+    db: 'ENOENT',
+    storage: 'ENOENT',
+    other_users_object: 'ENOENT'
+  });
+  // Of the data dir, only its own model's files.
+  expect(probe!.seen).toEqual([
+    `deployments/${deploymentId}/model/MLmodel`,
+    `deployments/${deploymentId}/model/model.pkl`
+  ]);
+  // The data dir is not its to write; its /tmp is its own (written there, not on the host); no home.
+  expect(probe!.write).toEqual(['EACCES', 'written', 'ENOENT']);
+  expect(probe!.system).not.toBe(0);
+  // Its own empty network: the sidecar's port is not there.
+  expect(probe!.tcp).toBe('ECONNREFUSED');
+  expect(probe!.env.filter(name => SECRET_ENV.test(name))).toEqual([]);
+}
+
 /** A folder with MLmodel and the crafted model.pkl. */
 export async function craftedModel(config: ProbeConfig): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-crafted-model-'));

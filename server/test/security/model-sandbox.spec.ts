@@ -8,12 +8,16 @@ import { BACKENDS } from '../support/postgres';
 import {
   craftedModel,
   deployAndWait,
+  expectNothingWritten,
+  expectSandboxed,
   filesUnder,
+  NOBODY,
+  probeConfigFor,
   probeIn,
   pythonProcesses,
   viewOf,
   waitForPython,
-  type ProbeConfig
+  type SandboxedSidecar
 } from './model-sandbox-support';
 
 /**
@@ -33,9 +37,6 @@ import {
  * in the sandbox only; and where no sandbox runs, deploying it (or training)
  * is refused with 409, never run unsandboxed.
  */
-const NOBODY = 65534;
-const SECRET_ENV = /DATABASE|SUPABASE|JWT|SECRET|PASSWORD|MLFLOW|DOCKER|SMTP/;
-
 describe.each(BACKENDS)('models and training in the sandbox on %s (issue 12)', backend => {
   let t: JobsSidecar;
   let port: number;
@@ -59,62 +60,8 @@ describe.each(BACKENDS)('models and training in the sandbox on %s (issue 12)', b
     await t?.close();
   });
 
-  /** What the crafted model tries, with paths of this sidecar's data dir. */
-  const probeConfig = (marker: string): ProbeConfig => {
-    const secrets = path.join(t.dataDir, 'secrets');
-    return {
-      read: {
-        secrets,
-        secret_file: path.join(secrets, fs.readdirSync(secrets)[0]),
-        db: path.join(t.dataDir, 'db'),
-        storage: path.join(t.dataDir, 'storage'),
-        other_users_object: victimObject
-      },
-      write: [
-        path.join(t.dataDir, `${marker}-data-dir`),
-        path.join(os.tmpdir(), `${marker}-tmp`),
-        path.join(os.homedir(), `${marker}-home`)
-      ],
-      system: path.join(t.dataDir, `${marker}-system`),
-      walk: t.dataDir,
-      port
-    };
-  };
-
-  /** Nothing the crafted model wrote exists on the host. */
-  const expectNothingWritten = (config: ProbeConfig) => {
-    for (const file of [...config.write, config.system]) {
-      expect({ file, exists: fs.existsSync(file) }).toEqual({ file, exists: false });
-    }
-  };
-
-  /** What the crafted model found in a sandbox of the deployment `id`. */
-  const expectSandboxed = (probe: ReturnType<typeof probeIn>, deploymentId: string) => {
-    expect(probe).toBeDefined();
-    expect(probe!.uid).toBe(NOBODY);
-    expect(probe!.gid).toBe(NOBODY);
-    expect(probe!.id).toMatch(/^uid=65534\b/);
-    expect(probe!.id).not.toMatch(/\(root\)/);
-    // None of the data dir's secrets, database, storage or other users' objects is there.
-    expect(probe!.read).toEqual({
-      secrets: 'ENOENT',
-      secret_file: 'ENOENT',
-      db: 'ENOENT',
-      storage: 'ENOENT',
-      other_users_object: 'ENOENT'
-    });
-    // Of the data dir, only its own model's files.
-    expect(probe!.seen).toEqual([
-      `deployments/${deploymentId}/model/MLmodel`,
-      `deployments/${deploymentId}/model/model.pkl`
-    ]);
-    // The data dir is not its to write; its /tmp is its own (written there, not on the host); no home.
-    expect(probe!.write).toEqual(['EACCES', 'written', 'ENOENT']);
-    expect(probe!.system).not.toBe(0);
-    // Its own empty network: the sidecar's port is not there.
-    expect(probe!.tcp).toBe('ECONNREFUSED');
-    expect(probe!.env.filter(name => SECRET_ENV.test(name))).toEqual([]);
-  };
+  const sandbox = (): SandboxedSidecar => ({ dataDir: t.dataDir, port, victimObject });
+  const probeConfig = (marker: string) => probeConfigFor(sandbox(), marker);
 
   it('unpickles a crafted model only in the sandbox: as nobody, without the data dir, its secrets, other users\' files or network, and nothing it writes lands outside', async () => {
     // What the model will look for is really there, outside.
