@@ -16,6 +16,7 @@ import type { SqlDatabase } from '../../src/db/sql-database';
 import type { JwtClaims } from '../../src/db/types';
 import { createDeployments, type Deployments } from '../../src/deployments';
 import type { ModelSource, ModelVersionRef } from '../../src/deployments/model-source';
+import type { ServingRunners } from '../../src/deployments/placement';
 import { EventHub } from '../../src/events/hub';
 import { PYTHON, TRAINING_PYTHON_DIR } from '../../src/jobs/training-package';
 import { folderDigest } from '../../src/tracking/model-digest';
@@ -224,6 +225,8 @@ export async function startDeploymentsTestServer(
     maxBodyBytes?: number;
     restartDelaysMs?: number[];
     metricsIntervalMs?: number;
+    /** Where workers run; default: bubblewrap processes (as createDeployments makes them). */
+    runners?: ServingRunners;
   } = {}
 ): Promise<DeploymentsTestServer> {
   const backend = options.backend ?? 'pglite';
@@ -257,7 +260,8 @@ export async function startDeploymentsTestServer(
     models,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     restartDelaysMs: options.restartDelaysMs ?? [100, 200, 400],
-    metricsIntervalMs: options.metricsIntervalMs
+    metricsIntervalMs: options.metricsIntervalMs,
+    runners: options.runners
   });
   const app = createApp({
     config,
