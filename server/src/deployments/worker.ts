@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { JobExit, JobHandle, JobRunner } from '../jobs/runner';
-import { makeSandboxReadable, makeSandboxWritableDir } from '../jobs/sandbox';
+import { makeSandboxReadable, makeSandboxWritableDir, sealSandboxDir } from '../jobs/sandbox';
 import { reachableSocket } from '../jobs/unix-socket';
 import { PYTHON } from '../jobs/training-package';
 import { BatchRefusedError, MicroBatcher } from './batcher';
@@ -170,6 +170,15 @@ export class ServingWorker {
     if ('exit' in outcome) {
       throw new WorkerStartError(
         `The model server could not start (${describeExit(outcome.exit)}).${lastLines(tail)}`
+      );
+    }
+    // Its socket is there: the folder is the sidecar's again, and what is in it must be a socket.
+    await sealSandboxDir(options.socketDir);
+    const made = await fs.promises.lstat(socketPath).catch(() => undefined);
+    if (!made?.isSocket()) {
+      await handle.stop(1000);
+      throw new WorkerStartError(
+        `The model server said it was ready, but ${socketPath} is not its socket.${lastLines(tail)}`
       );
     }
     // Held while the worker runs: a long socket path is reached through its folder's handle.

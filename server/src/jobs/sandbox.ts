@@ -191,6 +191,20 @@ export async function makeSandboxWritableDir(dir: string): Promise<void> {
 }
 
 /**
+ * Takes a folder made by `makeSandboxWritableDir` back once the sandbox has
+ * made what it had to (its socket): from then on the sandbox can no longer
+ * swap what is in it (e.g. a symlink to another socket where the sidecar
+ * expects its worker). As root only; otherwise the sandbox's user is the
+ * folder's owner whatever is done here.
+ */
+export async function sealSandboxDir(dir: string): Promise<void> {
+  if (process.getuid?.() === 0) {
+    await fs.promises.chown(dir, 0, 0);
+    await fs.promises.chmod(dir, 0o755);
+  }
+}
+
+/**
  * Lets the sandbox's user read a folder the sidecar wrote (a model): files
  * 0644, folders 0755 — whatever the sidecar's umask. The data dir above it
  * stays private; inside the sandbox only this folder is there.

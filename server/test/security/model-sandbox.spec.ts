@@ -111,6 +111,10 @@ describe.each(BACKENDS)('models and training in the sandbox on %s (issue 12)', b
     expect(view).toMatchObject({ uids: [NOBODY, NOBODY, NOBODY, NOBODY], ownNetwork: true, ownMounts: true });
     expect(view.seen.every(f => f.startsWith(`deployments/${deployment.body.id}/`))).toBe(true);
     expect(view.seen).toContain(`deployments/${deployment.body.id}/model/insighter_model.json`);
+    // Once its socket is made, its folder is the sidecar's again: the worker cannot swap the socket.
+    const run = path.join(t.dataDir, 'deployments', deployment.body.id, 'run');
+    expect({ uid: fs.statSync(run).uid, mode: fs.statSync(run).mode & 0o777 }).toEqual({ uid: 0, mode: 0o755 });
+    expect(fs.lstatSync(path.join(run, 'worker.sock')).isSocket()).toBe(true);
     const answer = await t.api(mallory, 'POST', `/api/v1/predict/${project.slug}`, {
       dataframe_split: creditRows(3)
     });
