@@ -29,13 +29,18 @@ export interface ServingRunners {
   endLost(ref: string, marker: string): Promise<void>;
 }
 
-type EndsLost = JobRunner & { endLost?(ref: string, marker: string): Promise<boolean> };
+type EndsLost = JobRunner & {
+  endLost?(ref: string, marker: string): Promise<boolean>;
+};
 
 /** What a refused deployment says: what to install. */
 export const NO_SANDBOX_FOR_PICKLE = `This version was not trained by Insighter's jobs (or its files changed since), so its model can only run in a sandbox. ${SANDBOX_MISSING}`;
 
 /** Model servers as local processes: in bubblewrap, or plain for safe models where bubblewrap cannot run. */
-export function processServingRunners(dataDir: string, bwrap?: string): ServingRunners {
+export function processServingRunners(
+  dataDir: string,
+  bwrap?: string
+): ServingRunners {
   const workDir = path.join(dataDir, 'deployments');
   const sandboxed = new ProcessRunner({
     workDir,
@@ -47,7 +52,10 @@ export function processServingRunners(dataDir: string, bwrap?: string): ServingR
 }
 
 /** Model servers where jobs run: Docker first when jobs go there, bubblewrap otherwise (each the other's fallback). */
-export function jobServingRunners(runners: JobRunners, dataDir: string): ServingRunners {
+export function jobServingRunners(
+  runners: JobRunners,
+  dataDir: string
+): ServingRunners {
   const plain = new ProcessRunner({
     workDir: path.join(dataDir, 'deployments'),
     pythonPath: TRAINING_PYTHON_DIR
@@ -55,7 +63,9 @@ export function jobServingRunners(runners: JobRunners, dataDir: string): Serving
   return fromCandidates(
     async () => {
       const first = await runners.defaultKind();
-      return first === 'docker' ? [runners.docker, runners.process] : [runners.process, runners.docker];
+      return first === 'docker'
+        ? [runners.docker, runners.process]
+        : [runners.process, runners.docker];
     },
     plain,
     [runners.process, runners.docker, plain]
@@ -73,7 +83,10 @@ function fromCandidates(
         continue; // Not a sandbox at all.
       }
       if ((await runner.availability()).available) {
-        return { runner, sandbox: runner.kind === 'docker' ? 'docker' : 'bubblewrap' };
+        return {
+          runner,
+          sandbox: runner.kind === 'docker' ? 'docker' : 'bubblewrap'
+        };
       }
     }
     return undefined;

@@ -96,7 +96,10 @@ export class JobChannels {
   }
 
   /** Stops listening; the folder goes too unless `keepDir` (a job that goes on without this sidecar). */
-  async close(jobId: string, options: { keepDir?: boolean } = {}): Promise<void> {
+  async close(
+    jobId: string,
+    options: { keepDir?: boolean } = {}
+  ): Promise<void> {
     const channel = this.channels.get(jobId);
     if (!channel) {
       return;
@@ -114,15 +117,22 @@ export class JobChannels {
 
   /** The sidecar stops: no job reaches it any more; containers find their folder again after a restart. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.channels.keys()].map(id => this.close(id, { keepDir: true })));
+    await Promise.all(
+      [...this.channels.keys()].map(id => this.close(id, { keepDir: true }))
+    );
   }
 
-  private route(info: JobChannelInfo, req: IncomingMessage, res: http.ServerResponse): void {
+  private route(
+    info: JobChannelInfo,
+    req: IncomingMessage,
+    res: http.ServerResponse
+  ): void {
     const pathname = (req.url ?? '/').split('?', 1)[0];
     const allowed =
       pathname.startsWith('/api/2.0/mlflow/') ||
       pathname.startsWith('/api/2.0/mlflow-artifacts/') ||
-      (req.method === 'GET' && pathname === `/api/v1/datasets/${info.datasetId}/content`);
+      (req.method === 'GET' &&
+        pathname === `/api/v1/datasets/${info.datasetId}/content`);
     if (!allowed || !this.handler) {
       req.resume();
       const body = JSON.stringify({

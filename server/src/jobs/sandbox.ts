@@ -32,7 +32,7 @@ export const SANDBOX_UID = 65534;
 export const SANDBOX_GID = 65534;
 
 export const SANDBOX_MISSING =
-  "No sandbox can run it here: install bubblewrap (apt-get install bubblewrap) or start a Docker engine (DOCKER_HOST).";
+  'No sandbox can run it here: install bubblewrap (apt-get install bubblewrap) or start a Docker engine (DOCKER_HOST).';
 
 /** A host folder the sandboxed job sees at the same path. */
 export interface SandboxMount {
@@ -79,7 +79,13 @@ export class Bubblewrap {
       '--unshare-cgroup-try',
       ...(this.asRoot
         ? []
-        : ['--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID)]),
+        : [
+            '--unshare-user',
+            '--uid',
+            String(SANDBOX_UID),
+            '--gid',
+            String(SANDBOX_GID)
+          ]),
       '--hostname',
       'sandbox',
       '--ro-bind',
@@ -128,7 +134,11 @@ export class Bubblewrap {
       }
       // bwrap makes missing parents 0700 (root's): nobody could pass them.
       const parents: string[] = [];
-      for (let dir = path.dirname(where); !made.has(dir); dir = path.dirname(dir)) {
+      for (
+        let dir = path.dirname(where);
+        !made.has(dir);
+        dir = path.dirname(dir)
+      ) {
         parents.unshift(dir);
       }
       for (const dir of parents) {
@@ -161,7 +171,8 @@ export class Bubblewrap {
         if (!err) {
           resolve({
             available: true,
-            detail: 'Untrusted code runs in a bubblewrap sandbox (no network, as nobody, seeing only its own files).'
+            detail:
+              'Untrusted code runs in a bubblewrap sandbox (no network, as nobody, seeing only its own files).'
           });
           return;
         }
@@ -224,5 +235,7 @@ export async function makeSandboxReadable(dir: string): Promise<void> {
 /** Who a Docker container runs as: nobody when the sidecar is root, else the sidecar's own user. */
 export function containerUser(): string {
   const uid = process.getuid?.() ?? 0;
-  return uid === 0 ? `${SANDBOX_UID}:${SANDBOX_GID}` : `${uid}:${process.getgid?.() ?? uid}`;
+  return uid === 0
+    ? `${SANDBOX_UID}:${SANDBOX_GID}`
+    : `${uid}:${process.getgid?.() ?? uid}`;
 }

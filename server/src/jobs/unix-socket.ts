@@ -15,7 +15,9 @@ export interface ReachableSocket {
   close(): Promise<void>;
 }
 
-export async function reachableSocket(socketPath: string): Promise<ReachableSocket> {
+export async function reachableSocket(
+  socketPath: string
+): Promise<ReachableSocket> {
   if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) {
     return { path: socketPath, close: async () => undefined };
   }

@@ -19,7 +19,9 @@ export interface FileDigest {
 
 export function combineDigests(files: FileDigest[]): string {
   const hash = createHash('sha256');
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+  for (const file of [...files].sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+  )) {
     hash.update(`${file.path}\0${file.sha256}\n`);
   }
   return hash.digest('hex');
@@ -29,13 +31,18 @@ export function combineDigests(files: FileDigest[]): string {
 export async function folderDigest(dir: string): Promise<string> {
   const files: FileDigest[] = [];
   const walk = async (folder: string, prefix: string): Promise<void> => {
-    for (const entry of await fs.promises.readdir(folder, { withFileTypes: true })) {
+    for (const entry of await fs.promises.readdir(folder, {
+      withFileTypes: true
+    })) {
       const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
       const where = path.join(folder, entry.name);
       if (entry.isDirectory()) {
         await walk(where, relative);
       } else if (entry.isFile()) {
-        files.push({ path: relative, sha256: await sha256Of(fs.createReadStream(where)) });
+        files.push({
+          path: relative,
+          sha256: await sha256Of(fs.createReadStream(where))
+        });
       }
     }
   };
@@ -54,7 +61,10 @@ export async function* artifactFiles(
   user: TrackingUser,
   folder: string,
   prefix = ''
-): AsyncGenerator<{ path: string; open: () => Promise<NodeJS.ReadableStream> }> {
+): AsyncGenerator<{
+  path: string;
+  open: () => Promise<NodeJS.ReadableStream>;
+}> {
   for (const entry of await artifacts.listProxied(user, folder)) {
     const name = path.posix.basename(entry.path);
     if (name === '' || name === '.' || name === '..') {

@@ -36,7 +36,10 @@ export class ModelProvenance {
     version: MlflowModelVersion,
     job: RegisteringJob
   ): Promise<boolean> {
-    if (version.run_id !== job.runId || version.source !== `runs:/${job.runId}/model`) {
+    if (
+      version.run_id !== job.runId ||
+      version.source !== `runs:/${job.runId}/model`
+    ) {
       return false;
     }
     const folder = proxiedFolderOf(
@@ -48,7 +51,9 @@ export class ModelProvenance {
     const digest = await artifactsDigest(this.artifacts, user, folder);
     const row = await this.db.withClaims(user, async tx => {
       const model = await findModel(tx, version.name);
-      return model ? findVersion(tx, model.id, Number(version.version)) : undefined;
+      return model
+        ? findVersion(tx, model.id, Number(version.version))
+        : undefined;
     });
     if (!row) {
       return false;

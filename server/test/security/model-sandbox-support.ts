@@ -53,7 +53,10 @@ export interface SandboxedSidecar {
 }
 
 /** The crafted model's errands, with paths of this sidecar's data dir; `marker` names what it writes. */
-export function probeConfigFor(sidecar: SandboxedSidecar, marker: string): ProbeConfig {
+export function probeConfigFor(
+  sidecar: SandboxedSidecar,
+  marker: string
+): ProbeConfig {
   const secrets = path.join(sidecar.dataDir, 'secrets');
   return {
     read: {
@@ -77,12 +80,18 @@ export function probeConfigFor(sidecar: SandboxedSidecar, marker: string): Probe
 /** Nothing the crafted model wrote exists on the host. */
 export function expectNothingWritten(config: ProbeConfig): void {
   for (const file of [...config.write, config.system]) {
-    expect({ file, exists: fs.existsSync(file) }).toEqual({ file, exists: false });
+    expect({ file, exists: fs.existsSync(file) }).toEqual({
+      file,
+      exists: false
+    });
   }
 }
 
 /** What the crafted model found, unpickled in a sandbox for the deployment `deploymentId`. */
-export function expectSandboxed(probe: ProbeResult | undefined, deploymentId: string): void {
+export function expectSandboxed(
+  probe: ProbeResult | undefined,
+  deploymentId: string
+): void {
   expect(probe).toBeDefined();
   expect(probe!.uid).toBe(NOBODY);
   expect(probe!.gid).toBe(NOBODY);
@@ -111,13 +120,19 @@ export function expectSandboxed(probe: ProbeResult | undefined, deploymentId: st
 
 /** A folder with MLmodel and the crafted model.pkl. */
 export async function craftedModel(config: ProbeConfig): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-crafted-model-'));
-  await run(PYTHON, [CRAFTED_MODEL, dir, JSON.stringify(config)], { timeout: 60_000 });
+  const dir = fs.mkdtempSync(
+    path.join(os.tmpdir(), 'insighter-crafted-model-')
+  );
+  await run(PYTHON, [CRAFTED_MODEL, dir, JSON.stringify(config)], {
+    timeout: 60_000
+  });
   return dir;
 }
 
 /** The crafted model's findings, from the text the worker last wrote (a deployment's error). */
-export function probeIn(text: string | null | undefined): ProbeResult | undefined {
+export function probeIn(
+  text: string | null | undefined
+): ProbeResult | undefined {
   const found = /PROBE (\{.*\})/.exec(text ?? '');
   return found ? (JSON.parse(found[1]) as ProbeResult) : undefined;
 }
@@ -131,13 +146,20 @@ export async function deployAndWait(
   timeoutMs = 90_000
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<{ status: number; body: any }> {
-  const created = await t.api(person, 'POST', '/api/v1/deployments', { project_id: projectId, version });
+  const created = await t.api(person, 'POST', '/api/v1/deployments', {
+    project_id: projectId,
+    version
+  });
   if (created.status !== 201) {
     return created;
   }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await t.api(person, 'GET', `/api/v1/deployments/${created.body.id}`);
+    const res = await t.api(
+      person,
+      'GET',
+      `/api/v1/deployments/${created.body.id}`
+    );
     if (['ready', 'failed'].includes(res.body?.status)) {
       return res;
     }
@@ -155,7 +177,9 @@ export function pythonProcesses(...markers: string[]): number[] {
     .filter(name => /^\d+$/.test(name))
     .filter(pid => {
       try {
-        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const argv = fs
+          .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+          .split('\0');
         return argv[0] === PYTHON && markers.every(m => argv.includes(m));
       } catch {
         return false;
@@ -165,7 +189,10 @@ export function pythonProcesses(...markers: string[]): number[] {
 }
 
 /** Waits for the one Python process with `markers` in its argv. */
-export async function waitForPython(markers: string[], timeoutMs = 60_000): Promise<number> {
+export async function waitForPython(
+  markers: string[],
+  timeoutMs = 60_000
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [pid] = pythonProcesses(...markers);
@@ -191,9 +218,14 @@ export interface ProcessView {
 
 export function viewOf(pid: number, folder: string): ProcessView {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const uids = /^Uid:\s+(.*)$/m.exec(status)![1].trim().split(/\s+/).map(Number);
+  const uids = /^Uid:\s+(.*)$/m
+    .exec(status)![1]
+    .trim()
+    .split(/\s+/)
+    .map(Number);
   const capabilities = /^CapEff:\s+(\S+)$/m.exec(status)![1];
-  const ns = (which: string, of: string) => fs.readlinkSync(`/proc/${of}/ns/${which}`);
+  const ns = (which: string, of: string) =>
+    fs.readlinkSync(`/proc/${of}/ns/${which}`);
   const seen: string[] = [];
   const root = `/proc/${pid}/root`;
   const walk = (dir: string) => {
@@ -227,7 +259,17 @@ export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) {
     return [];
   }
-  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+  return (
+    fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[]
+  )
     .filter(entry => entry.isFile())
-    .map(entry => path.relative(dir, path.join(entry.parentPath ?? (entry as { path: string }).path, entry.name)));
+    .map(entry =>
+      path.relative(
+        dir,
+        path.join(
+          entry.parentPath ?? (entry as { path: string }).path,
+          entry.name
+        )
+      )
+    );
 }
