@@ -8,13 +8,14 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 RUNTIME_APT_PACKAGES=(
   python3-jupyter-server python3-jupyterlab-server python3-ipykernel
   python3-pandas python3-sklearn python3-xgboost python3-matplotlib
-  python3-yaml
+  python3-yaml bubblewrap
 )
 # Extra packages the test suite needs: a real browser, a real PostgreSQL 15 and
 # a real Docker engine (the suite starts its own dockerd, see services.sh);
-# Flask and gunicorn for the deployments benchmark's baseline (MLflow's scoring
-# server is a Flask app under gunicorn).
-TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask gunicorn)
+# Flask and gunicorn, FastAPI and uvicorn for the deployments benchmark's
+# baselines (MLflow 2's scoring server is a Flask app under gunicorn, MLflow 3's
+# a FastAPI app under uvicorn).
+TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask gunicorn python3-fastapi python3-uvicorn)
 
 log() { printf '\033[1;34m[insighter]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[insighter]\033[0m %s\n' "$*" >&2; exit 1; }

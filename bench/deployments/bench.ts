@@ -1,22 +1,27 @@
 /**
- * Issue 7 benchmark: predictions through the sidecar's endpoint
- * `POST /api/v1/predict/<slug>`, next to a baseline built the way MLflow's
- * scoring server works, in the same run on the same machine and model.
+ * Issues 7 and 12 benchmark: predictions through the sidecar's endpoint
+ * `POST /api/v1/predict/<slug>`, next to baselines built the way MLflow's
+ * scoring servers work, in the same run on the same machine and model.
  *
  * - Insighter: the real sidecar (src/main.ts in a child process, embedded
- *   PGlite), the model registered through its MLflow REST API, deployed with
+ *   PGlite); the model trained by a training job (so it is a built-in
+ *   version, served from its safe format — JSON and XGBoost's UBJSON, never
+ *   its pickle — by a worker in the bubblewrap sandbox), deployed with
  *   `POST /api/v1/deployments`, called with an API key — auth, signature
  *   checks, micro-batching into the scoring worker, metrics.
- * - Baseline: Flask under gunicorn (2 sync workers, one per core), a pandas
- *   DataFrame built per request and `pipeline.predict_proba` on it
- *   (flask_baseline.py), serving the same model.pkl.
+ * - MLflow 2 baseline: Flask under gunicorn (2 sync workers, one per core),
+ *   a pandas DataFrame built per request and `pipeline.predict_proba` on it
+ *   (flask_baseline.py).
+ * - MLflow 3 baseline: FastAPI under uvicorn (2 workers), the same per
+ *   request in a thread of the async handler (fastapi_baseline.py).
+ *   Both serve the job's own model.pkl.
  *
- * Model: the training script's XGBoost pipeline on german_credit (61
- * columns), built by its own code (server/test/deployments/fixtures).
- * Load: autocannon, 32 connections, single-row and 100-row requests;
- * each side gets BENCH_DURATION_S seconds per size, in alternating rounds
- * after a warm-up, so the machine's load weighs on both alike. Targets:
- * single-row throughput ≥ 3 × the baseline's, and p99 ≤ 10 ms.
+ * Model: the training job's XGBoost pipeline on german_credit (61 columns,
+ * 40 trees of depth 3). Load: autocannon, 32 connections, single-row and
+ * 100-row requests; each side gets BENCH_DURATION_S seconds per size, in
+ * rotating rounds after a warm-up, so the machine's load weighs on all
+ * alike. Targets (single row): ≥ 3 × the Flask baseline's throughput
+ * (issue 7), ≥ 10 × the FastAPI baseline's (issue 12), p99 ≤ 10 ms.
  *
  *   node bench/deployments/run.mjs
  *   env: BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32), BENCH_BASELINE_WORKERS (2)
@@ -30,7 +35,7 @@ import autocannon from 'autocannon';
 import pino from 'pino';
 import { openDatabase } from '../../server/src/db/open';
 import { GOOD_PASSWORD, makeClient, uniqueEmail } from '../../server/test/auth/support';
-import { creditRows, fixtureModel, registerVersion } from '../../server/test/deployments/harness';
+import { creditRows, GERMAN_CREDIT } from '../../server/test/deployments/harness';
 import { exited, startSidecarProcess } from '../../server/test/support/sidecar-process';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -38,7 +43,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const BASELINE_WORKERS = Number(process.env.BENCH_BASELINE_WORKERS ?? 2);
 const WARMUP_S = 2;
-const TARGET_RATIO = 3;
+/** Single-row throughput over each baseline's. */
+const TARGET_RATIOS = { flask: 3, fastapi: 10 };
 const TARGET_P99_MS = 10;
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -66,13 +72,14 @@ interface Measurement {
   cpu_ms_per_request: number;
 }
 
+type Side = 'insighter' | 'flask' | 'fastapi';
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-bench-deployments-'));
   let sidecar: ChildProcess | undefined;
-  let baseline: ChildProcess | undefined;
+  const baselines: ChildProcess[] = [];
   try {
-    const modelDir = await fixtureModel('xgboost');
-    console.log('== starting the sidecar (embedded PGlite) and deploying the model');
+    console.log('== starting the sidecar (embedded PGlite), training the model with a job and deploying it');
     // The first start of an embedded database (initdb, migrations) is slow on a
     // busy machine: done here, so the sidecar's own start is a reopen.
     const { db } = await openDatabase({ backend: 'pglite', dataDir: path.join(work, 'db') }, { logger: pino({ level: 'silent' }) });
@@ -93,78 +100,151 @@ async function main(): Promise<void> {
       throw new Error(`sign-up failed: ${error?.message}`);
     }
     const token = data.session.access_token;
-    const api = async (method: string, pathname: string, body?: unknown) => {
+    const api = async (method: string, pathname: string, body?: unknown, contentType = 'application/json') => {
       const res = await fetch(`${base}${pathname}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body)
+        headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+        body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
       });
       return (await res.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     };
     const project = await api('POST', '/api/v1/projects', { name: 'Credit Risk Alpha' });
-    const version = await registerVersion(base, token, project.slug, modelDir);
-    const deployment = await api('POST', '/api/v1/deployments', { project_id: project.id, version });
-    for (let ready = deployment; ready.status !== 'ready'; ) {
+    const dataset = await api(
+      'POST',
+      `/api/v1/datasets?${new URLSearchParams({ project_id: project.id, name: 'german_credit' })}`,
+      fs.readFileSync(GERMAN_CREDIT),
+      'text/csv'
+    );
+    let job = await api('POST', '/api/v1/jobs', {
+      project_id: project.id,
+      dataset_id: dataset.id,
+      target: 'Class',
+      algorithm: 'xgboost',
+      params: { n_estimators: 40, max_depth: 3 }
+    });
+    while (!['succeeded', 'failed', 'cancelled'].includes(job.status)) {
+      await sleep(200);
+      job = await api('GET', `/api/v1/jobs/${job.id ?? ''}`);
+    }
+    if (job.status !== 'succeeded') {
+      throw new Error(`The training job ${job.status}: ${job.error}`);
+    }
+    const deployment = await api('POST', '/api/v1/deployments', { project_id: project.id, version: job.model_version });
+    let ready = deployment;
+    while (ready.status !== 'ready') {
       if (ready.status === 'failed') {
         throw new Error(`The deployment failed: ${ready.error}`);
       }
       await sleep(200);
       ready = await api('GET', `/api/v1/deployments/${deployment.id}`);
     }
+    if (ready.loader !== 'json') {
+      throw new Error(`The job's version is served with the ${ready.loader} loader, not from its safe format.`);
+    }
+    console.log(`   version ${job.model_version} served from its safe format (loader ${ready.loader}, sandbox ${ready.sandbox})`);
     const { key } = await api('POST', `/api/v1/deployments/${deployment.id}/keys`, { name: 'bench' });
+    // The baselines serve the job's own pickle.
+    const modelDir = path.join(work, 'model');
+    await downloadFolder(base, token, `${job.experiment_id}/${job.run_id}/artifacts/model`, modelDir);
 
-    console.log(`== starting the baseline: Flask under gunicorn, ${BASELINE_WORKERS} sync workers`);
-    const port = await freePort();
-    baseline = spawn(
+    const env = { PATH: '/usr/bin:/bin', OMP_NUM_THREADS: '1', BASELINE_MODEL_DIR: modelDir };
+    console.log(`== starting the baselines: Flask under gunicorn and FastAPI under uvicorn, ${BASELINE_WORKERS} workers each`);
+    const flaskPort = await freePort();
+    const flaskProcess = spawn(
       '/usr/bin/gunicorn',
-      ['-w', String(BASELINE_WORKERS), '-b', `127.0.0.1:${port}`, '--chdir', __dirname, '--log-level', 'warning', `flask_baseline:create_app(${JSON.stringify(modelDir)})`],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: '/usr/bin:/bin', OMP_NUM_THREADS: '1' } }
+      ['-w', String(BASELINE_WORKERS), '-b', `127.0.0.1:${flaskPort}`, '--chdir', __dirname, '--log-level', 'warning', `flask_baseline:create_app(${JSON.stringify(modelDir)})`],
+      { stdio: ['ignore', 'ignore', 'inherit'], env }
     );
-    await waitFor(`http://127.0.0.1:${port}/ping`);
+    baselines.push(flaskProcess);
+    const fastapiPort = await freePort();
+    const fastapiProcess = spawn(
+      '/usr/bin/python3',
+      ['-m', 'uvicorn', '--factory', '--workers', String(BASELINE_WORKERS), '--app-dir', __dirname, '--host', '127.0.0.1', '--port', String(fastapiPort), '--log-level', 'warning', '--no-access-log', 'fastapi_baseline:create_app'],
+      { stdio: ['ignore', 'ignore', 'inherit'], env }
+    );
+    baselines.push(fastapiProcess);
+    await waitFor(`http://127.0.0.1:${flaskPort}/ping`);
+    await waitFor(`http://127.0.0.1:${fastapiPort}/ping`);
 
-    const insighter: Target = {
-      url: `${base}${deployment.url}`,
-      headers: { 'content-type': 'application/json', 'x-api-key': key },
-      pids: () => processTree(sidecar!.pid!)
+    const targets: Record<Side, Target> = {
+      insighter: {
+        url: `${base}${deployment.url}`,
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        pids: () => processTree(sidecar!.pid!)
+      },
+      flask: {
+        url: `http://127.0.0.1:${flaskPort}/invocations`,
+        headers: { 'content-type': 'application/json' },
+        pids: () => processTree(flaskProcess.pid!)
+      },
+      fastapi: {
+        url: `http://127.0.0.1:${fastapiPort}/invocations`,
+        headers: { 'content-type': 'application/json' },
+        pids: () => processTree(fastapiProcess.pid!)
+      }
     };
-    const flask: Target = {
-      url: `http://127.0.0.1:${port}/invocations`,
-      headers: { 'content-type': 'application/json' },
-      pids: () => processTree(baseline!.pid!)
-    };
-    await checkSameAnswers(insighter, flask);
+    await checkSameAnswers(targets.insighter, targets.flask);
+    await checkSameAnswers(targets.insighter, targets.fastapi);
 
+    const sides = Object.keys(targets) as Side[];
     const results = [];
     for (const rows of [1, 100]) {
       const body = JSON.stringify({ dataframe_split: creditRows(rows) });
       console.log(`\n== ${rows}-row requests, ${CONNECTIONS} connections, ${DURATION_S} s per side in ${ROUNDS} rounds`);
-      await load(insighter, body, WARMUP_S);
-      await load(flask, body, WARMUP_S);
-      const ours: Sample[] = [];
-      const theirs: Sample[] = [];
+      const samples: Record<Side, Sample[]> = { insighter: [], flask: [], fastapi: [] };
+      for (const side of sides) {
+        await load(targets[side], body, WARMUP_S);
+      }
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? [insighter, flask] : [flask, insighter];
-        for (const target of order) {
-          (target === insighter ? ours : theirs).push(await load(target, body, DURATION_S / ROUNDS));
+        // Each round starts with another side: the machine's load weighs on all alike.
+        const order = sides.map((_, i) => sides[(i + round) % sides.length]);
+        for (const side of order) {
+          samples[side].push(await load(targets[side], body, DURATION_S / ROUNDS));
         }
       }
-      const a = measure(ours);
-      const b = measure(theirs);
-      console.log(`   insighter: ${fmt(a)}`);
-      console.log(`   baseline:  ${fmt(b)}`);
-      results.push({ rows, insighter: a, baseline: b, ratio: a.throughput / b.throughput });
+      const measured = {
+        insighter: measure(samples.insighter),
+        flask: measure(samples.flask),
+        fastapi: measure(samples.fastapi)
+      };
+      for (const side of sides) {
+        console.log(`   ${side.padEnd(9)}: ${fmt(measured[side])}`);
+      }
+      results.push({
+        rows,
+        ...measured,
+        ratio: {
+          flask: measured.insighter.throughput / measured.flask.throughput,
+          fastapi: measured.insighter.throughput / measured.fastapi.throughput
+        }
+      });
     }
     report(results);
   } finally {
-    if (baseline && baseline.exitCode === null) {
-      baseline.kill('SIGINT');
-      await exited(baseline);
+    for (const baseline of baselines) {
+      if (baseline.exitCode === null) {
+        baseline.kill('SIGINT');
+        await exited(baseline);
+      }
     }
     if (sidecar && sidecar.exitCode === null) {
       sidecar.kill('SIGTERM');
       await exited(sidecar);
     }
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Every file of a proxied artifact folder (one level: a model folder) into `dir`. */
+async function downloadFolder(base: string, token: string, folder: string, dir: string): Promise<void> {
+  const headers = { authorization: `Bearer ${token}` };
+  const listing = (await (
+    await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(folder)}`, { headers })
+  ).json()) as { files: { path: string; is_dir: boolean }[] };
+  fs.mkdirSync(dir, { recursive: true });
+  for (const file of listing.files.filter(f => !f.is_dir)) {
+    const res = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${folder}/${file.path}`, { headers });
+    fs.writeFileSync(path.join(dir, file.path), Buffer.from(await res.arrayBuffer()));
   }
 }
 
@@ -234,22 +314,32 @@ function fmt(m: Measurement): string {
 }
 
 function report(
-  results: { rows: number; insighter: Measurement; baseline: Measurement; ratio: number }[]
+  results: {
+    rows: number;
+    insighter: Measurement;
+    flask: Measurement;
+    fastapi: Measurement;
+    ratio: { flask: number; fastapi: number };
+  }[]
 ): void {
   const single = results.find(r => r.rows === 1)!;
-  const ratioPass = single.ratio >= TARGET_RATIO;
+  const flaskPass = single.ratio.flask >= TARGET_RATIOS.flask;
+  const fastapiPass = single.ratio.fastapi >= TARGET_RATIOS.fastapi;
   const p99Pass = single.insighter.p99_ms <= TARGET_P99_MS;
   const errorsPass = results.every(r => r.insighter.errors === 0);
-  console.log('\n== deployments: POST /api/v1/predict/<slug> vs Flask + pandas per request (MLflow-style)');
+  console.log('\n== deployments: POST /api/v1/predict/<slug> (safe format, sandboxed) vs MLflow-style baselines');
   for (const r of results) {
+    const vs = (side: 'flask' | 'fastapi') =>
+      `${side} ${r[side].throughput.toFixed(0)} req/s (p99 ${r[side].p99_ms.toFixed(2)} ms): ${r.ratio[side].toFixed(1)}x, ` +
+      `CPU per request ${(r[side].cpu_ms_per_request / r.insighter.cpu_ms_per_request).toFixed(1)}x less`;
     console.log(
-      `   ${String(r.rows).padStart(3)} rows: insighter ${r.insighter.throughput.toFixed(0)} req/s (p99 ${r.insighter.p99_ms.toFixed(2)} ms), ` +
-        `baseline ${r.baseline.throughput.toFixed(0)} req/s (p99 ${r.baseline.p99_ms.toFixed(2)} ms): ${r.ratio.toFixed(1)}x; ` +
-        `CPU per request ${(r.baseline.cpu_ms_per_request / r.insighter.cpu_ms_per_request).toFixed(1)}x less`
+      `   ${String(r.rows).padStart(3)} rows: insighter ${r.insighter.throughput.toFixed(0)} req/s (p99 ${r.insighter.p99_ms.toFixed(2)} ms); ` +
+        `${vs('flask')}; ${vs('fastapi')}`
     );
   }
   const load = os.loadavg().map(l => l.toFixed(2)).join(' ');
-  console.log(`   target: single-row >= ${TARGET_RATIO}x the baseline: ${ratioPass ? 'PASS' : 'FAIL'} (${single.ratio.toFixed(1)}x)`);
+  console.log(`   target: single-row >= ${TARGET_RATIOS.flask}x Flask + gunicorn: ${flaskPass ? 'PASS' : 'FAIL'} (${single.ratio.flask.toFixed(1)}x)`);
+  console.log(`   target: single-row >= ${TARGET_RATIOS.fastapi}x FastAPI + uvicorn: ${fastapiPass ? 'PASS' : 'FAIL'} (${single.ratio.fastapi.toFixed(1)}x)`);
   console.log(`   target: single-row p99 <= ${TARGET_P99_MS} ms: ${p99Pass ? 'PASS' : 'FAIL'} (${single.insighter.p99_ms.toFixed(2)} ms)`);
   console.log(`   no failed requests: ${errorsPass ? 'PASS' : 'FAIL'}; load average ${load} on ${os.cpus().length} cores`);
   const dir = path.join(REPO_ROOT, 'bench', 'results');
@@ -260,7 +350,7 @@ function report(
     JSON.stringify({ connections: CONNECTIONS, duration_s: DURATION_S, rounds: ROUNDS, baseline_workers: BASELINE_WORKERS, load_average: os.loadavg(), results }, null, 2)
   );
   console.log(`   results: ${path.relative(REPO_ROOT, file)}`);
-  process.exitCode = ratioPass && p99Pass && errorsPass ? 0 : 1;
+  process.exitCode = flaskPass && fastapiPass && p99Pass && errorsPass ? 0 : 1;
 }
 
 /** A process and all its descendants (the sidecar's scoring worker, gunicorn's workers). */

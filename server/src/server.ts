@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
 import { databaseTarget, openDatabase } from './db/open';
 import { EventHub } from './events/hub';
+import { JobChannels } from './jobs/job-channel';
 import { passThroughJobTokens, signingJobTokens } from './jobs/job-tokens';
 import { JobRunners } from './jobs/runners';
 import { loadWorkerId } from './jobs/worker-id';
@@ -24,6 +25,7 @@ import { createEmbeddedStorage, type EmbeddedStorage } from './storage';
 import { TeamsService } from './services/teams';
 import { createTracking } from './tracking';
 import { createDeployments } from './deployments';
+import { jobServingRunners } from './deployments/placement';
 import { ExternalRegistryModelSource, RegistryModelSource } from './deployments/registry-models';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
@@ -88,7 +90,8 @@ export async function startSidecar(
   const runners = new JobRunners({
     dataDir: config.dataDir,
     mode: config.jobs.runner,
-    dockerHost: config.jobs.dockerHost
+    dockerHost: config.jobs.dockerHost,
+    bwrap: config.jobs.bwrap
   });
   const status = new StatusService(
     [
@@ -124,6 +127,8 @@ export async function startSidecar(
     logger
   });
   await datasets.ingest.prepare();
+  // Each job reaches the sidecar through a socket of its own (no network in its sandbox).
+  const channels = new JobChannels();
   const jobSecret = embeddedKeys?.secret ?? (hosted?.jwtSecret ? new TextEncoder().encode(hosted.jwtSecret) : undefined);
   const jobs = new JobsService({
     db,
@@ -136,7 +141,7 @@ export async function startSidecar(
     tokens: jobSecret
       ? signingJobTokens(jobSecret, () => `${publicUrl.replace(/\/+$/, '')}/auth/v1`, config.jobs.tokenTtlS)
       : passThroughJobTokens(),
-    sidecarUrl: () => localUrl,
+    channels,
     dataDir: config.dataDir,
     worker: await loadWorkerId(config.dataDir),
     limits: {
@@ -149,7 +154,7 @@ export async function startSidecar(
     logger
   });
   // Models are deployed from the built-in registry (an external MLflow
-  // server's artifacts are not fetched yet); workers run as local processes.
+  // server's artifacts are not fetched yet); workers run in the jobs' sandboxes.
   const deployments = createDeployments({
     dataDir: config.dataDir,
     db,
@@ -159,7 +164,7 @@ export async function startSidecar(
     models: tracking.services
       ? new RegistryModelSource(db, tracking.services.registry, tracking.services.artifacts)
       : new ExternalRegistryModelSource(),
-    runner: runners.process,
+    runners: jobServingRunners(runners, config.dataDir),
     maxBodyBytes: config.deployments.maxBodyBytes
   });
   // Uploads this sidecar was receiving when it last stopped started before this.
@@ -178,6 +183,7 @@ export async function startSidecar(
     storage: storage?.service,
     tools
   });
+  channels.serve(app);
   // Predictions are served before Express: the hot path (deployments/predict-handler.ts).
   const hostAllowed = allowedHosts({ ...config, ...config.http });
   const server = http.createServer((req, res) => {

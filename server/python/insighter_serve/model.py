@@ -1,10 +1,22 @@
-"""A model directory loaded for serving: signature, pipeline, and its fast path."""
+"""A model directory loaded for serving: signature, model, and its fast path.
+
+Two loaders, chosen by whoever starts the worker:
+
+- `json`: the model as Insighter's training jobs write it beside the pickle
+  (safe_format.py) — the pipeline's parameters as JSON and an XGBoost booster
+  in XGBoost's own UBJSON — replayed with numpy. Nothing in the folder can run
+  code: pickle is never called (the worker forbids it, see no_pickle.py).
+- `pickle`: `model.pkl` as MLflow's sklearn flavor loads it. Unpickling runs
+  whatever code the file names, so the sidecar starts this loader only inside
+  a sandbox. The pipeline's numpy replay is used when its steps allow it,
+  after checking on the model's own input example that it answers exactly as
+  the pipeline does.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import sys
 import warnings
 from typing import Any, Dict, List, Optional
@@ -12,16 +24,16 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import yaml
 
-from .compiled import CompiledModel, Unsupported, compile_model
-from .inputs import Batch, ColumnSpec, InputError, parse_json, read_signature, signature_names
+from . import safe_format
+from .compiled import CompiledModel, Unsupported, compile_document
+from .inputs import Batch, ColumnSpec, read_signature, signature_names
 
 # The compiled path hands estimators fitted inside a pipeline a plain array,
 # exactly as the pipeline does; scikit-learn still warns when the estimator
 # once saw column names.
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
-UNKNOWN_TEXT = "__insighter_unknown_category__"
-UNKNOWN_NUMBER = -987654321
+LOADERS = ("json", "pickle")
 
 
 class ModelLoadError(Exception):
@@ -29,8 +41,9 @@ class ModelLoadError(Exception):
 
 
 class ServedModel:
-    def __init__(self, model_dir: str, fast_path: bool = True):
+    def __init__(self, model_dir: str, fast_path: bool = True, loader: str = "pickle"):
         self.model_dir = model_dir
+        self.loader = loader
         mlmodel_path = os.path.join(model_dir, "MLmodel")
         try:
             with open(mlmodel_path, encoding="utf-8") as f:
@@ -39,26 +52,71 @@ class ServedModel:
             raise ModelLoadError(f"No MLmodel file in {model_dir}.") from None
         except yaml.YAMLError as err:
             raise ModelLoadError(f"The MLmodel file is not valid YAML: {err}") from None
+        if not isinstance(mlmodel, dict):
+            raise ModelLoadError("The MLmodel file is not a YAML mapping.")
         self.signature: Optional[List[ColumnSpec]] = read_signature(mlmodel)
-        flavor = (mlmodel.get("flavors") or {}).get("sklearn") or {}
-        pickled = os.path.join(model_dir, flavor.get("pickled_model", "model.pkl"))
-        try:
-            with open(pickled, "rb") as f:
-                self.model = pickle.load(f)
-        except FileNotFoundError:
-            raise ModelLoadError(f"No {os.path.basename(pickled)} in {model_dir}.") from None
-        except Exception as err:  # noqa: BLE001 (unpickling raises anything)
-            raise ModelLoadError(f"{os.path.basename(pickled)} could not be loaded: {err}") from None
-        self.is_classifier = hasattr(self.model, "predict_proba") and hasattr(self.model, "classes_")
-        self.classes: Optional[List[Any]] = (
-            [_json_scalar(c) for c in self.model.classes_] if self.is_classifier else None
-        )
-        self._class_keys = [str(c) for c in self.classes] if self.classes else []
         self.example_rows = self._read_example(os.path.join(model_dir, "input_example.json"))
         self.compiled: Optional[CompiledModel] = None
         self.fast_path_note = "disabled"
-        if fast_path:
-            self.compiled, self.fast_path_note = self._compile()
+        if loader == "json":
+            self.model = None
+            self.compiled = self._load_document(mlmodel)
+            self.model_class = self._document_class
+            self.fast_path_note = f"{self.compiled.description}, from {safe_format.DOCUMENT_FILE}"
+            self.is_classifier = self.compiled.is_classifier
+            self.classes: Optional[List[Any]] = self.compiled.classes
+        elif loader == "pickle":
+            self.model = self._unpickle(mlmodel)
+            self.model_class = type(self.model).__name__
+            self.is_classifier = hasattr(self.model, "predict_proba") and hasattr(self.model, "classes_")
+            self.classes = [_json_scalar(c) for c in self.model.classes_] if self.is_classifier else None
+            if fast_path:
+                self.compiled, self.fast_path_note = self._compile()
+        else:
+            raise ModelLoadError(f"Unknown loader {loader!r}: one of {', '.join(LOADERS)}.")
+        self._class_keys = [str(c) for c in self.classes] if self.classes else []
+
+    def _load_document(self, mlmodel: Dict[str, Any]) -> CompiledModel:
+        flavor = (mlmodel.get("flavors") or {}).get(safe_format.FLAVOR)
+        if not isinstance(flavor, dict):
+            raise ModelLoadError(
+                f"The MLmodel file has no {safe_format.FLAVOR!r} flavor: this model was not written by an "
+                "Insighter training job, and only its pickle could serve it."
+            )
+
+        def read(name: str) -> bytes:
+            # Names come from the folder's own files: never a path out of it.
+            if not isinstance(name, str) or os.path.basename(name) != name or name in ("", ".", ".."):
+                raise ModelLoadError(f"{name!r} is not a file name of the model folder.")
+            try:
+                with open(os.path.join(self.model_dir, name), "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                raise ModelLoadError(f"No {name} in {self.model_dir}.") from None
+
+        try:
+            document = json.loads(read(flavor.get("document", safe_format.DOCUMENT_FILE)))
+            self._document_class = str(document.get("model_class", "Pipeline"))
+            return compile_document(document, read)
+        except ModelLoadError:
+            raise
+        except (ValueError, KeyError, TypeError, IndexError, Unsupported) as err:
+            raise ModelLoadError(f"{safe_format.DOCUMENT_FILE} could not be read: {type(err).__name__}: {err}") from None
+        except Exception as err:  # noqa: BLE001 (XGBoost raises its own errors on a bad booster)
+            raise ModelLoadError(f"The model's files could not be loaded: {err}") from None
+
+    def _unpickle(self, mlmodel: Dict[str, Any]):
+        import pickle
+
+        flavor = (mlmodel.get("flavors") or {}).get("sklearn") or {}
+        pickled = os.path.join(self.model_dir, flavor.get("pickled_model", "model.pkl"))
+        try:
+            with open(pickled, "rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            raise ModelLoadError(f"No {os.path.basename(pickled)} in {self.model_dir}.") from None
+        except Exception as err:  # noqa: BLE001 (unpickling raises anything)
+            raise ModelLoadError(f"{os.path.basename(pickled)} could not be loaded: {err}") from None
 
     # -- predicting -----------------------------------------------------
 
@@ -87,12 +145,17 @@ class ServedModel:
             "signature": None
             if self.signature is None
             else [{"name": s.name, "type": s.type, "required": s.required} for s in self.signature],
-            "kind": "classifier" if self.is_classifier else "regressor" if hasattr(self.model, "predict") else "model",
+            "kind": "classifier" if self.is_classifier else "regressor" if self._predicts else "model",
             "classes": self.classes,
             "fast_path": self.compiled is not None,
             "fast_path_note": self.fast_path_note,
-            "model_class": type(self.model).__name__,
+            "model_class": self.model_class,
+            "loader": self.loader,
         }
+
+    @property
+    def _predicts(self) -> bool:
+        return self.compiled is not None if self.model is None else hasattr(self.model, "predict")
 
     # -- the fast path ----------------------------------------------------
 
@@ -102,77 +165,13 @@ class ServedModel:
         if not self.example_rows:
             return None, "no input example to check it against"
         try:
-            compiled = compile_model(self.model, signature_names(self.signature))
+            compiled, _, _ = safe_format.replay_of(self.model, signature_names(self.signature))
         except Unsupported as err:
             return None, f"not compiled: {err}"
-        problem = self._verify(compiled)
+        problem, checked = safe_format.disagreement(self.model, compiled, self.signature, self.example_rows)
         if problem:
             return None, f"not used: {problem}"
-        return compiled, f"{compiled.description}, checked on {self._checked_rows} rows"
-
-    def _verify(self, compiled: CompiledModel) -> Optional[str]:
-        """Why the compiled model cannot be trusted, or None when it answers
-        like the pipeline on the example, on the example with each column
-        missing in turn, and with an unknown value in each column."""
-        names = signature_names(self.signature)
-        base = self.example_rows[0]
-        variants: List[List[List[Any]]] = [self.example_rows]
-        missing = []
-        for j in range(len(names)):
-            row = list(base)
-            row[j] = None
-            missing.append(row)
-        variants.append(missing)
-        unknown = []
-        for j, spec in enumerate(self.signature):
-            row = list(base)
-            if spec.type == "string":
-                row[j] = UNKNOWN_TEXT
-            elif spec.type in ("long", "integer", "double", "float"):
-                row[j] = UNKNOWN_NUMBER
-            else:
-                continue
-            unknown.append(row)
-        variants.append(unknown)
-        self._checked_rows = 0
-        for rows in variants:
-            if not rows:
-                continue
-            problem = self._compare(compiled, rows)
-            if problem == "raised":
-                # One bad row fails a whole batch: look at each row alone.
-                for row in rows:
-                    single = self._compare(compiled, [row])
-                    if single not in (None, "both raised"):
-                        return single if single != "raised" else "the pipeline and the fast path disagree on an error"
-            elif problem and problem != "both raised":
-                return problem
-            self._checked_rows += len(rows)
-        return None
-
-    def _compare(self, compiled: CompiledModel, rows: List[List[Any]]) -> Optional[str]:
-        names = signature_names(self.signature)
-        try:
-            batch = parse_json({"dataframe_split": {"columns": names, "data": rows}}, self.signature)
-        except InputError as err:
-            return f"the input example does not fit the signature: {err}"
-        method = "predict_proba" if self.is_classifier else "predict"
-        reference = expected_error = None
-        try:
-            reference = np.asarray(getattr(self.model, method)(batch.frame()), dtype=np.float64)
-        except Exception as err:  # noqa: BLE001 (any failure is compared)
-            expected_error = err
-        try:
-            fast = np.asarray(getattr(compiled, method)(batch), dtype=np.float64)
-        except Exception as err:  # noqa: BLE001
-            if expected_error is not None:
-                return "both raised" if len(rows) == 1 else "raised"
-            return f"the fast path failed where the pipeline did not ({type(err).__name__}: {err})"
-        if expected_error is not None:
-            return "raised" if len(rows) > 1 else "the fast path answered where the pipeline failed"
-        if reference.shape != fast.shape or not np.allclose(reference, fast, rtol=1e-7, atol=1e-10, equal_nan=True):
-            return "its answers differ from the pipeline's"
-        return None
+        return compiled, f"{compiled.description}, checked on {checked} rows"
 
     # -- files ----------------------------------------------------------------
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import socketserver
 import sys
 import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 from .inputs import InputError, parse_request
 from .model import ServedModel
+from .no_pickle import refused_unpickling
+from .unix_socket import reachable
 
 #: What MLflow's scoring server answers on `/version`; this worker is not MLflow.
 VERSION = "insighter-serve 1"
@@ -27,16 +30,52 @@ SUPPORTED_TYPES = ("application/json", "text/csv")
 TOKEN_HEADER = "X-Insighter-Worker-Token"
 
 
-class ScoringServer(ThreadingHTTPServer):
+class _Scoring:
+    """What the handler needs of its server, on TCP or on a unix socket."""
+
+    def setup_scoring(self, model: ServedModel, token: Optional[str], max_body_bytes: int) -> None:
+        self.model = model
+        self.token = token
+        self.max_body_bytes = max_body_bytes
+        self.predict_lock = threading.Lock()
+
+
+class ScoringServer(_Scoring, ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address, model: ServedModel, token: Optional[str], max_body_bytes: int):
         super().__init__(address, ScoringHandler)
-        self.model = model
-        self.token = token
-        self.max_body_bytes = max_body_bytes
-        self.predict_lock = threading.Lock()
+        self.setup_scoring(model, token, max_body_bytes)
+
+
+class UnixScoringServer(_Scoring, socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, model: ServedModel, token: Optional[str], max_body_bytes: int):
+        bindable, self._folder = reachable(path)
+        if os.path.exists(bindable):
+            os.unlink(bindable)
+        super().__init__(bindable, UnixScoringHandler)
+        self.setup_scoring(model, token, max_body_bytes)
+
+    def server_close(self) -> None:
+        super().server_close()
+        try:
+            os.unlink(self.server_address)
+        except OSError:
+            pass
+        if self._folder is not None:
+            os.close(self._folder)
+
+
+def scoring_server(
+    where: Union[str, Tuple[str, int]], model: ServedModel, token: Optional[str], max_body_bytes: int
+) -> Union[ScoringServer, UnixScoringServer]:
+    """A unix socket for a path, TCP for (host, port)."""
+    if isinstance(where, str):
+        return UnixScoringServer(where, model, token, max_body_bytes)
+    return ScoringServer(where, model, token, max_body_bytes)
 
 
 class ScoringHandler(BaseHTTPRequestHandler):
@@ -44,7 +83,7 @@ class ScoringHandler(BaseHTTPRequestHandler):
     server_version = "insighter-serve"
     # Answers are small and written at once: never hold them back.
     disable_nagle_algorithm = True
-    server: ScoringServer
+    server: Union[ScoringServer, UnixScoringServer]
 
     def do_GET(self) -> None:  # noqa: N802 (the handler's naming)
         path = self.path.split("?", 1)[0]
@@ -54,7 +93,7 @@ class ScoringHandler(BaseHTTPRequestHandler):
             self._reply(200, VERSION.encode(), "text/plain; charset=utf-8")
         elif path == "/metadata":
             if self._authorized():
-                self._json(200, self.server.model.metadata())
+                self._json(200, {**self.server.model.metadata(), "refused_unpickling": refused_unpickling()})
         else:
             self._error(404, "NOT_FOUND", f"No route for GET {path}.")
 
@@ -190,3 +229,8 @@ def exit_with_parent() -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class UnixScoringHandler(ScoringHandler):
+    # TCP_NODELAY is TCP's: a unix socket refuses the option.
+    disable_nagle_algorithm = False

@@ -13,12 +13,14 @@ from typing import Optional, Tuple
 
 from . import EXIT_DATASET, TrainError
 from .mlflow_rest import RETRY_DELAYS_S, RETRY_STATUSES, _mlflow_error
+from .transport import opener_for
 
 CHUNK = 1 << 20
 
 
 def download(url: str, token: Optional[str], into: str) -> Tuple[str, str, int]:
     """Saves the CSV under `into`; returns (path, sha256 of the bytes, size)."""
+    open_url, url = opener_for(url)
     headers = {"Accept": "text/csv"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -28,7 +30,7 @@ def download(url: str, token: Optional[str], into: str) -> Tuple[str, str, int]:
             time.sleep(delay)
         req = urllib.request.Request(url, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=120) as res:
+            with open_url(req, timeout=120) as res:
                 fd, path = tempfile.mkstemp(prefix="dataset-", suffix=".csv", dir=into)
                 digest = hashlib.sha256()
                 size = 0

@@ -185,9 +185,10 @@ def train(client: MlflowClient, run_id: str, spec) -> None:
                 "dataset": {"id": spec.dataset.id, "version": spec.dataset.version, "sha256": full_hash},
             }
         },
+        log,
     )
     for name, body in files.items():
-        upload(f"model/{name}", body, "application/octet-stream" if name.endswith(".pkl") else "text/plain")
+        upload(f"model/{name}", body, "application/octet-stream" if name.endswith((".pkl", ".ubj")) else "text/plain")
     log(f"model saved: model/ ({len(files['model.pkl'])} bytes pickled)")
 
     if spec.model_name:

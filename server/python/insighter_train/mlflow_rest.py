@@ -4,7 +4,9 @@ Only what a training run needs: log-batch (split to MLflow's limits),
 log-inputs, update, get, proxied artifact upload and model registration.
 Connection failures and 429/5xx answers are retried with backoff; MLflow
 errors become `MlflowError` with MLflow's error code and message. The token
-is sent as a bearer header and never printed.
+is sent as a bearer header and never printed. The tracking URI is a real
+MLflow server's (`http(s)://`) or the sidecar's socket (`http+unix://`,
+transport.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any, Dict, Iterable, List, Optional
+
+from .transport import opener_for
 
 # MLflow's log-batch limits.
 MAX_METRICS_PER_BATCH = 1000
@@ -39,7 +43,9 @@ class MlflowError(Exception):
 
 class MlflowClient:
     def __init__(self, tracking_uri: str, token: Optional[str] = None, timeout_s: float = 60):
-        self.base = tracking_uri.rstrip("/")
+        #: Where it is, for messages (a socket's URI names its path).
+        self.where = tracking_uri.rstrip("/")
+        self._open, self.base = opener_for(self.where)
         self.token = token
         self.timeout_s = timeout_s
 
@@ -69,7 +75,7 @@ class MlflowClient:
                 time.sleep(delay)
             req = urllib.request.Request(url, data=payload, headers=headers, method=method)
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as res:
+                with self._open(req, timeout=self.timeout_s) as res:
                     text = res.read().decode("utf-8")
                     return json.loads(text) if text else {}
             except urllib.error.HTTPError as err:
@@ -78,7 +84,7 @@ class MlflowClient:
                     continue
                 raise _mlflow_error(err) from None
             except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-                last_error = MlflowError(0, "", f"the tracking server at {self.base} could not be reached ({_reason(err)})")
+                last_error = MlflowError(0, "", f"the tracking server at {self.where} could not be reached ({_reason(err)})")
                 continue
         assert last_error is not None
         raise last_error

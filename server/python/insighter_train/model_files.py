@@ -1,10 +1,17 @@
-"""The model as MLflow's sklearn flavor writes it under `model/`.
+"""The model as MLflow's sklearn flavor writes it under `model/`, and in
+a format that executes nothing when loaded.
 
 `MLmodel` (YAML, with the input and output signature as JSON strings, as
 MLflow stores them), `model.pkl` (the fitted Pipeline, pickled),
 `input_example.json` (a few rows in pandas' split orient) and
-`requirements.txt`, so `mlflow.pyfunc.load_model("runs:/<id>/model")` and
-Insighter's serving both load it.
+`requirements.txt`, so `mlflow.pyfunc.load_model("runs:/<id>/model")` loads
+it in a notebook. Beside them, `insighter_model.json` (the pipeline's
+parameters) and, for XGBoost, `xgboost_model.ubj` (XGBoost's own format),
+named by an `insighter` flavor in MLmodel: what Insighter's serving loads,
+so the pickle is never loaded by the sidecar. They are written only when
+their numpy replay answers exactly as the pipeline on the training rows
+(insighter_serve.safe_format); otherwise the model can still be served, in
+a sandbox, from its pickle.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import pickle
 import platform
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import pandas as pd
 
@@ -45,6 +52,31 @@ def input_example(features: pd.DataFrame) -> Dict[str, Any]:
     return {"columns": [str(c) for c in head.columns], "data": json.loads(head.to_json(orient="values"))}
 
 
+#: Rows of the training data the safe format is checked on (besides the variants of the first one).
+CHECK_ROWS = 200
+
+
+def safe_files(pipeline, features: pd.DataFrame, sig: Dict[str, str]) -> Tuple[Dict[str, bytes], str]:
+    """The safe format's files (name → bytes) and what was done, in words;
+    no files when the replay cannot stand in for the pipeline."""
+    from insighter_serve import safe_format
+    from insighter_serve.compiled import Unsupported
+    from insighter_serve.inputs import read_signature
+
+    signature = read_signature({"signature": sig})
+    names = [spec.name for spec in signature]
+    try:
+        replay, document, files = safe_format.replay_of(pipeline, names)
+    except Unsupported as err:
+        return {}, f"not written in the safe format ({err}): it can only be served in a sandbox"
+    rows = json.loads(features.head(CHECK_ROWS).to_json(orient="values"))
+    problem, checked = safe_format.disagreement(pipeline, replay, signature, rows)
+    if problem:
+        return {}, f"not written in the safe format ({problem}): it can only be served in a sandbox"
+    files = {safe_format.DOCUMENT_FILE: safe_format.document_bytes(document), **files}
+    return files, f"safe format written ({', '.join(files)}), checked against the pipeline on {checked} rows"
+
+
 def model_files(
     pipeline,
     features: pd.DataFrame,
@@ -52,11 +84,15 @@ def model_files(
     classes,
     run_id: str,
     metadata: Dict[str, Any],
+    log: Callable[[str], None] = lambda message: None,
 ) -> Dict[str, bytes]:
     """File name (under `model/`) → its bytes."""
     import sklearn
 
     versions = _versions()
+    sig = signature(features, task, classes)
+    safe, note = safe_files(pipeline, features, sig)
+    log(f"model: {note}")
     mlmodel = {
         "artifact_path": "model",
         "flavors": {
@@ -77,7 +113,7 @@ def model_files(
         "model_uuid": uuid.uuid4().hex,
         "run_id": run_id,
         "utc_time_created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f"),
-        "signature": signature(features, task, classes),
+        "signature": sig,
         "saved_input_example_info": {
             "artifact_path": "input_example.json",
             "type": "dataframe",
@@ -85,6 +121,14 @@ def model_files(
         },
         "metadata": metadata,
     }
+    if safe:
+        from insighter_serve import safe_format
+
+        mlmodel["flavors"][safe_format.FLAVOR] = {
+            "document": safe_format.DOCUMENT_FILE,
+            "format": f"{safe_format.FORMAT}/{safe_format.FORMAT_VERSION}",
+            "files": sorted(safe),
+        }
     import yaml
 
     requirements = "".join(f"{name}=={version}\n" for name, version in versions.items())
@@ -102,6 +146,7 @@ def model_files(
         "input_example.json": json.dumps(input_example(features)).encode(),
         "requirements.txt": requirements.encode(),
         "python_env.yaml": python_env.encode(),
+        **safe,
     }
 
 

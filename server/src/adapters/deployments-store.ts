@@ -178,7 +178,8 @@ export async function setDeploymentStatus(
       id,
       change.status,
       change.error !== undefined,
-      change.error ?? null,
+      // The column holds 2,000 characters: a model's long output must not keep its status from changing.
+      change.error === undefined || change.error === null ? null : truncate(change.error, MAX_ERROR_CHARS),
       change.runner_ref !== undefined,
       change.runner_ref ?? null
     ]
@@ -296,4 +297,10 @@ export async function findLiveKeyByHash(
     [keyHash]
   );
   return result.rows[0];
+}
+
+const MAX_ERROR_CHARS = 2000;
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -1,13 +1,10 @@
-import path from 'node:path';
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { Database } from '../db/types';
 import type { EventHub } from '../events/hub';
-import { ProcessRunner } from '../jobs/process-runner';
-import type { JobRunner } from '../jobs/runner';
-import { TRAINING_PYTHON_DIR } from '../jobs/training-package';
 import type { Logger } from '../logger';
 import { ApiKeyResolver } from './api-keys';
 import type { ModelSource } from './model-source';
+import { processServingRunners, type ServingRunners } from './placement';
 import { createPredictHandler, type PredictHandler } from './predict-handler';
 import { DeploymentRuntime, type RuntimeOptions } from './runtime';
 import { DeploymentsService } from './service';
@@ -34,11 +31,10 @@ export interface DeploymentsOptions {
   verifier: TokenVerifier;
   models: ModelSource;
   /**
-   * Runs the scoring workers: the jobs' process runner (Docker needs the
-   * model folder mounted, which job specs cannot ask for yet); default: one
-   * of its own in <data dir>/deployments.
+   * Where the scoring workers run (placement.ts): the jobs' sandboxes;
+   * default: bubblewrap processes of its own in <data dir>/deployments.
    */
-  runner?: JobRunner;
+  runners?: ServingRunners;
   /** Largest prediction request body. */
   maxBodyBytes: number;
   worker?: Partial<RuntimeOptions['worker']>;
@@ -56,15 +52,10 @@ export const DEFAULT_WORKER_OPTIONS: RuntimeOptions['worker'] = {
 };
 
 export function createDeployments(options: DeploymentsOptions): Deployments {
-  const runner =
-    options.runner ??
-    new ProcessRunner({
-      workDir: path.join(options.dataDir, 'deployments'),
-      pythonPath: TRAINING_PYTHON_DIR
-    });
+  const runners = options.runners ?? processServingRunners(options.dataDir);
   const runtime = new DeploymentRuntime({
     dataDir: options.dataDir,
-    runner,
+    runners,
     db: options.db,
     events: options.events,
     logger: options.logger,
@@ -73,7 +64,7 @@ export function createDeployments(options: DeploymentsOptions): Deployments {
     metricsIntervalMs: options.metricsIntervalMs
   });
   const keys = new ApiKeyResolver(options.db);
-  const service = new DeploymentsService(options.db, runtime, options.models, keys, runner.kind);
+  const service = new DeploymentsService(options.db, runtime, options.models, keys, runners);
   const predict = createPredictHandler({
     runtime,
     verifier: options.verifier,

@@ -14,6 +14,12 @@ export interface ModelVersionRef {
   /** MLflow's source URI of the version's files, e.g. `runs:/<run id>/model`. */
   source: string;
   runId?: string;
+  /**
+   * Set when an Insighter training job produced this version: the digest of
+   * its files at registration (tracking/model-digest.ts). Its files are
+   * served from their safe format only while they still have it.
+   */
+  builtInDigest?: string;
 }
 
 export interface ModelSource {

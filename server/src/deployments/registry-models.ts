@@ -4,15 +4,18 @@ import { pipeline } from 'node:stream/promises';
 import type { Database, JwtClaims } from '../db/types';
 import { HttpError } from '../http/errors';
 import type { ArtifactsService } from '../tracking/artifacts-service';
+import { artifactFiles, proxiedFolderOf } from '../tracking/model-digest';
+import { recordedDigest } from '../tracking/model-provenance';
 import type { RegistryService } from '../tracking/registry-service';
 import { findModel, findVersion } from '../tracking/registry-store';
 import type { ModelSource, ModelVersionRef } from './model-source';
 
 /**
  * Models from the built-in registry: the version's row (under the user's
- * claims, so row-level security decides), and its files from the run's
- * artifacts in Storage (`runs:/<run id>/model` resolved as MLflow's
- * get-download-uri does), copied folder by folder.
+ * claims, so row-level security decides) with the digest recorded if an
+ * Insighter job produced it, and its files from the run's artifacts in
+ * Storage (`runs:/<run id>/model` resolved as MLflow's get-download-uri
+ * does), copied folder by folder.
  */
 export class RegistryModelSource implements ModelSource {
   constructor(
@@ -33,14 +36,15 @@ export class RegistryModelSource implements ModelSource {
         version: row.version,
         projectId: model.project_id,
         source: row.source,
-        runId: row.run_id ?? undefined
+        runId: row.run_id ?? undefined,
+        builtInDigest: await recordedDigest(tx, row.id)
       };
     });
   }
 
   async download(user: JwtClaims, model: ModelVersionRef, dir: string): Promise<void> {
     const uri = await this.registry.downloadUri(user, model.name, model.version);
-    const stored = /^mlflow-artifacts:\/+(.+?)\/*$/.exec(uri)?.[1];
+    const stored = proxiedFolderOf(uri);
     if (!stored) {
       throw new Error(
         `Version ${model.version} of "${model.name}" keeps its files at ${uri}, which the sidecar cannot read: register a version logged to Insighter's tracking.`
@@ -57,19 +61,10 @@ export class RegistryModelSource implements ModelSource {
   /** Every file under `folder` (proxied artifact path) into `dir`; how many. */
   private async copyFolder(user: JwtClaims, folder: string, dir: string): Promise<number> {
     let copied = 0;
-    for (const entry of await this.artifacts.listProxied(user, folder)) {
-      const name = path.basename(entry.path);
-      if (name === '' || name === '.' || name === '..') {
-        continue;
-      }
-      const target = path.join(dir, name);
-      if (entry.is_dir) {
-        await fs.promises.mkdir(target, { recursive: true });
-        copied += await this.copyFolder(user, `${folder}/${name}`, target);
-        continue;
-      }
-      const object = await this.artifacts.open(user, `${folder}/${name}`);
-      await pipeline(object.read(), fs.createWriteStream(target));
+    for await (const file of artifactFiles(this.artifacts, user, folder)) {
+      const target = path.join(dir, ...file.path.split('/'));
+      await fs.promises.mkdir(path.dirname(target), { recursive: true });
+      await pipeline(await file.open(), fs.createWriteStream(target));
       copied++;
     }
     return copied;

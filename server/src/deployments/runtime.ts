@@ -10,14 +10,20 @@ import {
 import type { Database } from '../db/types';
 import type { DeploymentState } from '../events/event-types';
 import type { EventHub } from '../events/hub';
-import type { JobRunner } from '../jobs/runner';
 import type { Logger } from '../logger';
+import { folderDigest } from '../tracking/model-digest';
 import { DeploymentMetrics } from './metrics';
+import {
+  NO_SANDBOX_FOR_PICKLE,
+  type SandboxKind,
+  type ServingRunners
+} from './placement';
 import { SignatureChecker } from './predict-input';
 import {
   describeExit,
   ServingWorker,
   WorkerStartError,
+  type ModelLoader,
   type WorkerOptions
 } from './worker';
 
@@ -37,10 +43,17 @@ import {
  *
  * Status changes are the sidecar's bookkeeping: they run as the service
  * role and are announced as `deployment.changed`.
+ *
+ * How a model is loaded is decided once its files are here: a version an
+ * Insighter job produced whose files still have the digest recorded at
+ * registration, and that has its safe format, is served from that format
+ * (`json`: nothing in it runs); any other is unpickled (`pickle`), only ever
+ * inside a sandbox (placement.ts). The choice is kept beside the model
+ * (`serving.json`) for restarts.
  */
 export interface RuntimeOptions {
   dataDir: string;
-  runner: JobRunner;
+  runners: ServingRunners;
   db: Database;
   events: EventHub;
   logger: Logger;
@@ -62,12 +75,20 @@ export interface ManagedDeployment {
   state: 'starting' | 'serving' | 'restarting' | 'stopped';
   /** One row of the model's input example in the signature's columns, for the UI's curl example. */
   example?: { columns: string[]; data: unknown[][] };
+  /** How its worker loads the model, once decided. */
+  loader?: ModelLoader;
+  /** What its worker runs in, while one runs. */
+  sandbox?: SandboxKind;
   /** Failed restarts in a row. */
   failures: number;
   restartTimer?: NodeJS.Timeout;
 }
 
 export const MAX_RESTARTS = 5;
+
+/** The safe format's document (insighter_serve/safe_format.py): a model without it is unpickled. */
+const SAFE_DOCUMENT = 'insighter_model.json';
+const SERVING_FILE = 'serving.json';
 const DEFAULT_RESTART_DELAYS_MS = [250, 1000, 2000, 5000, 10000];
 
 export class DeploymentRuntime {
@@ -102,6 +123,14 @@ export class DeploymentRuntime {
     return this.endpoints.get(slug);
   }
 
+  /** How a served deployment's model is loaded and what its worker runs in. */
+  servingOf(id: string): { loader: ModelLoader; sandbox: SandboxKind } | undefined {
+    const managed = this.deployments.get(id);
+    return managed?.worker && managed.loader && managed.sandbox
+      ? { loader: managed.loader, sandbox: managed.sandbox }
+      : undefined;
+  }
+
   /** Whether a worker answers for this deployment now. */
   isServing(id: string): boolean {
     const managed = this.deployments.get(id);
@@ -120,12 +149,13 @@ export class DeploymentRuntime {
   /**
    * Starts the deployment in the background: `prepare` puts its model files
    * in `modelDir(id)` (e.g. downloads them), then its worker starts and, once
-   * it answers, takes the project's traffic.
+   * it answers, takes the project's traffic. `builtInDigest`: the digest
+   * recorded when an Insighter job registered the version.
    */
-  launch(row: DeploymentRow, prepare: () => Promise<void>): void {
+  launch(row: DeploymentRow, prepare: () => Promise<void>, builtInDigest?: string): void {
     const managed: ManagedDeployment = { row, state: 'starting', failures: 0 };
     this.deployments.set(row.id, managed);
-    void this.startFirst(managed, prepare);
+    void this.startFirst(managed, prepare, builtInDigest);
   }
 
   /**
@@ -173,6 +203,7 @@ export class DeploymentRuntime {
       // Requests get "starting" (503) instead of "nothing deployed" (404).
       this.endpoints.set(row.slug, managed);
       await this.endLostWorker(row);
+      managed.loader = this.keptLoader(row.id);
       if (!fs.existsSync(path.join(this.modelDir(row.id), 'MLmodel'))) {
         managed.state = 'stopped';
         this.endpoints.delete(row.slug);
@@ -202,7 +233,8 @@ export class DeploymentRuntime {
 
   private async startFirst(
     managed: ManagedDeployment,
-    prepare: () => Promise<void>
+    prepare: () => Promise<void>,
+    builtInDigest: string | undefined
   ): Promise<void> {
     const { row } = managed;
     await this.changeStatus(row, { status: 'starting', error: null });
@@ -214,7 +246,8 @@ export class DeploymentRuntime {
       if (this.ended(managed)) {
         return;
       }
-      worker = await this.startWorker(row);
+      managed.loader = await this.chooseLoader(row.id, builtInDigest);
+      worker = await this.startWorker(managed);
     } catch (err) {
       if (this.ended(managed)) {
         return;
@@ -330,7 +363,7 @@ export class DeploymentRuntime {
     }
     let worker: ServingWorker;
     try {
-      worker = await this.startWorker(managed.row);
+      worker = await this.startWorker(managed);
     } catch (err) {
       if (this.ended(managed)) {
         return;
@@ -392,14 +425,59 @@ export class DeploymentRuntime {
     return this.deployments.get(id)?.example;
   }
 
-  private startWorker(row: DeploymentRow): Promise<ServingWorker> {
-    return ServingWorker.start(this.options.runner, {
+  /**
+   * `json` when the files are the ones the version's job registered (same
+   * digest) and hold the safe format; otherwise `pickle`. Kept beside the
+   * model for restarts.
+   */
+  private async chooseLoader(id: string, builtInDigest: string | undefined): Promise<ModelLoader> {
+    const dir = this.modelDir(id);
+    const loader: ModelLoader =
+      builtInDigest !== undefined &&
+      fs.existsSync(path.join(dir, SAFE_DOCUMENT)) &&
+      (await folderDigest(dir)) === builtInDigest
+        ? 'json'
+        : 'pickle';
+    await fs.promises.writeFile(
+      path.join(this.deploymentDir(id), SERVING_FILE),
+      JSON.stringify({ loader })
+    );
+    return loader;
+  }
+
+  /** The loader chosen when the deployment first started (`pickle` when unknown: the sandbox). */
+  private keptLoader(id: string): ModelLoader {
+    try {
+      const kept = JSON.parse(
+        fs.readFileSync(path.join(this.deploymentDir(id), SERVING_FILE), 'utf8')
+      ) as { loader?: string };
+      return kept.loader === 'json' ? 'json' : 'pickle';
+    } catch {
+      return 'pickle';
+    }
+  }
+
+  private async startWorker(managed: ManagedDeployment): Promise<ServingWorker> {
+    const { row } = managed;
+    const loader = managed.loader ?? 'pickle';
+    const placement =
+      loader === 'json'
+        ? await this.options.runners.safe()
+        : await this.options.runners.sandboxed();
+    if (!placement) {
+      throw new WorkerStartError(NO_SANDBOX_FOR_PICKLE);
+    }
+    const worker = await ServingWorker.start(placement.runner, {
       ...this.options.worker,
       deploymentId: row.id,
       projectId: row.project_id,
       modelDir: this.modelDir(row.id),
+      loader,
+      socketDir: path.join(this.deploymentDir(row.id), 'run'),
       logFile: path.join(this.deploymentDir(row.id), 'worker.log')
     });
+    managed.sandbox = placement.sandbox;
+    return worker;
   }
 
   /** Lets a deployment's worker finish what it holds, ends it, and removes its files. */
@@ -417,13 +495,10 @@ export class DeploymentRuntime {
     }
   }
 
-  /** A worker of the sidecar before this one may still run (it ends with its parent, but not at once). */
+  /** A worker of the sidecar before this one may still run (a container, or a process not yet ended with its parent). */
   private async endLostWorker(row: DeploymentRow): Promise<void> {
-    const runner = this.options.runner as JobRunner & {
-      endLost?(ref: string, marker: string): Promise<boolean>;
-    };
-    if (row.runner_ref && runner.endLost) {
-      await runner.endLost(row.runner_ref, row.id).catch(() => false);
+    if (row.runner_ref) {
+      await this.options.runners.endLost(row.runner_ref, row.id).catch(() => undefined);
     }
   }
 

@@ -14,6 +14,7 @@ import {
   type DeploymentRow,
   type DeploymentRunner
 } from '../adapters/deployments-store';
+import { SANDBOX_MISSING } from '../jobs/sandbox';
 import { findProject } from '../adapters/projects-store';
 import { sqlState, SqlState } from '../db/errors';
 import type { Database, JwtClaims, Queryable } from '../db/types';
@@ -21,13 +22,17 @@ import { HttpError } from '../http/errors';
 import { generateApiKey, type ApiKeyResolver } from './api-keys';
 import type { MetricsSnapshot } from './metrics';
 import type { ModelSource } from './model-source';
+import type { SandboxKind, ServingRunners } from './placement';
 import type { DeploymentRuntime } from './runtime';
+import type { ModelLoader } from './worker';
 
 /**
  * Deployments as the signed-in user sees them: deploy a model version of a
  * project, list, read, stop; the endpoint's API keys; its metrics.
  * Row-level security decides who may do what (the project's readers read,
  * its writers deploy, stop and manage keys); the runtime runs the workers.
+ * A version no Insighter job produced runs only in a sandbox: without one,
+ * deploying it is refused (409) in words that say what to install.
  */
 export interface Deployment {
   id: string;
@@ -43,6 +48,13 @@ export interface Deployment {
   error: string | null;
   /** A worker answers its traffic on this sidecar now. */
   serving: boolean;
+  /**
+   * While served here: how the model is loaded (`json`: the safe format of
+   * a version an Insighter job produced; `pickle`: anything else) and what
+   * its worker runs in.
+   */
+  loader: ModelLoader | null;
+  sandbox: SandboxKind | null;
   /**
    * While served here: a request body the model takes (one row of its input
    * example, in `dataframe_split` form), for curl examples.
@@ -88,7 +100,7 @@ export class DeploymentsService {
     private readonly runtime: DeploymentRuntime,
     private readonly models: ModelSource,
     private readonly keys: ApiKeyResolver,
-    private readonly runner: DeploymentRunner
+    private readonly runners: ServingRunners
   ) {}
 
   async list(user: JwtClaims, projectId?: string): Promise<Deployment[]> {
@@ -133,6 +145,19 @@ export class DeploymentsService {
         'invalid_input'
       );
     }
+    // Before anything changes: a model that may only run in a sandbox, and no sandbox, is refused.
+    const placement =
+      model.builtInDigest !== undefined
+        ? await this.runners.safe()
+        : await this.runners.sandboxed();
+    if (!placement) {
+      throw new HttpError(
+        409,
+        `Version ${model.version} of "${model.name}" was not trained by Insighter's jobs, so it can only be served in a sandbox. ${SANDBOX_MISSING}`,
+        'sandbox_unavailable'
+      );
+    }
+    const runner: DeploymentRunner = placement.runner.kind;
     // A deployment still starting is overtaken: the newest request wins.
     const overtaken = await this.db.asService(async tx => {
       const rows = await tx.query<{ id: string }>(
@@ -164,7 +189,7 @@ export class DeploymentsService {
           model_name: model.name,
           model_version: model.version,
           url: `/api/v1/predict/${project.slug}`,
-          runner: this.runner,
+          runner,
           rate_limit_per_minute:
             input.rate_limit_per_minute !== undefined
               ? input.rate_limit_per_minute
@@ -175,8 +200,10 @@ export class DeploymentsService {
       throw translate(err, "deploy the project's models");
     }
     this.runtime.announce(row);
-    this.runtime.launch(row, () =>
-      this.models.download(user, model, this.runtime.modelDir(row.id))
+    this.runtime.launch(
+      row,
+      () => this.models.download(user, model, this.runtime.modelDir(row.id)),
+      model.builtInDigest
     );
     return this.present(row);
   }
@@ -322,6 +349,8 @@ export class DeploymentsService {
       runner: row.runner,
       error: row.error,
       serving: this.runtime.isServing(row.id),
+      loader: this.runtime.servingOf(row.id)?.loader ?? null,
+      sandbox: this.runtime.servingOf(row.id)?.sandbox ?? null,
       example: this.runtime.exampleOf(row.id) ?? null,
       created_by: row.created_by,
       created_at: row.created_at,

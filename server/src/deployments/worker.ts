@@ -3,19 +3,26 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { JobExit, JobHandle, JobRunner } from '../jobs/runner';
+import { makeSandboxReadable, makeSandboxWritableDir, sealSandboxDir } from '../jobs/sandbox';
+import { reachableSocket } from '../jobs/unix-socket';
 import { PYTHON } from '../jobs/training-package';
 import { BatchRefusedError, MicroBatcher } from './batcher';
 import type { ColumnSpec, Row } from './predict-input';
 
 /**
  * One scoring worker (`python3 -m insighter_serve`) serving one deployment's
- * model directory, started through a jobs runner (process or Docker), and
- * the sidecar's client of it: the worker prints one "ready" line with its
- * port and model metadata, then answers MLflow's `/invocations` on
- * 127.0.0.1 (keep-alive HTTP) to whoever sends its token — only this
- * sidecar knows it. Requests reach it through a `MicroBatcher`. The package
- * lives beside the training script's (server/python), on the runner's
- * PYTHONPATH.
+ * model directory, started through a jobs runner (a sandbox — bubblewrap or
+ * a Docker container — or, for a model in the safe format only, a plain
+ * process), and the sidecar's client of it: the worker prints one "ready"
+ * line, then answers MLflow's `/invocations` (keep-alive HTTP) on a unix
+ * socket in a folder of its own — the one place a sandbox without network
+ * shares with the sidecar — to whoever sends its token. Requests reach it
+ * through a `MicroBatcher`. The package lives beside the training script's
+ * (server/python), on the runner's PYTHONPATH.
+ *
+ * `loader` says how it loads the model: `json` from the files Insighter's
+ * jobs write (nothing in them can run: the worker forbids unpickling), or
+ * `pickle` — which runs whatever the file says, so only in a sandbox.
  */
 const TOKEN_HEADER = 'x-insighter-worker-token';
 
@@ -26,13 +33,22 @@ export interface WorkerMetadata {
   fast_path: boolean;
   fast_path_note: string;
   model_class: string;
+  loader: ModelLoader;
+  /** Globals an unpickler asked for in the worker (each refused under the json loader). */
+  refused_unpickling: number;
 }
+
+export type ModelLoader = 'json' | 'pickle';
 
 export interface WorkerOptions {
   deploymentId: string;
   projectId: string;
   /** The folder with MLmodel, model.pkl and input_example.json. */
   modelDir: string;
+  /** How the worker loads the model (see above). */
+  loader: ModelLoader;
+  /** A folder of its own for its socket, made afresh here. */
+  socketDir: string;
   /** Where the worker's output lines are appended. */
   logFile: string;
   /** How long loading the model may take. */
@@ -59,7 +75,7 @@ export class ServingWorker {
 
   private constructor(
     readonly handle: JobHandle,
-    readonly port: number,
+    readonly socketPath: string,
     private readonly token: string,
     readonly metadata: WorkerMetadata,
     readonly exited: Promise<JobExit>,
@@ -88,7 +104,10 @@ export class ServingWorker {
     options: WorkerOptions
   ): Promise<ServingWorker> {
     const token = randomBytes(32).toString('hex');
+    const socketPath = path.join(options.socketDir, 'worker.sock');
     await fs.promises.mkdir(path.dirname(options.logFile), { recursive: true });
+    await makeSandboxWritableDir(options.socketDir);
+    await makeSandboxReadable(options.modelDir);
     const log = fs.createWriteStream(options.logFile, { flags: 'a' });
     const handle = await runner.start({
       jobId: options.deploymentId,
@@ -99,16 +118,21 @@ export class ServingWorker {
         'insighter_serve',
         '--model-dir',
         options.modelDir,
+        '--loader',
+        options.loader,
+        '--socket',
+        socketPath,
         '--exit-with-parent',
         '--deployment-id',
         options.deploymentId
       ],
       env: { INSIGHTER_SERVE_TOKEN: token },
-      limits: { memoryMb: options.memoryMb, cpus: 1 }
+      limits: { memoryMb: options.memoryMb, cpus: 1 },
+      mounts: [{ path: options.modelDir }, { path: options.socketDir, writable: true }]
     });
     const tail: string[] = [];
-    let onReady!: (ready: { port: number }) => void;
-    const ready = new Promise<{ port: number }>(resolve => (onReady = resolve));
+    let onReady!: (ready: { socket: string }) => void;
+    const ready = new Promise<{ socket: string }>(resolve => (onReady = resolve));
     const exited = (async () => {
       for await (const line of handle.logs) {
         if (line.stream === 'stdout' && line.text.startsWith('{"event": "ready"')) {
@@ -148,9 +172,21 @@ export class ServingWorker {
         `The model server could not start (${describeExit(outcome.exit)}).${lastLines(tail)}`
       );
     }
+    // Its socket is there: the folder is the sidecar's again, and what is in it must be a socket.
+    await sealSandboxDir(options.socketDir);
+    const made = await fs.promises.lstat(socketPath).catch(() => undefined);
+    if (!made?.isSocket()) {
+      await handle.stop(1000);
+      throw new WorkerStartError(
+        `The model server said it was ready, but ${socketPath} is not its socket.${lastLines(tail)}`
+      );
+    }
+    // Held while the worker runs: a long socket path is reached through its folder's handle.
+    const socket = await reachableSocket(socketPath);
+    void exited.finally(() => socket.close());
     let metadata: WorkerMetadata;
     try {
-      metadata = await fetchMetadata(outcome.port, token);
+      metadata = await fetchMetadata(socket.path, token);
     } catch (err) {
       await handle.stop(1000);
       throw new WorkerStartError(
@@ -159,7 +195,7 @@ export class ServingWorker {
     }
     return new ServingWorker(
       handle,
-      outcome.port,
+      socket.path,
       token,
       metadata,
       exited,
@@ -225,8 +261,7 @@ export class ServingWorker {
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
-          host: '127.0.0.1',
-          port: this.port,
+          socketPath: this.socketPath,
           method: 'POST',
           path: '/invocations',
           agent: this.agent,
@@ -259,15 +294,30 @@ export class ServingWorker {
   }
 }
 
-async function fetchMetadata(port: number, token: string): Promise<WorkerMetadata> {
-  const res = await fetch(`http://127.0.0.1:${port}/metadata`, {
-    headers: { [TOKEN_HEADER]: token },
-    signal: AbortSignal.timeout(10_000)
+function fetchMetadata(socketPath: string, token: string): Promise<WorkerMetadata> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { socketPath, path: '/metadata', headers: { [TOKEN_HEADER]: token }, timeout: 10_000 },
+      res => {
+        const chunks: Buffer[] = [];
+        res.on('data', chunk => chunks.push(chunk));
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`/metadata answered ${res.statusCode}`));
+            return;
+          }
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WorkerMetadata);
+          } catch (err) {
+            reject(err);
+          }
+        });
+        res.on('error', reject);
+      }
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', reject);
   });
-  if (!res.ok) {
-    throw new Error(`/metadata answered ${res.status}`);
-  }
-  return (await res.json()) as WorkerMetadata;
 }
 
 function unavailable(err: Error): WorkerUnavailableError {

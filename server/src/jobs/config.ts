@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import type { RunnerMode } from './runners';
+import { BWRAP } from './sandbox';
 
 /**
  * Jobs' settings from the environment (spread into the sidecar's env schema).
@@ -11,7 +12,9 @@ import type { RunnerMode } from './runners';
  * - `INSIGHTER_JOB_MEMORY_MB` / `INSIGHTER_JOB_CPUS`: a job's limits unless it
  *   asks for others, up to `INSIGHTER_JOB_MAX_MEMORY_MB` / `INSIGHTER_JOB_MAX_CPUS`;
  * - `INSIGHTER_JOBS_MAX_RUNNING`: jobs at once (more wait, queued);
- * - `INSIGHTER_JOB_TOKEN_TTL_S`: how long a job's token lasts (its longest run).
+ * - `INSIGHTER_JOB_TOKEN_TTL_S`: how long a job's token lasts (its longest run);
+ * - `INSIGHTER_SANDBOX_BWRAP`: bubblewrap, the sandbox of process jobs and of
+ *   model servers where no Docker engine runs them (jobs/sandbox.ts).
  */
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 const count = (fallback: number) =>
@@ -39,7 +42,11 @@ export const jobsEnvShape = {
   INSIGHTER_JOB_CPUS: cores(1),
   INSIGHTER_JOB_MAX_CPUS: cores(Math.max(1, os.cpus().length)),
   INSIGHTER_JOBS_MAX_RUNNING: count(2),
-  INSIGHTER_JOB_TOKEN_TTL_S: count(24 * 3600)
+  INSIGHTER_JOB_TOKEN_TTL_S: count(24 * 3600),
+  INSIGHTER_SANDBOX_BWRAP: z.preprocess(
+    unsetIfEmpty,
+    z.string().startsWith('/', 'must be an absolute path').default(BWRAP)
+  )
 };
 
 export interface JobsConfig {
@@ -51,6 +58,8 @@ export interface JobsConfig {
   maxCpus: number;
   maxRunning: number;
   tokenTtlS: number;
+  /** The bubblewrap binary. */
+  bwrap: string;
 }
 
 type JobsEnv = z.output<z.ZodObject<typeof jobsEnvShape>>;
@@ -67,6 +76,7 @@ export function jobsConfigFrom(e: JobsEnv): JobsConfig {
     cpus: e.INSIGHTER_JOB_CPUS,
     maxCpus: Math.max(e.INSIGHTER_JOB_MAX_CPUS, e.INSIGHTER_JOB_CPUS),
     maxRunning: e.INSIGHTER_JOBS_MAX_RUNNING,
-    tokenTtlS: e.INSIGHTER_JOB_TOKEN_TTL_S
+    tokenTtlS: e.INSIGHTER_JOB_TOKEN_TTL_S,
+    bwrap: e.INSIGHTER_SANDBOX_BWRAP
   };
 }

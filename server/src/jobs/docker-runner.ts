@@ -11,9 +11,9 @@ import {
   type RunnerAvailability,
   type SurvivingJob
 } from './runner';
+import { containerUser } from './sandbox';
 import {
   CONTAINER_PYTHON_DIR,
-  CONTAINER_USER,
   HOST_RUNTIME_MOUNTS,
   TRAIN_IMAGE,
   TrainImage
@@ -26,11 +26,12 @@ import {
  * - Image: `insighter/train:local`, imported on first use (train-image.ts).
  * - Limits: memory (no extra swap), CPUs (NanoCpus), processes; all
  *   capabilities dropped, no new privileges, run as nobody.
- * - Network: the host's. The sidecar listens on 127.0.0.1 by default and the
- *   job must reach its tracking API and dataset download there; a bridge
- *   would need the sidecar to listen on the bridge's gateway (reachable by
- *   every container on the machine) and an engine with a bridge at all (the
- *   test engines run without one).
+ * - Files: the host's /usr (read-only), the training package, and the
+ *   folders the spec mounts (at the same paths), nothing else.
+ * - Network: none. A job reaches the sidecar (tracking, its dataset) through
+ *   a unix socket in a mounted folder, and a model server answers on one:
+ *   nothing in the container can reach the machine's network or the
+ *   sidecar's other routes.
  * - Labels `insighter.job_id` and `insighter.project_id` (never secrets: the
  *   token travels in the environment only) find the job again after a
  *   sidecar restart.
@@ -128,13 +129,16 @@ export class DockerRunner implements JobRunner {
       p => `${p}:${p}:ro`
     );
     binds.push(`${this.options.pythonDir}:${CONTAINER_PYTHON_DIR}:ro`);
+    for (const mount of spec.mounts ?? []) {
+      binds.push(`${mount.path}:${mount.path}:${mount.writable ? 'rw' : 'ro'}`);
+    }
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer({
         name: `insighter-job-${spec.jobId}`,
         Image: TRAIN_IMAGE,
         Cmd: spec.command,
-        User: CONTAINER_USER,
+        User: containerUser(),
         WorkingDir: '/tmp',
         Env: Object.entries({
           PATH: '/usr/bin:/bin',
@@ -155,7 +159,7 @@ export class DockerRunner implements JobRunner {
           [PROJECT_ID_LABEL]: spec.projectId
         },
         HostConfig: {
-          NetworkMode: 'host',
+          NetworkMode: 'none',
           Binds: binds,
           Memory: memory,
           MemorySwap: memory,
@@ -218,6 +222,24 @@ export class DockerRunner implements JobRunner {
     })) as unknown as NodeJS.ReadableStream;
     followStream(this.docker, stream, lines);
     return new ContainerHandle(container, lines, stream);
+  }
+
+  /**
+   * Removes a container a sidecar before this one left running (`ref` as
+   * recorded), only when it is still the one labelled `marker`.
+   */
+  async endLost(ref: string, marker: string): Promise<boolean> {
+    try {
+      const container = this.docker.getContainer(ref);
+      const info = await container.inspect();
+      if (info.Config.Labels?.[JOB_ID_LABEL] !== marker) {
+        return false;
+      }
+      await container.remove({ force: true });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Removes the job's container, if any (cancel of a job whose container never started, cleanup). */

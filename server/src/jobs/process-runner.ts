@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { SandboxUnavailableError, type Bubblewrap } from './sandbox';
 import {
   LogLines,
   type JobExit,
@@ -25,6 +26,11 @@ import {
  *   SIGTERM to the group, SIGKILL after the grace period.
  * - Its environment is only what the job needs: the sidecar's own (database
  *   URLs, keys) never reaches training code.
+ * - With a `sandbox` (what the sidecar always gives it for jobs and for
+ *   models it did not write itself): the program runs in bubblewrap
+ *   (sandbox.ts), seeing only the folders its spec mounts; a job is refused
+ *   when the sandbox does not start here. Stopping ends bwrap, and the
+ *   sandbox with it: no grace inside.
  * A child cannot outlive its pipes to a restarted sidecar, so processes are
  * never re-attached: the jobs service marks them failed.
  */
@@ -39,14 +45,20 @@ const OUT_OF_MEMORY_LINE =
 export interface ProcessRunnerOptions {
   /** Folder the job runs in; made if missing. */
   workDir: string;
-  /** Prepended to PYTHONPATH (the training package's folder). */
+  /** Prepended to PYTHONPATH (the training package's folder); mounted read-only in the sandbox. */
   pythonPath?: string;
+  /** Run every job in this sandbox; without it jobs run with the sidecar's rights. */
+  sandbox?: Bubblewrap;
 }
 
 export class ProcessRunner implements JobRunner {
   readonly kind = 'process' as const;
 
   constructor(private readonly options: ProcessRunnerOptions) {}
+
+  get sandboxed(): boolean {
+    return this.options.sandbox !== undefined;
+  }
 
   async availability(): Promise<RunnerAvailability> {
     try {
@@ -57,6 +69,15 @@ export class ProcessRunner implements JobRunner {
         detail: `${PRLIMIT} is missing (Debian's util-linux): jobs cannot be given a memory limit.`
       };
     }
+    if (this.options.sandbox) {
+      const sandbox = await this.options.sandbox.availability();
+      return {
+        available: sandbox.available,
+        detail: sandbox.available
+          ? 'Jobs run as local processes with a memory limit, in a bubblewrap sandbox.'
+          : sandbox.detail
+      };
+    }
     return {
       available: true,
       detail: 'Jobs run as local processes with a memory limit.'
@@ -64,12 +85,21 @@ export class ProcessRunner implements JobRunner {
   }
 
   async start(spec: JobSpec): Promise<JobHandle> {
+    const { sandbox, pythonPath } = this.options;
+    if (sandbox) {
+      const ready = await sandbox.availability();
+      if (!ready.available) {
+        throw new SandboxUnavailableError(ready.detail);
+      }
+    }
     await fs.promises.mkdir(this.options.workDir, { recursive: true });
     const threads = String(Math.max(1, Math.floor(spec.limits.cpus)));
     const env: Record<string, string> = {
       PATH: '/usr/bin:/bin',
       LANG: 'C.UTF-8',
-      HOME: this.options.workDir,
+      // In the sandbox nothing of the host is home: its private /tmp is.
+      HOME: sandbox ? '/tmp' : this.options.workDir,
+      ...(sandbox ? { LOGNAME: 'nobody' } : {}),
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
       OMP_NUM_THREADS: threads,
@@ -82,9 +112,15 @@ export class ProcessRunner implements JobRunner {
         : {}),
       ...spec.env
     };
+    const command = sandbox
+      ? sandbox.command(spec.command, [
+          ...(pythonPath ? [{ path: pythonPath }] : []),
+          ...(spec.mounts ?? [])
+        ])
+      : spec.command;
     const child = spawn(
       PRLIMIT,
-      [`--as=${spec.limits.memoryMb * 1024 * 1024}`, '--', ...spec.command],
+      [`--as=${spec.limits.memoryMb * 1024 * 1024}`, '--', ...command],
       {
         cwd: this.options.workDir,
         env,
@@ -179,22 +215,33 @@ class ProcessHandle implements JobHandle {
     });
   }
 
-  /** From /proc: resident memory now, CPU over a quarter of a second. */
+  /**
+   * From /proc, over the process and everything it started (a sandbox's
+   * program is bwrap's grandchild): resident memory now, CPU over a quarter
+   * of a second.
+   */
   async stats(): Promise<JobStats> {
     const pid = this.child.pid as number;
     const ticks = async () => {
-      const stat = await fs.promises.readFile(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime (fields 14 and 15 of proc(5)), in clock ticks.
-      return Number(fields[11]) + Number(fields[12]);
+      let total = 0;
+      for (const one of await processTree(pid)) {
+        const stat = await fs.promises.readFile(`/proc/${one}/stat`, 'utf8').catch(() => '');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime and stime (fields 14 and 15 of proc(5)), in clock ticks.
+        total += (Number(fields[11]) || 0) + (Number(fields[12]) || 0);
+      }
+      return total;
     };
     const before = await ticks();
     const started = performance.now();
     await new Promise(resolve => setTimeout(resolve, 250));
-    const used = (await ticks()) - before;
+    const used = Math.max(0, (await ticks()) - before);
     const seconds = (performance.now() - started) / 1000;
-    const status = await fs.promises.readFile(`/proc/${pid}/status`, 'utf8');
-    const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    let rssKb = 0;
+    for (const one of await processTree(pid)) {
+      const status = await fs.promises.readFile(`/proc/${one}/status`, 'utf8').catch(() => '');
+      rssKb += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }
     return {
       cpu_percent: Math.round((used / CLOCK_TICKS / seconds) * 1000) / 10,
       memory_bytes: rssKb * 1024,
@@ -229,4 +276,26 @@ class ProcessHandle implements JobHandle {
       // Already gone.
     }
   }
+}
+
+/** A process and its descendants, from /proc's children lists. */
+async function processTree(pid: number): Promise<number[]> {
+  const found: number[] = [];
+  const pending = [pid];
+  while (pending.length) {
+    const next = pending.pop() as number;
+    found.push(next);
+    const tasks = await fs.promises.readdir(`/proc/${next}/task`).catch(() => [] as string[]);
+    for (const task of tasks) {
+      const children = await fs.promises
+        .readFile(`/proc/${next}/task/${task}/children`, 'utf8')
+        .catch(() => '');
+      for (const child of children.split(' ')) {
+        if (/^\d+$/.test(child)) {
+          pending.push(Number(child));
+        }
+      }
+    }
+  }
+  return found;
 }

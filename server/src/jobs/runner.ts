@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { SandboxMount } from './sandbox';
 
 /**
  * Where training code runs. One interface, several engines: a local process
@@ -19,6 +20,12 @@ export interface JobSpec {
    */
   env: Record<string, string>;
   limits: JobLimits;
+  /**
+   * Host folders the job sees, at the same paths (read-only unless
+   * writable): in a sandbox or a container, the only files of the host it
+   * sees besides /usr.
+   */
+  mounts?: SandboxMount[];
 }
 
 export interface JobLimits {

@@ -3,10 +3,12 @@ import type { HealthCheck } from '../services/status';
 import { DockerRunner } from './docker-runner';
 import { ProcessRunner } from './process-runner';
 import type { JobRunner, RunnerKind } from './runner';
+import { Bubblewrap } from './sandbox';
 import { TRAINING_PYTHON_DIR } from './training-package';
 
 /**
  * The runners a sidecar has and which one a job gets when it names none.
+ * Both are sandboxes: the process runner runs every job in bubblewrap.
  *
  * `INSIGHTER_JOBS_RUNNER`: `process` or `docker` always; `auto` (default):
  * Docker when `DOCKER_HOST` is set, or when the default socket answers
@@ -21,6 +23,8 @@ export interface JobRunnersOptions {
   mode: RunnerMode;
   /** `DOCKER_HOST`; unset: the default socket. */
   dockerHost?: string;
+  /** The bubblewrap binary (default /usr/bin/bwrap). */
+  bwrap?: string;
 }
 
 export class JobRunners {
@@ -31,7 +35,8 @@ export class JobRunners {
   constructor(private readonly options: JobRunnersOptions) {
     this.process = new ProcessRunner({
       workDir: path.join(options.dataDir, 'jobs', 'work'),
-      pythonPath: TRAINING_PYTHON_DIR
+      pythonPath: TRAINING_PYTHON_DIR,
+      sandbox: new Bubblewrap(options.bwrap)
     });
     this.docker = new DockerRunner({
       host: options.dockerHost,
@@ -79,7 +84,7 @@ export class JobRunners {
           return {
             state: docker.available ? 'ok' : 'degraded',
             detail: docker.available
-              ? `${docker.detail} Local processes are available too.`
+              ? `${docker.detail} ${local.available ? 'Local processes (in bubblewrap) are available too.' : local.detail}`
               : `${docker.detail} Jobs asking for Docker fail; choose the process runner meanwhile.`,
             backend: 'docker'
           };

@@ -23,9 +23,6 @@ export const HOST_RUNTIME_MOUNTS = [
   '/etc/ssl'
 ];
 
-/** The user jobs run as inside the container: nobody, not root. */
-export const CONTAINER_USER = '65534:65534';
-
 /** The skeleton root filesystem as a tar stream (what `docker import` takes). */
 export function skeletonRootfs(): NodeJS.ReadableStream {
   const tar = pack();

@@ -9,6 +9,7 @@ import {
 import { drainUnreadBody } from '../http/drain-body';
 import { HttpError, knownProblem } from '../http/errors';
 import { currentUser } from '../http/require-user';
+import { jobChannelOf } from '../jobs/job-channel';
 import type { Logger } from '../logger';
 import { StorageError } from '../storage/errors';
 import type { Tracking } from '../tracking';
@@ -18,6 +19,7 @@ import {
   invalidParameter,
   MlflowError
 } from '../tracking/errors';
+import type { ModelProvenance } from '../tracking/model-provenance';
 import type { RegistryService } from '../tracking/registry-service';
 import {
   datasetInputs,
@@ -55,11 +57,17 @@ export interface MlflowRouteDeps {
   tracking: TrackingService;
   registry: RegistryService;
   artifacts: ArtifactsService;
+  /** Records the versions Insighter's jobs register (absent: none is marked). */
+  provenance?: ModelProvenance;
   authenticate: RequestHandler;
   logger: Logger;
 }
 
-type Handler = (input: RequestInput, user: TrackingUser) => Promise<unknown>;
+type Handler = (
+  input: RequestInput,
+  user: TrackingUser,
+  req: Request
+) => Promise<unknown>;
 
 const PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
 const ARTIFACTS_PATH = '/api/2.0/mlflow-artifacts/artifacts';
@@ -355,16 +363,27 @@ export function mlflowRoutes(deps: MlflowRouteDeps): Router {
   ]);
 
   // Model versions
-  write('/model-versions/create', 'post', async (input, user) => ({
-    model_version: await registry.createVersion(user, {
+  write('/model-versions/create', 'post', async (input, user, req) => {
+    const version = await registry.createVersion(user, {
       name: requiredString(input, 'name'),
       source: requiredString(input, 'source'),
       run_id: optionalString(input, 'run_id'),
       run_link: optionalString(input, 'run_link'),
       description: optionalString(input, 'description'),
       tags: keyValues(input, 'tags')
-    })
-  }));
+    });
+    // Registered by a training job over its own socket: the job's work, its files' digest kept.
+    const job = jobChannelOf(req);
+    if (job && deps.provenance) {
+      await deps.provenance.recordJobVersion(user, version, job).catch(err =>
+        deps.logger.warn(
+          { err, jobId: job.jobId, model: version.name, version: version.version },
+          'tracking: could not record which job produced a model version'
+        )
+      );
+    }
+    return { model_version: version };
+  });
   read('/model-versions/get', async (input, user) => ({
     model_version: await registry.getVersion(
       user,
@@ -442,7 +461,7 @@ export function mlflowRoutes(deps: MlflowRouteDeps): Router {
           if (path === '/runs/log-batch') {
             checkBatchSize(req);
           }
-          sendJson(res, await handler(input, currentUser(req)));
+          sendJson(res, await handler(input, currentUser(req), req));
         });
       }
     }

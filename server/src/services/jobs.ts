@@ -30,6 +30,7 @@ import {
   type TrainTask
 } from '../jobs/algorithms';
 import { DockerUnavailableError } from '../jobs/docker-runner';
+import { channelUrl, type JobChannels } from '../jobs/job-channel';
 import type { JobTokenIssuer } from '../jobs/job-tokens';
 import {
   outOfMemoryMessage,
@@ -64,6 +65,12 @@ import type { ProjectsService } from './projects';
  * Requests run under the caller's claims (RLS decides what they see); what
  * the supervisor records later runs as the service, so a job keeps reporting
  * whoever reads it.
+ *
+ * Training reads user data with user-chosen parameters, so it runs in a
+ * sandbox — a container, or bubblewrap for the process runner — with no
+ * network: it reaches the sidecar through its own unix socket
+ * (jobs/job-channel.ts), mounted into its sandbox alone. A process job is
+ * refused (409) where bubblewrap cannot run.
  */
 export interface JobsServiceOptions {
   db: Database;
@@ -73,8 +80,8 @@ export interface JobsServiceOptions {
   datasets: DatasetsService;
   runners: JobRunners;
   tokens: JobTokenIssuer;
-  /** How a job reaches this sidecar (tracking API, dataset download): its loopback URL. */
-  sidecarUrl: () => string;
+  /** How a job reaches this sidecar (tracking API, dataset download): a socket of its own. */
+  channels: JobChannels;
   dataDir: string;
   /** Which sidecar this is (jobs/worker-id.ts): it takes back its own jobs after a restart. */
   worker: string;
@@ -250,6 +257,16 @@ export class JobsService {
     const task = this.taskFor(body, dataset);
     const limits = this.limitsFor(body);
     const runner = body.runner ?? (await this.o.runners.defaultKind());
+    if (runner === 'process') {
+      const sandbox = await this.o.runners.process.availability();
+      if (!sandbox.available) {
+        throw new HttpError(
+          409,
+          `Training runs in a sandbox, and none can start here: ${sandbox.detail}`,
+          'sandbox_unavailable'
+        );
+      }
+    }
 
     // Before the run is opened: a job that cannot get a token leaves nothing behind.
     const token = await this.o.tokens.issue(user, accessToken);
@@ -404,6 +421,14 @@ export class JobsService {
         });
         continue;
       }
+      try {
+        await this.openChannel(row);
+      } catch (err) {
+        this.o.logger.warn(
+          { err, jobId: row.id },
+          'jobs: could not listen for a container followed again'
+        );
+      }
       this.o.logger.info(
         { jobId: row.id },
         'jobs: following a container again after a restart'
@@ -443,6 +468,7 @@ export class JobsService {
       }
     }
     await Promise.race([Promise.all(ending), delay(5000)]);
+    await this.o.channels.closeAll();
   }
 
   // -- request checks --------------------------------------------------------
@@ -689,10 +715,11 @@ export class JobsService {
     limits: JobLimits
   ): Promise<void> {
     const { job } = sup;
-    const base = this.o.sidecarUrl().replace(/\/+$/, '');
-    const datasetUrl = `${base}/api/v1/datasets/${job.dataset_id}/content?version=${job.dataset_version}&format=csv`;
+    const channelDir = this.channelDir(job.id);
     let handle: JobHandle;
     try {
+      const base = channelUrl(await this.openChannel(job));
+      const datasetUrl = `${base}/api/v1/datasets/${job.dataset_id}/content?version=${job.dataset_version}&format=csv`;
       handle = await this.o.runners.get(job.runner).start({
         jobId: job.id,
         projectId: job.project_id,
@@ -705,7 +732,8 @@ export class JobsService {
           INSIGHTER_DATASET_URL: datasetUrl,
           INSIGHTER_TRAIN_SPEC: JSON.stringify(spec)
         },
-        limits
+        limits,
+        mounts: [{ path: channelDir }]
       });
     } catch (err) {
       const error =
@@ -782,6 +810,7 @@ export class JobsService {
     this.active.delete(sup.job.id);
     const { job, user } = sup;
     try {
+      await this.o.channels.close(job.id);
       await sup.pump?.close();
       const end = await this.endOf(sup, outcome);
       if (!sup.gone) {
@@ -950,6 +979,18 @@ export class JobsService {
 
   logFile(jobId: string): string {
     return path.join(this.jobDir(jobId), 'job.log');
+  }
+
+  /** The folder of the job's socket: the one folder of the host its sandbox sees. */
+  private channelDir(jobId: string): string {
+    return path.join(this.jobDir(jobId), 'run');
+  }
+
+  private openChannel(job: JobRow): Promise<string> {
+    return this.o.channels.open(
+      { jobId: job.id, runId: job.run_id, datasetId: job.dataset_id },
+      this.channelDir(job.id)
+    );
   }
 
   get flushMs(): number {

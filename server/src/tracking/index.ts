@@ -3,6 +3,7 @@ import type { EventHub } from '../events/hub';
 import type { HealthCheck } from '../services/status';
 import type { StorageService } from '../storage/service';
 import { ArtifactsService } from './artifacts-service';
+import { ModelProvenance } from './model-provenance';
 import { PostgresTrackingStore } from './postgres-tracking-store';
 import { RegistryService } from './registry-service';
 import { RestTrackingStore, type RestTrackingOptions } from './rest-tracking-store';
@@ -24,6 +25,8 @@ export interface Tracking {
     tracking: TrackingService;
     registry: RegistryService;
     artifacts: ArtifactsService;
+    /** Which versions Insighter's jobs produced. */
+    provenance: ModelProvenance;
   };
   /** External only: the server `/api/2.0/mlflow` is relayed to. */
   readonly external?: RestTrackingStore;
@@ -58,7 +61,12 @@ export function createTracking(options: CreateTrackingOptions): Tracking {
   return {
     mode: 'built-in',
     store: new PostgresTrackingStore(tracking, registry, artifacts),
-    services: { tracking, registry, artifacts },
+    services: {
+      tracking,
+      registry,
+      artifacts,
+      provenance: new ModelProvenance(options.db, registry, artifacts)
+    },
     health: {
       name: 'tracking',
       async check() {

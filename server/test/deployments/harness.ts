@@ -16,8 +16,10 @@ import type { SqlDatabase } from '../../src/db/sql-database';
 import type { JwtClaims } from '../../src/db/types';
 import { createDeployments, type Deployments } from '../../src/deployments';
 import type { ModelSource, ModelVersionRef } from '../../src/deployments/model-source';
+import type { ServingRunners } from '../../src/deployments/placement';
 import { EventHub } from '../../src/events/hub';
 import { PYTHON, TRAINING_PYTHON_DIR } from '../../src/jobs/training-package';
+import { folderDigest } from '../../src/tracking/model-digest';
 import { attachEventStream, type EventStream } from '../../src/events/stream';
 import { ProjectsService } from '../../src/services/projects';
 import { StatusService } from '../../src/services/status';
@@ -131,15 +133,32 @@ export async function registerVersion(
   return Number(version.model_version.version);
 }
 
-/** The registry stand-in: (model name, version) → a fixture folder. */
+/**
+ * The registry stand-in: (model name, version) → a fixture folder. Fixtures
+ * are written by the training script's own code, so they count as versions
+ * an Insighter job produced (their digest recorded) unless registered with
+ * `builtIn: false`.
+ */
 export class FixtureModels implements ModelSource {
   private readonly versions = new Map<string, { ref: ModelVersionRef; dir: string }>();
   /** Called before each download: lets a test hold or fail one. */
   beforeDownload?: (model: ModelVersionRef) => Promise<void>;
 
-  register(projectId: string, name: string, version: number, dir: string): void {
+  async register(
+    projectId: string,
+    name: string,
+    version: number,
+    dir: string,
+    options: { builtIn?: boolean } = {}
+  ): Promise<void> {
     this.versions.set(`${name}@${version}`, {
-      ref: { name, version, projectId, source: `runs:/${randomUUID().replace(/-/g, '')}/model` },
+      ref: {
+        name,
+        version,
+        projectId,
+        source: `runs:/${randomUUID().replace(/-/g, '')}/model`,
+        builtInDigest: options.builtIn === false ? undefined : await folderDigest(dir)
+      },
       dir
     });
   }
@@ -206,6 +225,8 @@ export async function startDeploymentsTestServer(
     maxBodyBytes?: number;
     restartDelaysMs?: number[];
     metricsIntervalMs?: number;
+    /** Where workers run; default: bubblewrap processes (as createDeployments makes them). */
+    runners?: ServingRunners;
   } = {}
 ): Promise<DeploymentsTestServer> {
   const backend = options.backend ?? 'pglite';
@@ -239,7 +260,8 @@ export async function startDeploymentsTestServer(
     models,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     restartDelaysMs: options.restartDelaysMs ?? [100, 200, 400],
-    metricsIntervalMs: options.metricsIntervalMs
+    metricsIntervalMs: options.metricsIntervalMs,
+    runners: options.runners
   });
   const app = createApp({
     config,
@@ -348,7 +370,7 @@ export async function startDeploymentsTestServer(
       }
       const { id, slug } = created.body;
       for (const [i, kind] of versions.entries()) {
-        models.register(id, slug, i + 1, await fixtureModel(kind));
+        await models.register(id, slug, i + 1, await fixtureModel(kind));
       }
       return { id, slug };
     },

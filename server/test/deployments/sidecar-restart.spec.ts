@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/db/open';
+import { PYTHON } from '../../src/jobs/training-package';
 import { GOOD_PASSWORD, makeClient, uniqueEmail } from '../auth/support';
 import { pgliteSnapshot, silentLogger } from '../support/postgres';
 import { exited, startSidecarProcess } from '../support/sidecar-process';
@@ -27,7 +28,10 @@ describe('deployments across a sidecar restart', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Pids of scoring workers serving this deployment. */
+  /**
+   * Pids of scoring workers serving this deployment: the Python processes
+   * (the sandbox's bwrap processes around one carry its argv too).
+   */
   const workersOf = (deploymentId: string): number[] =>
     fs
       .readdirSync('/proc')
@@ -35,7 +39,7 @@ describe('deployments across a sidecar restart', () => {
       .filter(pid => {
         try {
           const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-          return argv.includes('insighter_serve') && argv.includes(deploymentId);
+          return argv[0] === PYTHON && argv.includes('insighter_serve') && argv.includes(deploymentId);
         } catch {
           return false;
         }

@@ -139,7 +139,8 @@ describe('DockerRunner', () => {
     expect(JSON.stringify(info.Config.Cmd)).not.toContain('secret-value');
     expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
     expect(info.HostConfig.NanoCpus).toBe(1e9);
-    expect(info.HostConfig.NetworkMode).toBe('host');
+    // No network: a job reaches the sidecar through its own unix socket (issue 12).
+    expect(info.HostConfig.NetworkMode).toBe('none');
     expect(await handle.wait()).toEqual({
       exitCode: 3,
       signal: null,

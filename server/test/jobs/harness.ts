@@ -5,19 +5,22 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/open';
 import { startSidecar, type RunningSidecar } from '../../src/server';
 import { connectEvents, type EventClient } from '../projects/harness';
 import {
+  pgliteSnapshot,
   scratchPostgresDatabase,
   silentLogger,
-  type ScratchDatabase
+  type ScratchDatabase,
+  type TestBackend
 } from '../support/postgres';
 
 /**
  * The real sidecar (`startSidecar`: every route, the event stream, the
- * runners, tracking, datasets) on a scratch PostgreSQL 15 database and a temp
- * data dir, in this process — or as a child process (`sidecar-child.js`) for
- * tests that kill it. People sign up through `/auth/v1` (auto-confirmed) and
+ * runners, tracking, datasets) on a scratch PostgreSQL 15 database (or its
+ * embedded PGlite, `backend: 'pglite'`) and a temp data dir, in this process
+ * — or as a child process (`sidecar-child.js`) for tests that kill it. People sign up through `/auth/v1` (auto-confirmed) and
  * get real access tokens.
  */
 export const GERMAN_CREDIT =
@@ -40,7 +43,8 @@ export interface ApiAnswer {
 export interface JobsSidecar {
   url: string;
   dataDir: string;
-  database: ScratchDatabase;
+  /** The PostgreSQL database; undefined on PGlite (the sidecar's own, in its data dir). */
+  database?: ScratchDatabase;
   person(fullName?: string): Promise<Person>;
   api(
     person: Person | null,
@@ -80,6 +84,8 @@ export interface JobsSidecarOptions {
   child?: boolean;
   /** Reuse a data dir and database (a restart). */
   reuse?: { dataDir: string; database: ScratchDatabase; port: number };
+  /** PostgreSQL 15 (default), or the embedded PGlite in the data dir. */
+  backend?: TestBackend;
 }
 
 const TEST_ENV: Record<string, string> = {
@@ -93,16 +99,27 @@ const TEST_ENV: Record<string, string> = {
 export async function startJobsSidecar(
   options: JobsSidecarOptions = {}
 ): Promise<JobsSidecar> {
-  const database = options.reuse?.database ?? (await scratchPostgresDatabase());
+  const pglite = options.backend === 'pglite';
+  const database = pglite
+    ? undefined
+    : (options.reuse?.database ?? (await scratchPostgresDatabase()));
   const dataDir =
     options.reuse?.dataDir ??
     fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-jobs-test-'));
+  if (pglite && !options.reuse) {
+    // Seeded from the run's migrated snapshot: spares the sidecar a first-start initdb.
+    const seeded = await openDatabase(
+      { backend: 'pglite', dataDir: path.join(dataDir, 'db'), loadFrom: pgliteSnapshot('migrated') },
+      { logger: silentLogger }
+    );
+    await seeded.db.close();
+  }
   const port = options.reuse?.port ?? (options.child ? await freePort() : 0);
   const env: Record<string, string> = {
     ...TEST_ENV,
     INSIGHTER_API_PORT: String(port),
     INSIGHTER_DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
+    ...(database ? { DATABASE_URL: database.url } : {}),
     ...options.env
   };
   let url: string;
@@ -244,7 +261,7 @@ export async function startJobsSidecar(
       await stop();
       if (!options.reuse) {
         fs.rmSync(dataDir, { recursive: true, force: true });
-        await database.drop();
+        await database?.drop();
       }
     }
   };

@@ -190,9 +190,12 @@ describe('insighter_train', () => {
       'feature_importance.json',
       'model/MLmodel',
       'model/input_example.json',
+      // The safe format (issue 12): the pipeline's parameters, XGBoost's own UBJSON.
+      'model/insighter_model.json',
       'model/model.pkl',
       'model/python_env.yaml',
-      'model/requirements.txt'
+      'model/requirements.txt',
+      'model/xgboost_model.ubj'
     ]);
     const confusion = JSON.parse(
       fake.artifacts.get('confusion_matrix.json')!.toString()
@@ -219,7 +222,13 @@ describe('insighter_train', () => {
       [
         '-c',
         [
-          'import json, pickle, sys, yaml, pandas as pd',
+          'import json, pickle, sys, yaml, numpy as np, pandas as pd',
+          'from insighter_serve.inputs import parse_json, read_signature',
+          'from insighter_serve.model import ServedModel',
+          'def safe_same(d, m, ex, model):',
+          '    batch = parse_json({"dataframe_split": ex}, read_signature(m))',
+          '    safe = ServedModel(d, loader="json")._proba(batch)',
+          '    return bool(np.allclose(safe, model.predict_proba(batch.frame()), rtol=1e-7, atol=1e-10))',
           'd = sys.argv[1]',
           'm = yaml.safe_load(open(d + "/MLmodel"))',
           'inputs = json.loads(m["signature"]["inputs"])',
@@ -229,7 +238,9 @@ describe('insighter_train', () => {
           'print(json.dumps({"flavors": sorted(m["flavors"]), "run_id": m["run_id"], "n_inputs": len(inputs),',
           '  "first": inputs[0], "outputs": json.loads(m["signature"]["outputs"]), "rows": len(frame),',
           '  "classes": [str(c) for c in model.classes_], "predictions": [str(p) for p in model.predict(frame)],',
-          '  "meta": m["metadata"]["insighter"]["target"]}))'
+          '  "meta": m["metadata"]["insighter"]["target"],',
+          // The safe format (loaded without the pickle) answers what the pickle answers.
+          '  "safe_same": safe_same(d, m, ex, model)}))'
         ].join('\n'),
         dir
       ],
@@ -243,14 +254,15 @@ describe('insighter_train', () => {
     ).toString();
     const model = JSON.parse(check);
     expect(model).toMatchObject({
-      flavors: ['python_function', 'sklearn'],
+      flavors: ['insighter', 'python_function', 'sklearn'],
       run_id: FAKE_RUN_ID,
       n_inputs: 61,
       first: { name: 'Duration', type: 'long', required: true },
       outputs: [{ type: 'string', required: true }],
       rows: 5,
       classes: ['Bad', 'Good'],
-      meta: 'Class'
+      meta: 'Class',
+      safe_same: true
     });
     expect(
       model.predictions.every((p: string) => p === 'Good' || p === 'Bad')
@@ -327,6 +339,9 @@ describe('insighter_train', () => {
         .sort()
     ).toEqual(['mae', 'r2', 'rmse']);
     expect(fake.artifacts.has('confusion_matrix.json')).toBe(false);
+    // Forests are written in the safe format too: their trees as JSON.
+    expect(fake.artifacts.has('model/insighter_model.json')).toBe(true);
+    expect(forest.stdout.join('\n')).toMatch(/model: safe format written \(insighter_model\.json\), checked against the pipeline on \d+ rows/);
     expect(
       JSON.parse(
         fake.artifacts

@@ -8,7 +8,7 @@ import path from 'node:path';
  * A throwaway Docker engine for the test run (Debian's docker.io), as
  * scripts/services.sh starts one for `npm test`: its own data root, exec
  * root, PID file and socket in a temp dir; no default bridge and no iptables
- * rules (jobs use host networking), so it never meets another engine.
+ * rules (jobs and model servers run without a network), so it never meets another engine.
  */
 export const DOCKERD_BIN = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find(
   file => fs.existsSync(file)
