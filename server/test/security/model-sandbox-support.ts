@@ -266,10 +266,7 @@ export function filesUnder(dir: string): string[] {
     .map(entry =>
       path.relative(
         dir,
-        path.join(
-          entry.parentPath ?? (entry as { path: string }).path,
-          entry.name
-        )
+        path.join(entry.parentPath, entry.name)
       )
     );
 }
