@@ -12,7 +12,11 @@ the tests: add new ones, never rename.
     INSIGHTER_NOTEBOOK_DIR  the notebooks' root folder (<data dir>/notebooks)
     INSIGHTER_APP_DIR       the built frontend to serve (extensions/app/build)
     INSIGHTER_SIDECAR_COMMAND  how to start the sidecar (node server/lib/main.js)
-    INSIGHTER_PUBLIC_URL    where browsers reach the sidecar (through the proxy by default)
+    INSIGHTER_PUBLIC_URL    where clients outside the lab reach the sidecar (a reverse
+                            proxy's address); passed to it as it is
+
+Set by Insighter Lab for the sidecar: INSIGHTER_PROXY_URL (this server's proxy,
+where the lab's browser reaches it) and INSIGHTER_PROXY_SECRET.
 
 Set by Insighter Lab for its kernels and terminals (the `insighter` package
 reads them; jupyter-config/insighter/_client.py):
@@ -75,7 +79,6 @@ class InsighterSettings:
     notebook_dir: Path
     app_dir: Path
     sidecar_command: tuple
-    public_url: Optional[str]
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "InsighterSettings":
@@ -96,7 +99,6 @@ class InsighterSettings:
             notebook_dir=_path(env, "INSIGHTER_NOTEBOOK_DIR", data_dir / "notebooks"),
             app_dir=_path(env, "INSIGHTER_APP_DIR", REPO_ROOT / "extensions" / "app" / "build"),
             sidecar_command=sidecar_command,
-            public_url=env.get("INSIGHTER_PUBLIC_URL", "").strip() or None,
         )
 
     @property

@@ -82,7 +82,10 @@ export function createApp(deps: AppDeps): Express {
       refuseHost(req, res);
     }
   });
-  const auth = authRoutes(deps.auth, deps.config.auth, deps.logger);
+  const auth = authRoutes(deps.auth, deps.config.auth, deps.logger, {
+    configuredPublicUrl: deps.config.configuredPublicUrl,
+    proxyUrl: deps.config.proxyUrl
+  });
   if (auth.gotrue) {
     // Before the app's JSON parser: GoTrue's own 64 KB body limit and error shape.
     app.use('/auth/v1', auth.gotrue);
