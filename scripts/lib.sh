@@ -14,7 +14,7 @@ RUNTIME_APT_PACKAGES=(
 # a real Docker engine (the suite starts its own dockerd, see services.sh);
 # Flask and gunicorn for the deployments benchmark's baseline (MLflow's scoring
 # server is a Flask app under gunicorn).
-TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask gunicorn)
+TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask gunicorn curl)
 
 log() { printf '\033[1;34m[insighter]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[insighter]\033[0m %s\n' "$*" >&2; exit 1; }
