@@ -19,7 +19,7 @@ export interface PublicConfig {
 export interface AdvertisedUrls {
   /** `INSIGHTER_PUBLIC_URL`: for every asker outside the lab. */
   configuredPublicUrl?: string;
-  /** The Jupyter proxy's URL, for a lab request that does not say how it came (no `X-Forwarded-Prefix`). */
+  /** `INSIGHTER_PROXY_URL`, for a lab request that does not say how it came (no `X-Forwarded-Prefix`). */
   proxyUrl?: string;
   /** The Jupyter proxy's secret: it marks the lab's requests. */
   proxySecret?: string;
@@ -35,9 +35,11 @@ export interface AdvertisedUrls {
  */
 export function advertisedUrl(req: Request, urls: AdvertisedUrls): string {
   if (carriesProxySecret(req, urls.proxySecret)) {
-    return req.get('x-forwarded-prefix') === undefined && urls.proxyUrl
-      ? urls.proxyUrl
-      : reachedAt(req);
+    if (req.get('x-forwarded-prefix') !== undefined) {
+      return reachedAt(req);
+    }
+    // A proxy that does not say where it is: the one the Jupyter server named.
+    return urls.proxyUrl ?? urls.configuredPublicUrl ?? reachedAt(req);
   }
   return urls.configuredPublicUrl ?? reachedAt(req);
 }

@@ -139,6 +139,10 @@ describe('GET /api/v1/config names a URL the asker can use', () => {
       expect(await advertised(t, fromTheLab)).toBe(
         'https://hub.example.org/user/ada/insighter'
       );
+      // A lab request that does not say where it came from, and no proxy URL known.
+      expect(await advertised(t, { 'x-insighter-proxy-secret': secret })).toBe(
+        'https://insighter.example.org/api'
+      );
     });
   });
 
