@@ -4,7 +4,9 @@
  * ports with a fresh data dir, and a `page` that records browser console
  * errors so a test can insist there were none.
  */
-import { expect, Page, test as base } from '@playwright/test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { expect, Locator, Page, test as base } from '@playwright/test';
 import { RunningLab, startLab } from '../extensions/app/test/support/lab';
 import { IAccount, PASSWORD } from './sidecar';
 
@@ -78,7 +80,9 @@ export async function logIn(
   account: IAccount,
   workspace = account.email.split('.')[0]
 ): Promise<void> {
-  await page.goto(new URL(`lab/workspaces/${workspace}`, lab.url).toString());
+  const url = new URL(`lab/workspaces/${workspace}`, lab.url);
+  if (lab.token) url.searchParams.set('token', lab.token);
+  await page.goto(url.toString());
   await waitForRestored(page);
   await page.getByTestId('insighter-login-email').fill(account.email);
   await page.getByTestId('insighter-login-password').fill(PASSWORD);
@@ -95,6 +99,22 @@ export async function eventsFlowing(page: Page): Promise<void> {
     'data-insighter-event-stream',
     'open'
   );
+}
+
+/**
+ * Runs the curl example a Deployment section shows (`insighter-curl`),
+ * verbatim, in a shell as someone who pasted it into a terminal would, and
+ * answers what it printed, decoded.
+ */
+export async function runCurlExample(section: Locator): Promise<any> {
+  const command = (await section.getByTestId('insighter-curl').textContent()) ?? '';
+  expect(command).toMatch(/^curl /);
+  const { stdout } = await promisify(execFile)('sh', ['-c', command], { timeout: 60_000 });
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    throw new Error(`The curl example printed no JSON:\n${stdout}`);
+  }
 }
 
 export { expect };

@@ -4,9 +4,9 @@
  * does not test (accounts, a teammate's upload) and to check what the
  * browser did against the server's own answer.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { RunningLab } from '../extensions/app/test/support/lab';
+import { type RunningLab, waitFor } from '../extensions/app/test/support/lab';
 
 /**
  * German Credit (1,000 rows, 62 columns), the shared test data: where
@@ -98,4 +98,83 @@ export async function signUp(
 
 export function bearer(account: IAccount): Record<string, string> {
   return { Authorization: `Bearer ${account.token}` };
+}
+
+export interface ICreditProject {
+  project: { id: string; slug: string };
+  datasetId: string;
+}
+
+/** A new project with german_credit uploaded as a script would; resolves once the dataset is ready. */
+export async function creditProject(
+  lab: RunningLab,
+  auth: Record<string, string>,
+  name: string
+): Promise<ICreditProject> {
+  const project = await sidecar<{ id: string; slug: string }>(
+    lab,
+    'POST',
+    'api/v1/projects',
+    { ...auth, 'Content-Type': 'application/json' },
+    JSON.stringify({ name })
+  );
+  const dataset = await sidecar<{ id: string }>(
+    lab,
+    'POST',
+    `api/v1/datasets?${new URLSearchParams({ project_id: project.id, name: 'german_credit' })}`,
+    { ...auth, 'Content-Type': 'text/csv' },
+    readFileSync(GERMAN_CREDIT)
+  );
+  await waitFor(
+    `dataset ${dataset.id} ready`,
+    async () => {
+      const { status } = await sidecar<{ status: string }>(
+        lab,
+        'GET',
+        `api/v1/datasets/${dataset.id}`,
+        auth
+      );
+      return status === 'ready';
+    },
+    60_000,
+    500
+  );
+  return { project, datasetId: dataset.id };
+}
+
+/** Trains the project's model on german_credit's Class through the jobs API; answers the version it registered. */
+export async function trainModel(
+  lab: RunningLab,
+  auth: Record<string, string>,
+  { project, datasetId }: ICreditProject,
+  params: Record<string, number>
+): Promise<number> {
+  const job = await sidecar<{ id: string }>(
+    lab,
+    'POST',
+    'api/v1/jobs',
+    { ...auth, 'Content-Type': 'application/json' },
+    JSON.stringify({
+      kind: 'train',
+      project_id: project.id,
+      dataset_id: datasetId,
+      target: 'Class',
+      algorithm: 'xgboost',
+      params
+    })
+  );
+  let done!: { status: string; error: string | null; model_version: number | null };
+  await waitFor(
+    `training job ${job.id}`,
+    async () => {
+      done = await sidecar(lab, 'GET', `api/v1/jobs/${job.id}`, auth);
+      return done.status !== 'queued' && done.status !== 'running';
+    },
+    180_000,
+    500
+  );
+  if (done.status !== 'succeeded' || done.model_version === null) {
+    throw new Error(`Training job ${job.id} ended ${done.status}: ${done.error}`);
+  }
+  return done.model_version;
 }

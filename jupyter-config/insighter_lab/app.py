@@ -172,15 +172,15 @@ class InsighterLabApp(LabServerApp):
         )
         os.environ.pop("INSIGHTER_ACCESS_TOKEN", None)  # the session file speaks for the user
 
-    def _public_url(self) -> str:
-        """Where browsers reach the sidecar: through this server's proxy."""
-        if self.insighter.public_url:
-            return self.insighter.public_url
+    def _proxy_url(self) -> str:
+        """Where the lab's browser reaches the sidecar: through this server's proxy."""
         return url_path_join(self.serverapp.connection_url, PROXY_PREFIX)
 
     def _on_server_started(self) -> None:
         assert self.supervisor is not None
-        self.supervisor.env["INSIGHTER_PUBLIC_URL"] = self._public_url()
+        # INSIGHTER_PUBLIC_URL, when set, reaches the sidecar with the rest of
+        # the environment: it is where clients outside the lab reach it.
+        self.supervisor.env["INSIGHTER_PROXY_URL"] = self._proxy_url()
         self.supervisor.start()
         if self.serverapp.starter_app is self:
             print(f"Insighter Lab is running at {self.lab_url()}", flush=True)

@@ -14,7 +14,11 @@ the tests: add new ones, never rename.
     INSIGHTER_SIDECAR_COMMAND  how to start the sidecar (<node> server/lib/main.js)
     INSIGHTER_NODE          the Node.js the sidecar runs on (set by `npm start` to a
                             supported one; else the first `node` on PATH)
-    INSIGHTER_PUBLIC_URL    where browsers reach the sidecar (through the proxy by default)
+    INSIGHTER_PUBLIC_URL    where clients outside the lab reach the sidecar (a reverse
+                            proxy's address); passed to it as it is
+
+Set by Insighter Lab for the sidecar: INSIGHTER_PROXY_URL (this server's proxy,
+where the lab's browser reaches it) and INSIGHTER_PROXY_SECRET.
 
 Set by Insighter Lab for its kernels and terminals (the `insighter` package
 reads them; jupyter-config/insighter/_client.py):
@@ -77,7 +81,6 @@ class InsighterSettings:
     notebook_dir: Path
     app_dir: Path
     sidecar_command: tuple
-    public_url: Optional[str]
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "InsighterSettings":
@@ -102,7 +105,6 @@ class InsighterSettings:
             notebook_dir=_path(env, "INSIGHTER_NOTEBOOK_DIR", data_dir / "notebooks"),
             app_dir=_path(env, "INSIGHTER_APP_DIR", REPO_ROOT / "extensions" / "app" / "build"),
             sidecar_command=sidecar_command,
-            public_url=env.get("INSIGHTER_PUBLIC_URL", "").strip() or None,
         )
 
     @property

@@ -5,7 +5,11 @@ ways with backpressure (an upload is written upstream as it arrives, a
 download is written to the browser as it is read, and neither is ever held
 whole in memory). WebSocket upgrades on the same prefix are relayed both
 ways. Jupyter's own authentication applies, exactly as for any Jupyter API:
-token or login cookie, XSRF for unsafe methods, the origin check.
+token or login cookie, XSRF for unsafe methods, the origin check — with one
+exception, a keyed prediction (see `keyed_prediction`): `POST
+<base_url>insighter/api/v1/predict/<slug>` with an API key or bearer token
+and no cookie goes through without Jupyter's login, and without the proxy
+secret, so the endpoint shown in the lab works from any shell or service.
 
 What the sidecar receives:
 - `X-Insighter-Proxy-Secret: <secret>`: the request came through an
@@ -28,6 +32,7 @@ uploaded file above all) runs as a page of the lab's origin.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Awaitable, Optional, Tuple
 from urllib.parse import unquote_plus
 
@@ -101,6 +106,33 @@ JUPYTER_XSRF = frozenset(h.lower() for h in ("X-XSRFToken", "X-CSRFToken"))
 #: the type as sent instead of guessing HTML from the bytes.
 SANDBOX_POLICY = "sandbox"
 
+#: The prediction endpoint, as the raw path after the prefix (no percent
+#: escapes, no dots: nothing that could name another route once decoded).
+PREDICTION_PATH = re.compile(r"api/v1/predict/[A-Za-z0-9_-]{1,100}/?")
+
+
+def keyed_prediction(method: str, path: str, headers: httputil.HTTPHeaders) -> bool:
+    """Whether a request is a prediction that carries its own credential.
+
+    Jupyter's login and XSRF check guard what Jupyter's credentials (its
+    token, its login cookie) allow. A `POST` to the prediction endpoint that
+    sends an API key (`X-API-Key`) or a bearer token and *no cookie at all*
+    uses none of them: the sidecar authenticates the key, and a forged
+    cross-site request has nothing ambient to ride on (XSRF is an attack on
+    cookies), it would have to know the key. So such a request needs no
+    Jupyter session; it gets none either (no proxy secret), and is exactly
+    as privileged as the same request sent to the sidecar's own port.
+    """
+    if method != "POST" or "Cookie" in headers:
+        return False
+    if not PREDICTION_PATH.fullmatch(path):
+        return False
+    if headers.get("X-API-Key", "").strip():
+        return True
+    scheme, _, credential = headers.get("Authorization", "").strip().partition(" ")
+    return scheme.lower() == "bearer" and bool(credential.strip())
+
+
 UNAVAILABLE = {
     "error": {
         "code": "sidecar_unavailable",
@@ -158,14 +190,17 @@ class _ProxyMixin:
     def _jupyter_token(self) -> str:
         return self.settings.get("token") or ""  # type: ignore[attr-defined]
 
-    def _upstream_path(self) -> str:
-        """The raw (still percent-encoded) path and query to request upstream."""
+    def _sidecar_path(self) -> str:
+        """The raw (still percent-encoded) path below the prefix, without `/` or query."""
         path = self.request.path
         marker = f"/{PROXY_PREFIX}/"
         index = path.find(marker)
-        rest = path[index + len(marker) :] if index >= 0 else ""
+        return path[index + len(marker) :] if index >= 0 else ""
+
+    def _upstream_path(self) -> str:
+        """The raw (still percent-encoded) path and query to request upstream."""
         query = self._upstream_query()
-        return "/" + rest + (f"?{query}" if query else "")
+        return "/" + self._sidecar_path() + (f"?{query}" if query else "")
 
     def _upstream_query(self) -> str:
         token = self._jupyter_token()
@@ -209,6 +244,10 @@ class _ProxyMixin:
                     continue
             headers.add(name, value)
         headers["Host"] = self.target.netloc
+        if not self._jupyter_session:
+            # No Jupyter session vouches for this request: it reaches the
+            # sidecar as if sent to its own port (see `keyed_prediction`).
+            return headers
         remote = self.request.remote_ip or ""
         prior = incoming.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{prior}, {remote}" if prior else remote
@@ -225,13 +264,24 @@ class _ProxyMixin:
             headers["Authorization"] = bearer
         return headers
 
+    #: Whether Jupyter authenticated the request (then the sidecar is told so).
+    _jupyter_session = True
+
     def _authenticate(self) -> None:
         if not self.check_origin():  # type: ignore[attr-defined]
             raise web.HTTPError(404)
         if not self.current_user:  # type: ignore[attr-defined]
-            raise web.HTTPError(403, "Authentication required (Jupyter token or login).")
+            if not self._is_keyed_prediction():
+                raise web.HTTPError(403, "Authentication required (Jupyter token or login).")
+            self._jupyter_session = False
+            return
         # Work in Insighter is activity: idle culling must not stop a busy server.
         self.settings["api_last_activity"] = utcnow()  # type: ignore[attr-defined]
+
+    def _is_keyed_prediction(self) -> bool:
+        return keyed_prediction(
+            self.request.method or "", self._sidecar_path(), self.request.headers
+        )
 
 
 class _UpstreamResponse(httputil.HTTPMessageDelegate):
@@ -262,6 +312,13 @@ class InsighterProxyHandler(_ProxyMixin, JupyterHandler):
 
     _upstream: Optional[HTTP1Connection] = None
     _chunk_manually = False
+
+    def check_xsrf_cookie(self) -> None:
+        # XSRF protects what a cookie authenticates; a keyed prediction sends
+        # none (see `keyed_prediction`).
+        if self._is_keyed_prediction():
+            return
+        super().check_xsrf_cookie()
 
     async def prepare(self) -> None:
         result = super().prepare()
@@ -352,6 +409,10 @@ class InsighterProxyHandler(_ProxyMixin, JupyterHandler):
 
     def relay_headers(self, start_line: httputil.ResponseStartLine, headers: httputil.HTTPHeaders) -> None:
         self.set_status(start_line.code, start_line.reason or "Unknown")
+        if not self._jupyter_session and 200 <= start_line.code < 300:
+            # An endpoint answering predictions is in use, though nobody is
+            # logged in; a wrong key keeps no server from being culled.
+            self.settings["api_last_activity"] = utcnow()
         drop = HOP_BY_HOP | _connection_tokens(headers)
         if start_line.code in (204, 304):
             drop = drop | {"content-length"}

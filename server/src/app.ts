@@ -85,7 +85,10 @@ export function createApp(deps: AppDeps): Express {
   });
   // Before every API: `%00` in a path or query reaches file names and SQL.
   app.use(refuseNulInUrl);
-  const auth = authRoutes(deps.auth, deps.config.auth, deps.logger);
+  const auth = authRoutes(deps.auth, deps.config.auth, deps.logger, {
+    configuredPublicUrl: deps.config.configuredPublicUrl,
+    proxyUrl: deps.config.proxyUrl
+  });
   if (auth.gotrue) {
     // Before the app's JSON parser: GoTrue's own 64 KB body limit and error shape.
     app.use('/auth/v1', auth.gotrue);

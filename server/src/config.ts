@@ -21,8 +21,13 @@ const envSchema = z.object({
   INSIGHTER_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
-  /** Public URL under which browsers reach the sidecar (through the Jupyter proxy or directly). */
+  /** Where clients outside the lab reach the sidecar (a reverse proxy's address); unset: its own. */
   INSIGHTER_PUBLIC_URL: z.string().url().optional(),
+  /** Where the lab's browser reaches the sidecar: the Jupyter proxy (set by the Jupyter server). */
+  INSIGHTER_PROXY_URL: z.preprocess(
+    value => (value === '' ? undefined : value),
+    z.string().url().optional()
+  ),
   /** Reverse proxies whose X-Forwarded-* headers count (addresses or CIDR ranges, comma-separated). */
   INSIGHTER_TRUSTED_PROXIES: z.string().default(''),
   /** More host names the sidecar answers to (comma-separated; `.example.org` for subdomains, `*` for any). */
@@ -103,7 +108,18 @@ export interface Config {
   port: number;
   dataDir: string;
   logLevel: string;
+  /** Where clients outside the lab reach the sidecar: `INSIGHTER_PUBLIC_URL`, else its own address. */
   publicUrl: string;
+  /** `INSIGHTER_PUBLIC_URL` when set: advertised to every asker outside the lab. */
+  configuredPublicUrl?: string;
+  /** Where the lab's browser reaches it through the Jupyter proxy (`INSIGHTER_PROXY_URL`). */
+  proxyUrl?: string;
+  /**
+   * Where links in mail lead and what tokens name as issuer: the configured
+   * public URL, else the Jupyter proxy (the person reading the mail has the
+   * lab open in that browser), else the sidecar's own address.
+   */
+  linkUrl: string;
   shutdownTimeoutMs: number;
   /** Who may forward requests, and which host names are answered (see http/forwarded.ts, http/allowed-hosts.ts). */
   http: { trustedProxies: string[]; allowedHosts: string[] };
@@ -152,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid Insighter configuration: INSIGHTER_TRUSTED_PROXIES: ${(err as Error).message}`
     );
   }
+  const ownUrl = `http://${e.INSIGHTER_HOST}:${e.INSIGHTER_API_PORT}`;
   const dataDir = path.resolve(
     e.INSIGHTER_DATA_DIR ?? path.join(os.homedir(), '.insighter')
   );
@@ -160,8 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.INSIGHTER_API_PORT,
     dataDir,
     logLevel: e.INSIGHTER_LOG_LEVEL,
-    publicUrl:
-      e.INSIGHTER_PUBLIC_URL ?? `http://${e.INSIGHTER_HOST}:${e.INSIGHTER_API_PORT}`,
+    publicUrl: e.INSIGHTER_PUBLIC_URL ?? ownUrl,
+    configuredPublicUrl: e.INSIGHTER_PUBLIC_URL,
+    proxyUrl: e.INSIGHTER_PROXY_URL,
+    linkUrl: e.INSIGHTER_PUBLIC_URL ?? e.INSIGHTER_PROXY_URL ?? ownUrl,
     shutdownTimeoutMs: e.INSIGHTER_SHUTDOWN_TIMEOUT_MS,
     http: {
       trustedProxies,

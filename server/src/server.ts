@@ -49,12 +49,12 @@ export async function startSidecar(
   // A bad manifest stops the start with a message naming the bad entry.
   const tools = loadRegistry(config.toolsManifest);
   const { db } = await openDatabase(databaseTarget(config), { logger });
-  // The public URL names the real port once listening (tests use port 0).
-  let publicUrl = config.publicUrl;
+  // Links in mail and tokens' issuer; it names the real port once listening (tests use port 0).
+  let linkUrl = config.linkUrl;
   const auth = await createAuth({
     config: config.auth,
     dataDir: config.dataDir,
-    publicUrl: () => publicUrl,
+    publicUrl: () => linkUrl,
     logger,
     db
   }).catch(async err => {
@@ -139,7 +139,7 @@ export async function startSidecar(
     runners,
     // With a hosted project verified by its published keys only, the user's own token is all a job can have.
     tokens: jobSecret
-      ? signingJobTokens(jobSecret, () => `${publicUrl.replace(/\/+$/, '')}/auth/v1`, config.jobs.tokenTtlS)
+      ? signingJobTokens(jobSecret, () => `${linkUrl.replace(/\/+$/, '')}/auth/v1`, config.jobs.tokenTtlS)
       : passThroughJobTokens(),
     channels,
     dataDir: config.dataDir,
@@ -237,8 +237,8 @@ export async function startSidecar(
         'datasets: the start-up sweep of unfinished uploads failed'
       )
   );
-  if (new URL(publicUrl).port === '0') {
-    publicUrl = url;
+  if (new URL(linkUrl).port === '0') {
+    linkUrl = url;
   }
   logger.info({ url, dataDir: config.dataDir, version: VERSION }, 'sidecar listening');
   // Jobs of the sidecar before this one: containers followed again, lost processes failed.

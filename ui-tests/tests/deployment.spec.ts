@@ -9,14 +9,14 @@
  * UI creates (shown once) is the load's credential.
  */
 import { readFileSync } from 'node:fs';
-import type { RunningLab } from '../../extensions/app/test/support/lab';
-import { eventsFlowing, expect, logIn, test } from '../fixtures';
+import { eventsFlowing, expect, logIn, runCurlExample, test } from '../fixtures';
 import {
   bearer,
   callSidecar,
+  creditProject,
   GERMAN_CREDIT,
-  sidecar,
-  signUp
+  signUp,
+  trainModel
 } from '../sidecar';
 
 test.use({ labEnv: { INSIGHTER_AUTH_AUTOCONFIRM: 'true' } });
@@ -36,39 +36,6 @@ function creditRows(n: number): { columns: string[]; data: unknown[][] } {
   return { columns: header, data };
 }
 
-/** Trains the project's model on the dataset; answers the version it registered. */
-async function train(
-  lab: RunningLab,
-  auth: Record<string, string>,
-  projectId: string,
-  datasetId: string,
-  params: Record<string, number>
-): Promise<number> {
-  const job = await sidecar<{ id: string }>(
-    lab,
-    'POST',
-    'api/v1/jobs',
-    { ...auth, 'Content-Type': 'application/json' },
-    JSON.stringify({
-      kind: 'train',
-      project_id: projectId,
-      dataset_id: datasetId,
-      target: 'Class',
-      algorithm: 'xgboost',
-      params
-    })
-  );
-  let done: { status: string; error: string | null; model_version: number | null };
-  const deadline = Date.now() + 180_000;
-  do {
-    await new Promise(resolve => setTimeout(resolve, 500));
-    done = await sidecar(lab, 'GET', `api/v1/jobs/${job.id}`, auth);
-    expect(Date.now()).toBeLessThan(deadline);
-  } while (done.status === 'queued' || done.status === 'running');
-  expect({ status: done.status, error: done.error }).toEqual({ status: 'succeeded', error: null });
-  return done.model_version as number;
-}
-
 test('deploys version 1 from the Studio, predicts 5 rows, and switches to version 2 under load without a failed request', async ({
   page,
   lab,
@@ -77,27 +44,10 @@ test('deploys version 1 from the Studio, predicts 5 rows, and switches to versio
   test.setTimeout(420_000);
   const ada = await signUp(lab, 'ada', 'Ada Lovelace');
   const auth = bearer(ada);
-  const project = await sidecar<{ id: string; slug: string }>(
-    lab,
-    'POST',
-    'api/v1/projects',
-    { ...auth, 'Content-Type': 'application/json' },
-    JSON.stringify({ name: 'Credit Risk Alpha' })
-  );
+  const credit = await creditProject(lab, auth, 'Credit Risk Alpha');
+  const { project } = credit;
   expect(project.slug).toBe('credit-risk-alpha');
-  const dataset = await sidecar<{ id: string }>(
-    lab,
-    'POST',
-    `api/v1/datasets?${new URLSearchParams({ project_id: project.id, name: 'german_credit' })}`,
-    { ...auth, 'Content-Type': 'text/csv' },
-    readFileSync(GERMAN_CREDIT)
-  );
-  await expect
-    .poll(async () => (await sidecar<{ status: string }>(lab, 'GET', `api/v1/datasets/${dataset.id}`, auth)).status, {
-      timeout: 60_000
-    })
-    .toBe('ready');
-  expect(await train(lab, auth, project.id, dataset.id, { n_estimators: 50, max_depth: 3 })).toBe(1);
+  expect(await trainModel(lab, auth, credit, { n_estimators: 50, max_depth: 3 })).toBe(1);
 
   // Ada logs in and opens the project's Deployment section by its command.
   await logIn(page, lab, ada, 'deploy');
@@ -125,6 +75,9 @@ test('deploys version 1 from the Studio, predicts 5 rows, and switches to versio
   expect(key).toMatch(/^ink_/);
   await expect(section.getByTestId('insighter-keys').locator('tbody tr')).toHaveCount(1);
   await expect(section.getByTestId('insighter-curl')).toContainText(key);
+  // The example as shown, pasted into a shell: it answers with the key alone.
+  const fromShell = await runCurlExample(section);
+  expect(fromShell.predictions).toHaveLength(1);
 
   // 5 rows through /api/v1/predict/credit-risk-alpha: on the sidecar's port, and from the page through the proxy.
   const rows = JSON.stringify({ dataframe_split: creditRows(5) });
@@ -161,7 +114,7 @@ test('deploys version 1 from the Studio, predicts 5 rows, and switches to versio
   expect(viaProxy.body).toEqual(first.body);
 
   // Version 2 is trained, appears in the picker, and is deployed while a load runs.
-  expect(await train(lab, auth, project.id, dataset.id, { n_estimators: 80, max_depth: 4 })).toBe(2);
+  expect(await trainModel(lab, auth, credit, { n_estimators: 80, max_depth: 4 })).toBe(2);
   await expect(section.getByTestId('insighter-deploy-version').locator('option')).toHaveCount(2);
   const statuses: number[] = [];
   const answers: string[] = [];

@@ -123,6 +123,80 @@ describe('authentication', () => {
   });
 });
 
+describe('a prediction with its own credential', () => {
+  const rows = JSON.stringify({
+    dataframe_split: { columns: ['age'], data: [[42]] }
+  });
+  const predict = (
+    headers: Record<string, string>,
+    init: RequestInit & { auth?: boolean } = {},
+    slug = 'credit-risk-alpha'
+  ) =>
+    lab.fetch(`insighter/api/v1/predict/${slug}`, {
+      auth: false,
+      method: 'POST',
+      body: rows,
+      ...init,
+      headers: { 'Content-Type': 'application/json', ...headers }
+    });
+
+  it("passes an API key or bearer token without Jupyter's login or XSRF token, and without the proxy secret", async () => {
+    const keyed = await predict({ 'X-API-Key': 'ink_test_key' });
+    expect(keyed.status).toBe(200);
+    const echo = await keyed.json();
+    expect(echo.method).toBe('POST');
+    expect(echo.url).toBe('/api/v1/predict/credit-risk-alpha');
+    expect(echo.body).toBe(rows);
+    expect(echo.headers['x-api-key']).toBe('ink_test_key');
+    // Nobody logged in to Jupyter: the sidecar hears it as on its own port.
+    expect(echo.headers['x-insighter-proxy-secret']).toBeUndefined();
+    expect(echo.headers['x-forwarded-for']).toBeUndefined();
+    expect(echo.headers['x-forwarded-prefix']).toBeUndefined();
+
+    const bearer = await predict({ Authorization: 'Bearer ink_test_key' });
+    expect(bearer.status).toBe(200);
+    expect((await bearer.json()).headers.authorization).toBe(
+      'Bearer ink_test_key'
+    );
+    expect(
+      (await predict({ 'X-API-Key': 'ink_k' }, {}, 'credit-risk-alpha/')).status
+    ).toBe(200);
+  });
+
+  it("still demands Jupyter's login for anything else", async () => {
+    const refused = [
+      // No credential of its own.
+      await predict({}),
+      await predict({ Authorization: 'Basic dXNlcjpwYXNz' }),
+      // A cookie: a browser's request, where XSRF matters.
+      await predict({ 'X-API-Key': 'ink_k', Cookie: 'theme=dark' }),
+      // Another method, or another route.
+      await predict({ 'X-API-Key': 'ink_k' }, { method: 'PUT' }),
+      await lab.fetch('insighter/api/v1/predict/credit-risk-alpha', {
+        auth: false,
+        headers: { 'X-API-Key': 'ink_k' }
+      }),
+      await lab.fetch('insighter/api/v1/projects', {
+        auth: false,
+        method: 'POST',
+        headers: { 'X-API-Key': 'ink_k' },
+        body: '{}'
+      }),
+      // Paths that would name another route once decoded.
+      await predict({ 'X-API-Key': 'ink_k' }, {}, '..%2F..%2Fprojects'),
+      await predict({ 'X-API-Key': 'ink_k' }, {}, 'a/../../projects'),
+      await predict({ 'X-API-Key': 'ink_k' }, {}, 'a/b')
+    ];
+    expect(refused.map(r => r.status)).toEqual(refused.map(() => 403));
+  });
+
+  it('keeps a logged-in request as it was: the proxy secret goes along', async () => {
+    const res = await predict({ 'X-API-Key': 'ink_k' }, { auth: true });
+    expect(res.status).toBe(200);
+    expect((await res.json()).secretMatches).toBe(true);
+  });
+});
+
 describe('HTTP forwarding', () => {
   it('passes method, path, query, body and headers through, with the proxy headers added', async () => {
     const body = JSON.stringify({

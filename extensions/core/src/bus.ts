@@ -25,7 +25,8 @@ export const INSIGHTER_EVENT_TYPES: readonly InsighterEventType[] = [
   'model.version-registered',
   'deployment.changed',
   'deployment.metrics',
-  'system.status-changed'
+  'system.status-changed',
+  'events.reconnected'
 ];
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(INSIGHTER_EVENT_TYPES);
@@ -151,6 +152,13 @@ export class InsighterBus implements IInsighterBus {
     IInsighterEventMap['system.status-changed']
   > {
     return this._signals['system.status-changed'];
+  }
+
+  get eventsReconnected(): ISignal<
+    this,
+    IInsighterEventMap['events.reconnected']
+  > {
+    return this._signals['events.reconnected'];
   }
 
   get events(): ISignal<this, InsighterEvent> {

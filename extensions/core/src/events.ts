@@ -172,6 +172,8 @@ export class EventStream implements IDisposable {
   private _wanted = false;
   private _isDisposed = false;
   private _received = 0;
+  /** Since when no events could arrive (ms since the epoch); `null` while open or not wanted. */
+  private _downSince: number | null = null;
   private readonly _stateChanged = new Signal<this, EventStreamState>(this);
   private readonly _retryScheduled = new Signal<this, IRetryScheduled>(this);
 
@@ -202,7 +204,10 @@ export class EventStream implements IDisposable {
     return this._state;
   }
 
-  /** Fires on every change of `state`; `open` after a drop means events may have been missed. */
+  /**
+   * Fires on every change of `state`. Each `open` is also announced on the
+   * bus as `events.reconnected`: events may have been missed.
+   */
   get stateChanged(): ISignal<this, EventStreamState> {
     return this._stateChanged;
   }
@@ -239,6 +244,7 @@ export class EventStream implements IDisposable {
   /** Close the stream and stop retrying, e.g. on sign-out. */
   disconnect(): void {
     this._wanted = false;
+    this._downSince = null;
     this._abandon();
     this._setState('idle');
   }
@@ -275,6 +281,7 @@ export class EventStream implements IDisposable {
 
   private async _open(): Promise<void> {
     const generation = this._generation;
+    this._downSince ??= Date.now();
     this._setState('connecting');
     let token: string | null;
     try {
@@ -311,6 +318,7 @@ export class EventStream implements IDisposable {
         this._stableTimer = null;
         this._attempt = 0;
       }, this._stableAfterMs);
+      this._announceReconnected();
     };
     socket.onmessage = event => {
       if (generation === this._generation) {
@@ -326,6 +334,7 @@ export class EventStream implements IDisposable {
       }
       this._socket = null;
       this._clearStableTimer();
+      this._downSince ??= Date.now();
       if (this._wanted && !this._isDisposed) {
         this._scheduleRetry(event.code);
       } else {
@@ -345,11 +354,26 @@ export class EventStream implements IDisposable {
       return;
     }
     // Types this page does not know come from a newer server: skip them.
-    if (!isInsighterEvent(event)) {
+    // A reconnect is the page's own news: the sidecar cannot tell it.
+    if (!isInsighterEvent(event) || event.type === 'events.reconnected') {
       return;
     }
     this._received++;
     this._bus.emit(event);
+  }
+
+  /**
+   * Whatever the sidecar sent while the stream was not open was not heard:
+   * the first connection too, since views may list before it is up.
+   */
+  private _announceReconnected(): void {
+    const now = Date.now();
+    const since = this._downSince ?? now;
+    this._downSince = null;
+    this._bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: Math.max(0, now - since), timestamp: now }
+    });
   }
 
   private _scheduleRetry(code: number): void {

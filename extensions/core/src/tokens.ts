@@ -186,6 +186,18 @@ export interface ISystemStatusChanged {
 }
 
 /**
+ * The page's event stream opened, the first time or again after a drop:
+ * whatever the sidecar announced while it was not open was never heard here.
+ * Every model that keeps a listing lists it again. (Sent by the page, never
+ * by the sidecar.)
+ */
+export interface IEventsReconnected {
+  /** How long no events could arrive: since the stream was asked to connect, or dropped (ms). */
+  downMs: number;
+  timestamp: number;
+}
+
+/**
  * Event type → payload. The keys are the `type` strings the sidecar uses on
  * its event stream, so a server event re-emits without translation.
  */
@@ -208,6 +220,7 @@ export interface IInsighterEventMap {
   'deployment.changed': IDeploymentChanged;
   'deployment.metrics': IDeploymentMetrics;
   'system.status-changed': ISystemStatusChanged;
+  'events.reconnected': IEventsReconnected;
 }
 
 export type InsighterEventType = keyof IInsighterEventMap;
@@ -244,6 +257,8 @@ export interface IInsighterBus extends IDisposable {
   readonly deploymentChanged: ISignal<IInsighterBus, IDeploymentChanged>;
   readonly deploymentMetrics: ISignal<IInsighterBus, IDeploymentMetrics>;
   readonly systemStatusChanged: ISignal<IInsighterBus, ISystemStatusChanged>;
+  /** The event stream (re)opened: list again what events would have kept current. */
+  readonly eventsReconnected: ISignal<IInsighterBus, IEventsReconnected>;
 
   /** Every event, right after its own signal fired (for logs and monitors). */
   readonly events: ISignal<IInsighterBus, InsighterEvent>;
@@ -259,7 +274,7 @@ export interface IInsighterBus extends IDisposable {
 
 export const IInsighterBus = new Token<IInsighterBus>(
   '@insighter/core:IInsighterBus',
-  'The signal bus for events Insighter tools share: session, projects, datasets, runs, models, deployments and system status.'
+  'The signal bus for events Insighter tools share: session, projects, datasets, runs, models, deployments, system status and the event stream reconnecting.'
 );
 
 /** Supplies the user's access token for the sidecar, or `null` when signed out. */

@@ -165,6 +165,10 @@ const SAMPLES: InsighterEvent[] = [
       message: 'The Insighter service is not reachable.',
       timestamp: T0
     }
+  },
+  {
+    type: 'events.reconnected',
+    payload: { downMs: 4200, timestamp: T0 }
   }
 ];
 
@@ -204,7 +208,8 @@ describe('InsighterBus', () => {
       'model.version-registered': bus.modelVersionRegistered,
       'deployment.changed': bus.deploymentChanged,
       'deployment.metrics': bus.deploymentMetrics,
-      'system.status-changed': bus.systemStatusChanged
+      'system.status-changed': bus.systemStatusChanged,
+      'events.reconnected': bus.eventsReconnected
     };
     const received: [string, unknown, unknown][] = [];
     for (const [type, signal] of Object.entries(named)) {

@@ -202,9 +202,11 @@ describe('EventStream', () => {
       sent.push(event);
       ws.send(JSON.stringify(event));
     }
-    await until(bus.events, () => received.length === sent.length);
+    await until(bus.events, () => received.length === sent.length + 1);
 
-    expect(received).toEqual(sent);
+    // First the page's own news that the stream opened, then the server's events.
+    expect(received[0].type).toBe('events.reconnected');
+    expect(received.slice(1)).toEqual(sent);
     expect(steps).toEqual(
       sent
         .filter(e => e.type === 'run.metric')
@@ -256,6 +258,57 @@ describe('EventStream', () => {
     expect(retries[0].attempt).toBe(0);
     expect(retries[0].code).toBe(1006);
     expect(server!.tokens).toEqual(['token-1', 'token-1']);
+  });
+
+  it('announces events.reconnected on the bus each time it opens, with how long no events could arrive', async () => {
+    const stream = await start();
+    const announced: { downMs: number; timestamp: number }[] = [];
+    bus.eventsReconnected.connect((_, reconnected) =>
+      announced.push(reconnected)
+    );
+    const before = Date.now();
+    stream.connect();
+    const first = await server!.connection(1);
+    await stateIs(stream, 'open');
+    expect(announced).toHaveLength(1);
+    expect(announced[0].timestamp).toBeGreaterThanOrEqual(before);
+    expect(announced[0].downMs).toBeLessThanOrEqual(Date.now() - before);
+
+    first.terminate();
+    await stateIs(stream, 'waiting');
+    await server!.connection(2);
+    await stateIs(stream, 'open');
+    expect(announced).toHaveLength(2);
+    // At least the first retry's wait (20 ms, less up to half of it as jitter).
+    expect(announced[1].downMs).toBeGreaterThanOrEqual(10);
+
+    // Connected again for another person: events may have been missed again.
+    stream.connect();
+    await server!.connection(3);
+    await until(bus.eventsReconnected, () => announced.length === 3);
+    // Signed out: nothing is announced until the next connection.
+    stream.disconnect();
+    await new Promise(resolve => setTimeout(resolve, 50));
+    expect(announced).toHaveLength(3);
+  });
+
+  it('never takes events.reconnected from the server', async () => {
+    const stream = await start();
+    let announced = 0;
+    bus.eventsReconnected.connect(() => announced++);
+    stream.connect();
+    const ws = await server!.connection(1);
+    await stateIs(stream, 'open');
+    ws.send(
+      JSON.stringify({
+        type: 'events.reconnected',
+        payload: { downMs: 1, timestamp: 1 }
+      })
+    );
+    ws.send(JSON.stringify(runMetric(1)));
+    await until(bus.runMetric, m => m.step === 1);
+    expect(announced).toBe(1);
+    expect(stream.received).toBe(1);
   });
 
   it('reconnects after a clean server shutdown close (1001)', async () => {

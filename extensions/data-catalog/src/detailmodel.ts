@@ -61,6 +61,7 @@ export class DatasetDetailModel implements IDisposable {
     this._bus.datasetUploaded.connect(this._onChanged, this);
     this._bus.datasetUpdated.connect(this._onChanged, this);
     this._bus.datasetDeleted.connect(this._onDeleted, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -190,6 +191,7 @@ export class DatasetDetailModel implements IDisposable {
     this._bus.datasetUploaded.disconnect(this._onChanged, this);
     this._bus.datasetUpdated.disconnect(this._onChanged, this);
     this._bus.datasetDeleted.disconnect(this._onDeleted, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     Signal.clearData(this);
   }
 
@@ -217,6 +219,13 @@ export class DatasetDetailModel implements IDisposable {
 
   private _onChanged(_: IInsighterBus, event: IDatasetUpdated): void {
     if (event.datasetId === this.datasetId && this._status !== 'missing') {
+      void this.load();
+    }
+  }
+
+  /** A new version, an edit or a deletion may have gone unheard: read it again. */
+  private _onReconnected(): void {
+    if (this._status !== 'missing') {
       void this.load();
     }
   }

@@ -102,6 +102,7 @@ export class DataCatalogModel implements IDataCatalog, IDisposable {
     this._bus.datasetUpdated.connect(this._onDatasetChanged, this);
     this._bus.datasetDeleted.connect(this._onDatasetDeleted, this);
     this._bus.projectDeleted.connect(this._onProjectDeleted, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
     this._session?.changed.connect(this._onSessionChanged, this);
   }
 
@@ -365,6 +366,7 @@ export class DataCatalogModel implements IDataCatalog, IDisposable {
     this._bus.datasetUpdated.disconnect(this._onDatasetChanged, this);
     this._bus.datasetDeleted.disconnect(this._onDatasetDeleted, this);
     this._bus.projectDeleted.disconnect(this._onProjectDeleted, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     this._session?.changed.disconnect(this._onSessionChanged, this);
     Signal.clearData(this);
   }
@@ -492,6 +494,27 @@ export class DataCatalogModel implements IDataCatalog, IDisposable {
   private _onProjectDeleted(_: IInsighterBus, event: IProjectDeleted): void {
     for (const dataset of this.datasetsOf(event.projectId)) {
       this._drop(dataset.id);
+    }
+  }
+
+  /**
+   * Uploads, edits and deletions announced while the event stream was down
+   * were not heard: every listing made is made again, after the one on its
+   * way (asked before the stream came back).
+   */
+  private _onReconnected(): void {
+    if (this._session && !this._session.isLoggedIn) {
+      return;
+    }
+    const generation = this._generation;
+    for (const key of this._listings.keys()) {
+      const projectId = key === ALL ? null : key;
+      const running = this._running.get(key) ?? Promise.resolve();
+      void running.then(() =>
+        generation === this._generation && !this._isDisposed
+          ? this.refresh(projectId)
+          : undefined
+      );
     }
   }
 

@@ -361,6 +361,48 @@ describe('DataCatalogModel', () => {
     expect(sidecar.calls).toEqual(['GET api/v1/datasets']);
   });
 
+  it('lists again what it listed when the event stream reconnects, after a listing still on its way', async () => {
+    await catalog.refresh(PROJECT);
+    expect(catalog.datasetsOf(null).map(d => d.id)).toEqual([credit.id]);
+    // While the stream was down, a script uploaded another dataset.
+    const script = dataset({ name: 'script.csv' });
+    let answer!: (value: unknown) => void;
+    sidecar.on(
+      `GET api/v1/datasets?project_id=${PROJECT}`,
+      () => new Promise(resolve => (answer = resolve))
+    );
+    const onItsWay = catalog.refresh(PROJECT);
+    sidecar.calls.length = 0;
+    bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: 5000, timestamp: 1 }
+    });
+    await settle();
+    // The listing on its way was asked before the stream came back: one more follows.
+    expect(sidecar.calls).toEqual([]);
+    sidecar.on(`GET api/v1/datasets?project_id=${PROJECT}`, () => ({
+      datasets: [credit, script]
+    }));
+    answer({ datasets: [credit] });
+    await onItsWay;
+    await until(catalog.changed, () => catalog.find(script.id) !== undefined);
+    expect(sidecar.calls).toEqual([
+      `GET api/v1/datasets?project_id=${PROJECT}`
+    ]);
+    // Listings nobody made are not made.
+    expect(catalog.statusOf(OTHER_PROJECT)).toBe('idle');
+
+    // Signed out: nothing to list.
+    session.signOut();
+    sidecar.calls.length = 0;
+    bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: 5000, timestamp: 2 }
+    });
+    await settle();
+    expect(sidecar.calls).toEqual([]);
+  });
+
   it('reads a dataset with its columns, keeping the profiler statistics a view needs', async () => {
     sidecar.on(`GET api/v1/datasets/${credit.id}`, () => ({
       ...credit,
@@ -507,5 +549,36 @@ describe('DatasetDetailModel', () => {
       }
     });
     await until(detail.changed, () => detail.dataset?.name === 'credit.csv');
+  });
+
+  it('reads the dataset again when the event stream reconnects, unless it is gone', async () => {
+    await detail.load();
+    sidecar.on(`GET api/v1/datasets/${credit.id}`, () => ({
+      ...credit,
+      version: 3,
+      columns: [column()]
+    }));
+    bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: 5000, timestamp: 1 }
+    });
+    await until(detail.changed, () => detail.dataset?.version === 3);
+
+    bus.emit({
+      type: 'dataset.deleted',
+      payload: {
+        datasetId: credit.id,
+        projectId: PROJECT,
+        name: credit.name,
+        timestamp: 2
+      }
+    });
+    const calls = sidecar.calls.length;
+    bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: 5000, timestamp: 3 }
+    });
+    await settle();
+    expect(sidecar.calls.length).toBe(calls);
   });
 });

@@ -38,7 +38,8 @@ const LIVE: ReadonlySet<string> = new Set(['pending', 'starting', 'ready', 'fail
  * has the endpoint, the registered versions that can be deployed, the
  * endpoint's API keys and its metrics. Kept current by the bus —
  * `deployment.changed` lists again, `deployment.metrics` reloads the
- * metrics, `model.version-registered` the versions — so the view never polls.
+ * metrics, `model.version-registered` the versions, `events.reconnected`
+ * all of it — so the view never polls.
  */
 export class DeploymentModel implements IDisposable {
   private readonly _api: IDeploymentModelOptions['api'];
@@ -69,6 +70,7 @@ export class DeploymentModel implements IDisposable {
     this._bus.deploymentChanged.connect(this._onDeploymentChanged, this);
     this._bus.deploymentMetrics.connect(this._onMetrics, this);
     this._bus.modelVersionRegistered.connect(this._onVersion, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -322,6 +324,11 @@ export class DeploymentModel implements IDisposable {
         () => undefined
       );
     }
+  }
+
+  /** Deployments, versions, keys and traffic may have changed unheard while the event stream was down. */
+  private _onReconnected(): void {
+    void this.refresh();
   }
 
   private _onVersion(_: IInsighterBus, registered: { projectId: string; modelName: string }): void {

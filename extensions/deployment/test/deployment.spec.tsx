@@ -198,6 +198,23 @@ describe('DeploymentModel', () => {
     model.dispose();
   });
 
+  it('lists again when the event stream reconnects: a deployment that became ready while it was down, and its traffic', async () => {
+    const sidecar = fakeSidecar();
+    sidecar.deployments = [deployment('d1', 1, 'starting')];
+    const bus = new InsighterBus();
+    const model = new DeploymentModel({ api: sidecar.api, tracking: sidecar.tracking, bus, project: PROJECT });
+    await model.refresh();
+    expect(model.current?.status).toBe('starting');
+
+    sidecar.deployments = [deployment('d1', 1, 'ready')];
+    sidecar.requests = 7;
+    bus.emit({ type: 'events.reconnected', payload: { downMs: 5000, timestamp: 1 } });
+    await settle();
+    expect(model.current?.status).toBe('ready');
+    expect(model.metrics?.requests).toBe(7);
+    model.dispose();
+  });
+
   it('shows a new key once, and revokes keys', async () => {
     const sidecar = fakeSidecar();
     sidecar.deployments = [deployment('d1', 1, 'ready')];

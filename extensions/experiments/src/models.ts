@@ -144,6 +144,7 @@ export class ModelsModel implements IDisposable {
     this._trans = options.trans ?? nullTranslator.load('insighter');
     this._bus.modelVersionRegistered.connect(this._onRegistered, this);
     this._bus.jobUpdated.connect(this._onJobUpdated, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -289,6 +290,7 @@ export class ModelsModel implements IDisposable {
     this._isDisposed = true;
     this._bus.modelVersionRegistered.disconnect(this._onRegistered, this);
     this._bus.jobUpdated.disconnect(this._onJobUpdated, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     Signal.clearData(this);
   }
 
@@ -358,6 +360,11 @@ export class ModelsModel implements IDisposable {
     );
     rows.sort((a, b) => Number(b.version) - Number(a.version));
     return { model, versions: rows };
+  }
+
+  /** Versions registered while the event stream was down: list again. */
+  private _onReconnected(): void {
+    void this.refresh();
   }
 
   private _onRegistered(

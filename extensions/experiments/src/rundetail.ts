@@ -71,6 +71,7 @@ export class RunDetailModel implements IDisposable {
     this._bus.runMetric.connect(this._onMetric, this);
     this._bus.runFinished.connect(this._onRunFinished, this);
     this._bus.jobUpdated.connect(this._onJobUpdated, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -211,6 +212,7 @@ export class RunDetailModel implements IDisposable {
     this._bus.runMetric.disconnect(this._onMetric, this);
     this._bus.runFinished.disconnect(this._onRunFinished, this);
     this._bus.jobUpdated.disconnect(this._onJobUpdated, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     this.metrics.dispose();
     this._logs?.dispose();
     Signal.clearData(this);
@@ -240,6 +242,15 @@ export class RunDetailModel implements IDisposable {
       this._final[metric.key] = metric.value;
       // RunMetrics emits for its series; the table of final values follows it.
     }
+  }
+
+  /**
+   * Metrics, log lines, the end or an artifact may have gone unheard while
+   * the event stream was down: the run, its metrics' histories, its
+   * artifacts and the rest of its log are read again.
+   */
+  private _onReconnected(): void {
+    void this.load();
   }
 
   private _onRunFinished(_: IInsighterBus, finished: IRunFinished): void {

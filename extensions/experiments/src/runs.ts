@@ -290,6 +290,7 @@ export class RunsModel implements IDisposable {
     this._bus.runFinished.connect(this._onRunFinished, this);
     this._bus.runMetric.connect(this._onRunMetric, this);
     this._bus.jobUpdated.connect(this._onJobUpdated, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -412,6 +413,7 @@ export class RunsModel implements IDisposable {
     this._bus.runFinished.disconnect(this._onRunFinished, this);
     this._bus.runMetric.disconnect(this._onRunMetric, this);
     this._bus.jobUpdated.disconnect(this._onJobUpdated, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     Signal.clearData(this);
   }
 
@@ -461,6 +463,11 @@ export class RunsModel implements IDisposable {
     }
     this._visible = null;
     this._changed.emit();
+  }
+
+  /** Runs started, ended or measured while the event stream was down: list again. */
+  private _onReconnected(): void {
+    void this.refresh();
   }
 
   private _onRunStarted(_: IInsighterBus, started: IRunStarted): void {

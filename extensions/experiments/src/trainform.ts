@@ -75,6 +75,7 @@ export class TrainFormModel implements IDisposable {
     this._bus.datasetUploaded.connect(this._onDatasetsChanged, this);
     this._bus.datasetUpdated.connect(this._onDatasetsChanged, this);
     this._bus.datasetDeleted.connect(this._onDatasetsChanged, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -336,6 +337,7 @@ export class TrainFormModel implements IDisposable {
     this._bus.datasetUploaded.disconnect(this._onDatasetsChanged, this);
     this._bus.datasetUpdated.disconnect(this._onDatasetsChanged, this);
     this._bus.datasetDeleted.disconnect(this._onDatasetsChanged, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     Signal.clearData(this);
   }
 
@@ -367,6 +369,11 @@ export class TrainFormModel implements IDisposable {
 
   private _clearServerError(): void {
     this._serverError = null;
+  }
+
+  /** Datasets uploaded or removed while the event stream was down: list the choice again. */
+  private _onReconnected(): void {
+    void this.refreshDatasets();
   }
 
   private _onDatasetsChanged(

@@ -1,3 +1,4 @@
+import type { IInsighterBus } from '@insighter/core';
 import type {
   IJob,
   IJobLogLine,
@@ -102,4 +103,12 @@ export async function settle(): Promise<void> {
     await Promise.resolve();
   }
   await new Promise(resolve => setTimeout(resolve, 0));
+}
+
+/** What the page's event stream announces each time it opens (after a drop, too). */
+export function reconnect(bus: Pick<IInsighterBus, 'emit'>): void {
+  bus.emit({
+    type: 'events.reconnected',
+    payload: { downMs: 5000, timestamp: 1 }
+  });
 }

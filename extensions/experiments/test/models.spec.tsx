@@ -10,7 +10,7 @@ import { filterLiteral } from '../src/api';
 import { aliasesByVersion, ModelsModel } from '../src/models';
 import type { IModelVersion, IRegisteredModel } from '../src/tokens';
 import { MetricChart } from '../src/widgets/chart';
-import { run, settle } from './fakes';
+import { reconnect, run, settle } from './fakes';
 
 /** Renders a React element as JupyterLab does, and waits until it is on the page. */
 async function rendered(element: React.ReactElement): Promise<HTMLElement> {
@@ -150,6 +150,30 @@ describe('ModelsModel', () => {
       }
     });
     await settle();
+    expect(models.models[0].versions.map(v => v.version)).toEqual(['2', '1']);
+  });
+
+  it('lists again when the event stream reconnects: a version registered while it was down shows', async () => {
+    const { bus, models, calls, setVersions } = setup();
+    await models.refresh();
+    setVersions([
+      {
+        name: 'credit-risk-alpha',
+        version: '2',
+        creation_timestamp: 20,
+        run_id: 'r2'
+      },
+      {
+        name: 'credit-risk-alpha',
+        version: '1',
+        creation_timestamp: 10,
+        run_id: 'r1'
+      }
+    ]);
+    calls.length = 0;
+    reconnect(bus);
+    await settle();
+    expect(calls).toEqual(["search name = 'credit-risk-alpha'"]);
     expect(models.models[0].versions.map(v => v.version)).toEqual(['2', '1']);
   });
 

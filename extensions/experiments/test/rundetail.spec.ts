@@ -1,7 +1,7 @@
 import { InsighterBus, SidecarError } from '@insighter/core';
 import { RunDetailModel } from '../src/rundetail';
 import type { IJob, IMlflowRun } from '../src/tokens';
-import { history, job, line, run, settle } from './fakes';
+import { history, job, line, reconnect, run, settle } from './fakes';
 
 function setup(overrides: { getJob?: (id: string) => Promise<IJob> } = {}) {
   const bus = new InsighterBus();
@@ -11,6 +11,7 @@ function setup(overrides: { getJob?: (id: string) => Promise<IJob> } = {}) {
     metrics: { validation_auc: 0.7 }
   });
   const downloads: string[] = [];
+  let log = { lines: [line(0, 'loading'), line(1, 'round 1')], done: false };
   const api = {
     getRun: async () => current,
     getJob: overrides.getJob ?? (async () => job('j1', 'r1')),
@@ -18,10 +19,7 @@ function setup(overrides: { getJob?: (id: string) => Promise<IJob> } = {}) {
     listAllArtifacts: async () => [
       { path: 'model/MLmodel', is_dir: false, file_size: 300 }
     ],
-    jobLogs: async () => ({
-      lines: [line(0, 'loading'), line(1, 'round 1')],
-      done: false
-    }),
+    jobLogs: async () => log,
     artifactPath: (experimentId: string, runId: string, path: string) =>
       `api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${path}`,
     download: async (path: string) => {
@@ -34,7 +32,8 @@ function setup(overrides: { getJob?: (id: string) => Promise<IJob> } = {}) {
     bus,
     detail,
     downloads,
-    setRun: (r: IMlflowRun) => (current = r)
+    setRun: (r: IMlflowRun) => (current = r),
+    setLog: (l: typeof log) => (log = l)
   };
 }
 
@@ -96,6 +95,32 @@ describe('RunDetailModel', () => {
     await settle();
     expect(detail.run?.info.status).toBe('FINISHED');
     expect(detail.finalMetrics).toMatchObject({ accuracy: 0.75, auc: 0.79 });
+    detail.dispose();
+  });
+
+  it('reads itself again when the event stream reconnects: the end, metrics and log lines it missed show', async () => {
+    const { bus, detail, setRun, setLog } = setup();
+    await detail.load();
+    setRun(run('r1', { metrics: { validation_auc: 0.74, accuracy: 0.75 } }));
+    setLog({
+      lines: [line(1, 'round 1'), line(2, 'round 2'), line(3, 'done')],
+      done: true
+    });
+    reconnect(bus);
+    await settle();
+    expect(detail.run?.info.status).toBe('FINISHED');
+    expect(detail.finalMetrics).toEqual({
+      validation_auc: 0.74,
+      accuracy: 0.75
+    });
+    expect(detail.metrics.keys).toEqual(['accuracy', 'validation_auc']);
+    expect(detail.logs?.buffer.lines.map(l => l.text)).toEqual([
+      'loading',
+      'round 1',
+      'round 2',
+      'done'
+    ]);
+    expect(detail.logs?.done).toBe(true);
     detail.dispose();
   });
 

@@ -1,7 +1,7 @@
 import { InsighterBus } from '@insighter/core';
 import { filterRows, runRows, RunsModel, sortRows } from '../src/runs';
 import type { IJob, IMlflowRun } from '../src/tokens';
-import { job, run, settle } from './fakes';
+import { job, reconnect, run, settle } from './fakes';
 
 describe('runRows', () => {
   it('joins runs with their jobs, adds queued jobs without a run (by creation time), newest first', () => {
@@ -169,6 +169,26 @@ describe('RunsModel', () => {
     await settle();
     expect(calls).toEqual(['experiments', 'runs 1']);
     expect(model.row('r1')?.status).toBe('succeeded');
+  });
+
+  it('lists again when the event stream reconnects: a run that ended while it was down shows its end', async () => {
+    const { bus, model, calls, setRuns, setJobs } = setup();
+    await model.refresh();
+    expect(model.row('r1')?.status).toBe('running');
+    setRuns([
+      run('r1', { name: 'first', metrics: { auc: 0.8 } }),
+      run('r2', { name: 'from a notebook' })
+    ]);
+    setJobs([job('j1', 'r1', { status: 'succeeded' })]);
+    calls.length = 0;
+    reconnect(bus);
+    await settle();
+    expect(calls).toEqual(['experiments', 'runs 1']);
+    expect(model.row('r1')).toMatchObject({
+      status: 'succeeded',
+      metrics: { auc: 0.8 }
+    });
+    expect(model.row('r2')).toBeDefined();
   });
 
   it('picks runs for comparison and forgets those that are gone', async () => {

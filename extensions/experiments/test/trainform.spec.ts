@@ -8,7 +8,7 @@ import {
 } from '../src/algorithms';
 import { readyDatasets, TrainFormModel } from '../src/trainform';
 import type { IDatasetSummary, INewTrainJob } from '../src/tokens';
-import { settle } from './fakes';
+import { reconnect, settle } from './fakes';
 
 const spec = (algorithm: string, name: string) =>
   BUILTIN_ALGORITHMS.find(a => a.id === algorithm)!.params.find(
@@ -300,6 +300,21 @@ describe('TrainFormModel', () => {
     });
     await settle();
     expect(form.datasets.map(d => d.name)).toEqual(['adult', 'german_credit']);
+    datasets.pop();
+  });
+
+  it('lists the datasets again when the event stream reconnects: one uploaded while it was down can be chosen', async () => {
+    const { form, bus } = setup(async () => ({
+      id: 'j1',
+      run_id: 'r1',
+      status: 'queued'
+    }));
+    await form.load();
+    await settle();
+    datasets.push({ id: 'd5', name: 'bank', version: 1, status: 'ready' });
+    reconnect(bus);
+    await settle();
+    expect(form.datasets.map(d => d.name)).toEqual(['bank', 'german_credit']);
     datasets.pop();
   });
 });

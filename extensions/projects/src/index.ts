@@ -82,7 +82,7 @@ const eventsPlugin: JupyterFrontEndPlugin<void> = {
     "Keeps the sidecar's event stream (/api/v1/events) open while someone is signed in and re-emits its events on the bus.",
   autoStart: true,
   requires: [ISidecarClient, IInsighterBus],
-  optional: [ISession, IProjectsModel],
+  optional: [ISession],
   activate: activateEvents
 };
 
@@ -90,8 +90,7 @@ function activateEvents(
   app: JupyterFrontEnd,
   client: ISidecarClient,
   bus: IInsighterBus,
-  session: ISession | null,
-  projects: IProjectsModel | null
+  session: ISession | null
 ): void {
   if (!session) {
     return; // The stream serves signed-in people only: without accounts there is none.
@@ -105,13 +104,11 @@ function activateEvents(
     getToken: () => session.getAccessToken(),
     session
   });
+  // Each time it opens, the stream says so on the bus (`events.reconnected`):
+  // every model lists again what it may have missed.
   stream.stateChanged.connect((_, state) => {
     // For tests and styles: whether live events are flowing.
     document.body.dataset.insighterEventStream = state;
-    if (state === 'open') {
-      // Whatever happened while the stream was not open was not heard: list again.
-      void projects?.refresh();
-    }
   });
 }
 

@@ -60,6 +60,7 @@ export class ProjectsModel implements IProjectsModel, IDisposable {
     this._bus.projectCreated.connect(this._onProjectCreated, this);
     this._bus.projectUpdated.connect(this._onProjectChanged, this);
     this._bus.projectDeleted.connect(this._onProjectDeleted, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
     if (this._session) {
       this._session.changed.connect(this._onSessionChanged, this);
       void this._session.ready.then(() => {
@@ -219,6 +220,7 @@ export class ProjectsModel implements IProjectsModel, IDisposable {
     this._bus.projectCreated.disconnect(this._onProjectCreated, this);
     this._bus.projectUpdated.disconnect(this._onProjectChanged, this);
     this._bus.projectDeleted.disconnect(this._onProjectDeleted, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     this._session?.changed.disconnect(this._onSessionChanged, this);
     Signal.clearData(this);
   }
@@ -314,6 +316,13 @@ export class ProjectsModel implements IProjectsModel, IDisposable {
 
   private _onProjectDeleted(_: IInsighterBus, event: IProjectDeleted): void {
     this._drop(event.projectId);
+  }
+
+  /** Whatever happened while the event stream was not open was not heard: list again. */
+  private _onReconnected(): void {
+    if (this._status !== 'signed-out') {
+      void this.refresh();
+    }
   }
 
   private _onSessionChanged(_: ISession, change: ISessionChangedArgs): void {

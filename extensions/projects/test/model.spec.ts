@@ -305,4 +305,31 @@ describe('ProjectsModel', () => {
     await until(model.changed, () => model.status === 'ready');
     expect(model.projects.map(p => p.name)).toEqual(["Grace's"]);
   });
+
+  it('lists again when the event stream reconnects: what happened while it was down shows', async () => {
+    const kept = project();
+    const gone = project();
+    await signedInWith([kept, gone]);
+    // While the stream was down: one project made elsewhere, one deleted.
+    const made = project({ last_activity_at: '2026-11-30T00:00:00.000Z' });
+    listed = [made, kept];
+    const calls = sidecar.calls.length;
+    bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: 5000, timestamp: 1 }
+    });
+    await until(model.changed, () => model.find(made.id) !== undefined);
+    expect(model.projects.map(p => p.id)).toEqual([made.id, kept.id]);
+    expect(sidecar.calls.slice(calls)).toContain('GET api/v1/projects');
+
+    // Nobody signed in: nothing to list.
+    session.signOut();
+    const after = sidecar.calls.length;
+    bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: 5000, timestamp: 2 }
+    });
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(sidecar.calls.length).toBe(after);
+  });
 });

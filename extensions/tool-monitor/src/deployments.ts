@@ -100,6 +100,7 @@ export class DeploymentsMonitor implements IDisposable {
     this._trans = options.trans ?? nullTranslator.load('insighter');
     this._bus.deploymentChanged.connect(this._onChanged, this);
     this._bus.deploymentMetrics.connect(this._onMetrics, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
   }
 
   get changed(): ISignal<this, void> {
@@ -180,21 +181,7 @@ export class DeploymentsMonitor implements IDisposable {
     this._traffic = null;
     this._live = false;
     this._emit();
-    void this._api.metrics(deploymentId).then(
-      snapshot => {
-        if (this._isDisposed || this._selectedId !== deploymentId) {
-          return;
-        }
-        const read = fromSnapshot(snapshot);
-        this._traffic =
-          this._live && this._traffic
-            ? { ...this._traffic, recent: read.recent }
-            : read;
-        this._emit();
-      },
-      // No metrics (a stopped deployment, a viewer's race with a deletion): none shown.
-      () => undefined
-    );
+    void this._readTraffic(deploymentId);
   }
 
   dispose(): void {
@@ -204,13 +191,43 @@ export class DeploymentsMonitor implements IDisposable {
     this._isDisposed = true;
     this._bus.deploymentChanged.disconnect(this._onChanged, this);
     this._bus.deploymentMetrics.disconnect(this._onMetrics, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     Signal.clearData(this);
+  }
+
+  /** The traffic from the metrics route; numbers an event brought meanwhile stay. */
+  private async _readTraffic(deploymentId: string): Promise<void> {
+    // No metrics (a stopped deployment, a viewer's race with a deletion): none shown.
+    const snapshot = await this._api.metrics(deploymentId).catch(() => null);
+    if (!snapshot || this._isDisposed || this._selectedId !== deploymentId) {
+      return;
+    }
+    const read = fromSnapshot(snapshot);
+    this._traffic =
+      this._live && this._traffic
+        ? { ...this._traffic, recent: read.recent }
+        : read;
+    this._emit();
   }
 
   private _emit(): void {
     if (!this._isDisposed) {
       this._changed.emit();
     }
+  }
+
+  /**
+   * Deployments made, ended or busy while the event stream was down: list
+   * again, and read the shown one's traffic afresh.
+   */
+  private _onReconnected(): void {
+    const shown = this._selectedId;
+    void this.refresh().then(() => {
+      if (shown && shown === this._selectedId && !this._isDisposed) {
+        this._live = false;
+        void this._readTraffic(shown);
+      }
+    });
   }
 
   private _onChanged(_: IInsighterBus, change: IDeploymentChanged): void {
@@ -269,7 +286,9 @@ export class DeploymentsMonitor implements IDisposable {
     try {
       do {
         this._sampleAgain = false;
-        const snapshot = await this._api.metrics(deploymentId).catch(() => null);
+        const snapshot = await this._api
+          .metrics(deploymentId)
+          .catch(() => null);
         if (
           snapshot &&
           !this._isDisposed &&

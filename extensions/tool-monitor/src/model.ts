@@ -118,6 +118,7 @@ export class MonitorModel implements IDisposable {
     this._bus.jobUpdated.connect(this._onJobUpdated, this);
     this._bus.runStarted.connect(this._onRunStarted, this);
     this._bus.runFinished.connect(this._onRunFinished, this);
+    this._bus.eventsReconnected.connect(this._onReconnected, this);
     this._deployments = options.deploymentsApi
       ? new DeploymentsMonitor({
           api: options.deploymentsApi,
@@ -220,8 +221,12 @@ export class MonitorModel implements IDisposable {
    * the newest job, when nothing is selected.
    */
   async refresh(): Promise<void> {
-    const projectId = this._projectId;
     void this._deployments?.refresh();
+    await this._listJobs();
+  }
+
+  private async _listJobs(): Promise<void> {
+    const projectId = this._projectId;
     try {
       const [jobs, runs] = await Promise.all([
         this._api.listJobs(projectId),
@@ -342,6 +347,7 @@ export class MonitorModel implements IDisposable {
     this._bus.jobUpdated.disconnect(this._onJobUpdated, this);
     this._bus.runStarted.disconnect(this._onRunStarted, this);
     this._bus.runFinished.disconnect(this._onRunFinished, this);
+    this._bus.eventsReconnected.disconnect(this._onReconnected, this);
     this._deployments?.dispose();
     this._unselect();
     Signal.clearData(this);
@@ -465,6 +471,21 @@ export class MonitorModel implements IDisposable {
       this.select(job.id);
     }
     this._emit();
+  }
+
+  /**
+   * Jobs and runs started or ended, log lines and metrics sent while the
+   * event stream was down: list again, read the rest of the shown job's log
+   * and its curves' histories. (The deployments monitor hears it too.)
+   */
+  private _onReconnected(): void {
+    void this._listJobs().then(() => {
+      if (this._isDisposed) {
+        return;
+      }
+      void this._logs?.read();
+      void this._loadMetrics();
+    });
   }
 
   private _onJobUpdated(_: IInsighterBus, update: IJobUpdated): void {

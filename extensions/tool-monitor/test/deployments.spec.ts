@@ -29,6 +29,7 @@ function deployment(id: string, overrides: Partial<IDeployment> = {}): IDeployme
     updated_at: '2026-11-01T10:00:00.000Z',
     ready_at: '2026-11-01T10:00:05.000Z',
     stopped_at: null,
+    rate_limit_per_minute: null,
     ...overrides
   };
 }
@@ -165,6 +166,20 @@ describe('DeploymentsMonitor', () => {
     // The route's (older) numbers do not replace the event's; only its sample is taken.
     expect(monitor.traffic?.requests).toBe(25);
     expect(monitor.traffic?.recent.map(r => r.status)).toEqual([500, 200]);
+  });
+
+  it("lists again when the event stream reconnects, and takes the shown one's numbers afresh from the route", async () => {
+    bus.emit(metricsEvent());
+    await settle();
+    expect(monitor.traffic?.requests).toBe(25);
+    // While the stream was down: a new version deployed, more traffic served.
+    fake.deployments = [deployment('d3', { status: 'starting', model_version: 4 }), ...fake.deployments];
+    fake.metrics.set('d2', snapshot('d2', { requests: 40, error_rate: 0.05 }));
+    bus.emit({ type: 'events.reconnected', payload: { downMs: 5000, timestamp: 1 } });
+    await settle();
+    expect(monitor.deployments.map(d => d.id)).toEqual(['d3', 'd2', 'd1']);
+    expect(monitor.selected?.id).toBe('d2');
+    expect(monitor.traffic).toMatchObject({ requests: 40, errorRate: 0.05 });
   });
 
   it("ignores another project's or another deployment's metrics", async () => {

@@ -201,6 +201,40 @@ describe('MonitorModel', () => {
     expect(model.logs!.buffer.visible.map(l => l.n)).toEqual([1, 2]);
   });
 
+  it('lists again when the event stream reconnects, and reads the log lines and metrics it missed', async () => {
+    sidecar.jobs = [job('j1')];
+    sidecar.write('j1', 'Loading german_credit');
+    await model.refresh();
+    await settle();
+    expect(model.selected?.id).toBe('j1');
+
+    // While the stream was down: j1 logged on and ended, a notebook started a run.
+    sidecar.write('j1', '[0] validation-auc:0.55', 'Registered version 1');
+    sidecar.histories.set('run-j1', [
+      { value: 0.55, step: 0 },
+      { value: 0.6, step: 1 },
+      { value: 0.7, step: 2 }
+    ]);
+    sidecar.jobs = [job('j1', { status: 'succeeded' })];
+    sidecar.runs = [run('nb1', 'RUNNING')];
+    bus.emit({
+      type: 'events.reconnected',
+      payload: { downMs: 5000, timestamp: 1 }
+    });
+    await settle();
+    expect(model.selected?.status).toBe('succeeded');
+    expect(model.runs.map(r => r.info.run_id)).toEqual(['nb1']);
+    expect(model.logs?.buffer.lines.map(l => l.text)).toEqual([
+      'Loading german_credit',
+      '[0] validation-auc:0.55',
+      'Registered version 1'
+    ]);
+    expect(model.logs?.done).toBe(true);
+    expect(model.metrics?.points('validation_auc').map(p => p.step)).toEqual([
+      0, 1, 2
+    ]);
+  });
+
   it('follows a newly started job of the project, and shows its status from job.updated', async () => {
     sidecar.jobs = [job('old', { status: 'succeeded' })];
     await model.refresh();

@@ -28,14 +28,19 @@ export interface Auth {
   readonly outbox?: OutboxService;
   /** The keys `/auth/v1` accepts as `apikey` (embedded only). */
   readonly apiKeys: string[];
-  publicConfig(): PublicConfig;
+  /** What `/api/v1/config` answers; embedded: `supabaseUrl` (default the public URL) is the sidecar's. */
+  publicConfig(supabaseUrl?: string): PublicConfig;
   close(): Promise<void>;
 }
 
 export interface CreateAuthOptions {
   config: AuthConfig;
   dataDir: string;
-  /** The sidecar's public URL; read at request time (port 0 is known after listen). */
+  /**
+   * Where links in mail lead and the tokens' issuer (the configured public
+   * URL, else the Jupyter proxy's); read at request time (port 0 is known
+   * after listen).
+   */
   publicUrl: () => string;
   logger: Logger;
   /** Needed in embedded mode only. */
@@ -89,8 +94,8 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
     service,
     outbox: new OutboxService(db),
     apiKeys: [keys.anonKey, keys.serviceRoleKey],
-    publicConfig: () => ({
-      supabase_url: options.publicUrl().replace(/\/+$/, ''),
+    publicConfig: supabaseUrl => ({
+      supabase_url: (supabaseUrl ?? options.publicUrl()).replace(/\/+$/, ''),
       supabase_anon_key: keys.anonKey,
       mode: 'embedded',
       autoconfirm: config.autoconfirm

@@ -74,6 +74,13 @@ export interface UserUpdate {
   data?: Record<string, unknown>;
 }
 
+/**
+ * The query parameter of a mail link's one-time token (`/auth/v1/verify?token_hash=…`),
+ * the name supabase-js's `verifyOtp({ token_hash })` gives it. Links sent
+ * before used `token`; `GET /verify` still reads that.
+ */
+export const LINK_TOKEN_PARAM = 'token_hash';
+
 const SIGNUP_LINK_TTL_S = 24 * 3600;
 const RECOVERY_LINK_TTL_S = 3600;
 const MAX_EMAIL_LENGTH = 255;
@@ -629,7 +636,9 @@ export class AuthService {
     const url = new URL(
       `${this.deps.publicUrl().replace(/\/+$/, '')}/auth/v1/verify`
     );
-    url.searchParams.set('token', token);
+    // Not `token`: behind the Jupyter proxy, Jupyter reads `?token=` as its
+    // own credential, ahead of an `Authorization: token …` header.
+    url.searchParams.set(LINK_TOKEN_PARAM, token);
     url.searchParams.set('type', purpose);
     url.searchParams.set(
       'redirect_to',

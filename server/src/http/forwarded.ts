@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 
 /**
  * Who may tell the sidecar where a request came from (`X-Forwarded-For`,
@@ -116,4 +116,23 @@ export function addressList(entries: string[]): (address: string) => boolean {
     const family = net.isIP(address);
     return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
   };
+}
+
+/**
+ * The sidecar's root as this request reached it: scheme and host as the
+ * client sent them, or as a trusted proxy reports them (`X-Forwarded-Proto`,
+ * `-Host`), with the proxy's path prefix (`X-Forwarded-Prefix`, e.g. the
+ * Jupyter proxy's `/insighter`). Run after `vet`, which drops the
+ * forwarding headers of untrusted peers. A value that is not a plain host
+ * or path is ignored.
+ */
+export function reachedAt(req: Request): string {
+  const host = /^[A-Za-z0-9.\-:[\]]+$/.test(req.host ?? '')
+    ? req.host
+    : (req.headers.host ?? '');
+  const prefix = req.get('x-forwarded-prefix') ?? '';
+  const path = /^\/(?!\/)[^\s?#\\]*$/.test(prefix)
+    ? prefix.replace(/\/+$/, '')
+    : '';
+  return `${req.protocol}://${host}${path}`;
 }

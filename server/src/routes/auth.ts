@@ -4,7 +4,11 @@ import { z } from 'zod';
 import type { Auth } from '../auth';
 import type { AuthConfig } from '../auth/config';
 import { GoTrueError } from '../auth/errors';
-import type { AuthService, ClientInfo } from '../auth/service';
+import {
+  LINK_TOKEN_PARAM,
+  type AuthService,
+  type ClientInfo
+} from '../auth/service';
 import { bearerToken } from '../http/require-user';
 import type { Logger } from '../logger';
 import {
@@ -17,7 +21,7 @@ import {
   signInAttempt,
   type AuthRateLimits
 } from './auth-rate-limits';
-import { configRoutes } from './config';
+import { type AdvertisedUrls, configRoutes } from './config';
 import { outboxRoutes } from './outbox';
 import { jsonBody } from '../http/json-body';
 
@@ -71,7 +75,7 @@ export function gotrueRoutes(deps: GoTrueRouteDeps): Router {
   // The mail link is opened by a browser, which has no API key: open, as on Supabase.
   router.get('/verify', rateLimits.perIp('verify'), async (req, res) => {
     const location = await service.verifyLink(
-      queryString(req, 'token'),
+      queryString(req, LINK_TOKEN_PARAM) ?? queryString(req, 'token'),
       queryString(req, 'type'),
       queryString(req, 'redirect_to')
     );
@@ -298,10 +302,16 @@ function chain(
 export function authRoutes(
   auth: Auth,
   config: AuthConfig,
-  logger: Logger
+  logger: Logger,
+  urls: Omit<AdvertisedUrls, 'proxySecret'> = {}
 ): { gotrue?: Router; api: Router } {
   const api = Router();
-  api.use(configRoutes(() => auth.publicConfig()));
+  api.use(
+    configRoutes(url => auth.publicConfig(url), {
+      ...urls,
+      proxySecret: config.proxySecret
+    })
+  );
   api.use(
     outboxRoutes({ outbox: auth.outbox, proxySecret: config.proxySecret })
   );

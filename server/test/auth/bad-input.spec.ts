@@ -403,7 +403,10 @@ describe('bad input to the embedded auth', () => {
         options: { data: { full_name: 'Tam Per' } }
       });
       const link = new URL(await t.linkFor(email, 'signup'));
-      link.searchParams.set('token', tamper(link.searchParams.get('token')!));
+      link.searchParams.set(
+        'token_hash',
+        tamper(link.searchParams.get('token_hash')!)
+      );
       const followed = await followLink(link.toString());
       expect(followed.status).toBe(303);
       expect(followed.params.get('error_code')).toBe('otp_expired');
@@ -414,7 +417,10 @@ describe('bad input to the embedded auth', () => {
 
       const post = await t.request('/auth/v1/verify', {
         method: 'POST',
-        json: { type: 'signup', token_hash: link.searchParams.get('token') }
+        json: {
+          type: 'signup',
+          token_hash: link.searchParams.get('token_hash')
+        }
       });
       expect(post.status).toBe(403);
       expect(await post.json()).toMatchObject({ code: 'otp_expired' });
@@ -454,8 +460,8 @@ describe('bad input to the embedded auth', () => {
       const { email, password } = await signedUpUser(t);
       await t.client().auth.resetPasswordForEmail(email);
       const link = new URL(await t.linkFor(email, 'recovery'));
-      const token = link.searchParams.get('token')!;
-      link.searchParams.set('token', tamper(token));
+      const token = link.searchParams.get('token_hash')!;
+      link.searchParams.set('token_hash', tamper(token));
       expect((await followLink(link.toString())).params.get('error_code')).toBe(
         'otp_expired'
       );
@@ -467,7 +473,7 @@ describe('bad input to the embedded auth', () => {
           [email]
         )
       );
-      link.searchParams.set('token', token);
+      link.searchParams.set('token_hash', token);
       expect((await followLink(link.toString())).params.get('error_code')).toBe(
         'otp_expired'
       );

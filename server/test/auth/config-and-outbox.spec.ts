@@ -54,6 +54,124 @@ describe('GET /api/v1/config in embedded mode', () => {
   });
 });
 
+describe('GET /api/v1/config names a URL the asker can use', () => {
+  const secret = 'proxy-secret-0123456789abcdef';
+  const fromTheLab = {
+    'x-insighter-proxy-secret': secret,
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'hub.example.org',
+    'x-forwarded-prefix': '/user/ada/insighter'
+  };
+  const advertised = async (
+    t: AuthTestServer,
+    headers: Record<string, string> = {},
+    origin = t.url
+  ) =>
+    (
+      (await (await fetch(`${origin}/api/v1/config`, { headers })).json()) as {
+        supabase_url: string;
+      }
+    ).supabase_url;
+
+  describe('without INSIGHTER_PUBLIC_URL', () => {
+    let t: AuthTestServer;
+    beforeAll(async () => {
+      t = await startAuthTestServer({
+        env: {
+          INSIGHTER_PROXY_SECRET: secret,
+          INSIGHTER_PROXY_URL: 'http://127.0.0.1:8888/insighter'
+        }
+      });
+    });
+    afterAll(() => t?.close());
+
+    it("gives a script on the sidecar's own port that port, under the name it used", async () => {
+      expect(await advertised(t)).toBe(t.url);
+      const port = new URL(t.url).port;
+      expect(await advertised(t, {}, `http://localhost:${port}`)).toBe(
+        `http://localhost:${port}`
+      );
+    });
+
+    it('gives the browser in the lab the Jupyter proxy as it reached it', async () => {
+      expect(await advertised(t, fromTheLab)).toBe(
+        'https://hub.example.org/user/ada/insighter'
+      );
+      // A lab request that does not say where it came from: the proxy's own URL.
+      expect(await advertised(t, { 'x-insighter-proxy-secret': secret })).toBe(
+        'http://127.0.0.1:8888/insighter'
+      );
+    });
+
+    it('takes no forwarding headers from anyone without the secret', async () => {
+      const { 'x-insighter-proxy-secret': _, ...forged } = fromTheLab;
+      expect(await advertised(t, forged)).toBe(t.url);
+      expect(
+        await advertised(t, { ...fromTheLab, 'x-insighter-proxy-secret': 'no' })
+      ).toBe(t.url);
+    });
+
+    it('ignores a forwarded prefix or host that is not a plain path or host name', async () => {
+      expect(
+        await advertised(t, {
+          ...fromTheLab,
+          'x-forwarded-host': 'evil.example/path',
+          'x-forwarded-prefix': '//evil.example'
+        })
+      ).toBe(`https://127.0.0.1:${new URL(t.url).port}`);
+    });
+  });
+
+  describe('with INSIGHTER_PUBLIC_URL', () => {
+    let t: AuthTestServer;
+    beforeAll(async () => {
+      t = await startAuthTestServer({
+        env: {
+          INSIGHTER_PROXY_SECRET: secret,
+          INSIGHTER_PUBLIC_URL: 'https://insighter.example.org/api/'
+        }
+      });
+    });
+    afterAll(() => t?.close());
+
+    it('gives everyone outside the lab the configured URL, and the lab its proxy', async () => {
+      expect(await advertised(t)).toBe('https://insighter.example.org/api');
+      expect(await advertised(t, fromTheLab)).toBe(
+        'https://hub.example.org/user/ada/insighter'
+      );
+      // A lab request that does not say where it came from, and no proxy URL known.
+      expect(await advertised(t, { 'x-insighter-proxy-secret': secret })).toBe(
+        'https://insighter.example.org/api'
+      );
+    });
+  });
+
+  it('sends mail links to the configured URL, else the Jupyter proxy, else the sidecar itself', () => {
+    const env = { INSIGHTER_HOST: '127.0.0.1', INSIGHTER_API_PORT: '8000' };
+    const proxy = 'http://127.0.0.1:8888/insighter';
+    const own = loadConfig(env);
+    expect([own.publicUrl, own.linkUrl]).toEqual([
+      'http://127.0.0.1:8000',
+      'http://127.0.0.1:8000'
+    ]);
+    const lab = loadConfig({ ...env, INSIGHTER_PROXY_URL: proxy });
+    expect([lab.publicUrl, lab.linkUrl, lab.proxyUrl]).toEqual([
+      'http://127.0.0.1:8000',
+      proxy,
+      proxy
+    ]);
+    const configured = loadConfig({
+      ...env,
+      INSIGHTER_PROXY_URL: proxy,
+      INSIGHTER_PUBLIC_URL: 'https://insighter.example.org'
+    });
+    expect([configured.publicUrl, configured.linkUrl]).toEqual([
+      'https://insighter.example.org',
+      'https://insighter.example.org'
+    ]);
+  });
+});
+
 describe('the outbox', () => {
   const secret = 'proxy-secret-0123456789abcdef';
   let t: AuthTestServer;

@@ -214,7 +214,7 @@ describe.each(BACKENDS)(
         options: { data: { full_name: 'Otto Pee' } }
       });
       const token = new URL(await t.linkFor(email, 'signup')).searchParams.get(
-        'token'
+        'token_hash'
       )!;
       const verified = await supabase.auth.verifyOtp({
         token_hash: token,
@@ -227,6 +227,30 @@ describe.each(BACKENDS)(
       );
     });
 
+    it("names the link's token token_hash, which Jupyter does not read as its own, and still takes links sent with token", async () => {
+      const email = uniqueEmail('linkname');
+      await t.client().auth.signUp({
+        email,
+        password: GOOD_PASSWORD,
+        options: { data: { full_name: 'Link Name' } }
+      });
+      const link = new URL(await t.linkFor(email, 'signup'));
+      // Behind the Jupyter proxy, `?token=` would be taken for Jupyter's token.
+      expect(link.searchParams.has('token')).toBe(false);
+      expect(link.searchParams.get('token_hash')).toEqual(expect.any(String));
+      expect(link.searchParams.get('type')).toBe('signup');
+
+      const sentBefore = new URL(link);
+      sentBefore.searchParams.delete('token_hash');
+      sentBefore.searchParams.set(
+        'token',
+        link.searchParams.get('token_hash')!
+      );
+      const followed = await followLink(sentBefore.toString());
+      expect(followed.status).toBe(303);
+      expect(followed.params.get('access_token')).toEqual(expect.any(String));
+    });
+
     it('verifies through verifyOtp with the email and the link token, for that email only', async () => {
       const email = uniqueEmail('otpmail');
       const supabase = t.client();
@@ -236,7 +260,7 @@ describe.each(BACKENDS)(
         options: { data: { full_name: 'Otp Mail' } }
       });
       const token = new URL(await t.linkFor(email, 'signup')).searchParams.get(
-        'token'
+        'token_hash'
       )!;
       const wrongEmail = await supabase.auth.verifyOtp({
         email: uniqueEmail('other'),

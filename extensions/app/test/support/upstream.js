@@ -5,6 +5,7 @@
 //
 //   GET  /health                 {status, pid}
 //   ANY  /echo                   the request as received (method, url, headers, body)
+//   ANY  /api/v1/predict/<slug>  the same, where the prediction endpoint is
 //   GET  /stream?size=&hold=1    `size` deterministic bytes; with hold=1 the
 //                                first 64 KiB go out, the rest only after POST /release
 //   POST /release                lets held streams finish
@@ -120,7 +121,10 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname === '/health') {
       return json(res, 200, { status: 'ok', pid: process.pid });
     }
-    if (url.pathname === '/echo') {
+    if (
+      url.pathname === '/echo' ||
+      url.pathname.startsWith('/api/v1/predict/')
+    ) {
       const body = await readBody(req);
       return json(res, 200, {
         method: req.method,

@@ -61,7 +61,7 @@ export async function startTestLab(): Promise<ITestLab> {
       INSIGHTER_HOST: '127.0.0.1',
       INSIGHTER_API_PORT: String(sidecarPort),
       INSIGHTER_DATA_DIR: dataDir,
-      INSIGHTER_PUBLIC_URL: `${baseUrl}insighter`,
+      INSIGHTER_PROXY_URL: `${baseUrl}insighter`,
       INSIGHTER_PROXY_SECRET: proxySecret,
       INSIGHTER_LOG_LEVEL: 'warn'
     },
