@@ -23,6 +23,7 @@ import { TeamsService } from './services/teams';
 import { createTracking } from './tracking';
 import { createDeployments } from './deployments';
 import { ExternalRegistryModelSource, RegistryModelSource } from './deployments/registry-models';
+import { makePrivate } from './private-data-dir';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
@@ -42,6 +43,8 @@ export async function startSidecar(
 ): Promise<RunningSidecar> {
   // A bad manifest stops the start with a message naming the bad entry.
   const tools = loadRegistry(config.toolsManifest);
+  // Data dirs of earlier versions (and files copied in) had group and other bits.
+  await makePrivate(config.dataDir, logger);
   const { db } = await openDatabase(databaseTarget(config), { logger });
   // The public URL names the real port once listening (tests use port 0).
   let publicUrl = config.publicUrl;

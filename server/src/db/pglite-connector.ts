@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import type { Logger } from '../logger';
 import type { Connector } from './connector';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
+import { PrivateNodeFS } from './private-nodefs';
 
 export interface PgliteOptions {
   /** The database folder; its parent is created. Omitted: in memory (tests). */
@@ -51,7 +52,8 @@ export async function openPgliteConnector(
       );
     }
     pglite = new PGlite({
-      dataDir,
+      // Files 0600 and folders 0700, whatever Emscripten asks for (private-nodefs.ts).
+      fs: dataDir ? new PrivateNodeFS(dataDir) : undefined,
       loadDataDir: options.loadFrom,
       startParams: [
         ...PGlite.defaultStartParams,
