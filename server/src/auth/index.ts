@@ -3,6 +3,7 @@ import type { Logger } from '../logger';
 import type { PublicConfig } from '../routes/config';
 import type { AuthConfig } from './config';
 import { loadJwtKeys } from './keys';
+import { MailSeal } from './mail-seal';
 import { outboxMailer, smtpMailer, type Mailer } from './mailer';
 import { OutboxService } from './outbox-service';
 import { AuthService } from './service';
@@ -74,12 +75,14 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
   const mailer: Mailer = config.smtp
     ? smtpMailer(config.smtp.url, config.smtp.from)
     : outboxMailer();
+  const mailSeal = await MailSeal.load(options.dataDir);
   const service = new AuthService({
     db,
     keys,
     verifier,
     config,
     mailer,
+    mailSeal,
     publicUrl: options.publicUrl,
     logger: options.logger
   });
@@ -87,7 +90,7 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
     mode: 'embedded',
     verifier,
     service,
-    outbox: new OutboxService(db),
+    outbox: new OutboxService(db, mailSeal),
     apiKeys: [keys.anonKey, keys.serviceRoleKey],
     publicConfig: () => ({
       supabase_url: options.publicUrl().replace(/\/+$/, ''),

@@ -12,6 +12,7 @@ import {
   validationFailed
 } from './errors';
 import type { JwtKeys } from './keys';
+import type { MailSeal } from './mail-seal';
 import { composeMail, type Mailer, type MailMessage } from './mailer';
 import { insertMail, setMailStatus } from './outbox';
 import {
@@ -39,6 +40,8 @@ export interface AuthServiceDeps {
   verifier: TokenVerifier;
   config: AuthConfig;
   mailer: Mailer;
+  /** Seals the outbox copy of each mail: the link in it is live. */
+  mailSeal: MailSeal;
   /** The sidecar's public URL (known only after listening when the port is 0). */
   publicUrl: () => string;
   logger: Logger;
@@ -583,9 +586,15 @@ export class AuthService {
       id,
       userId: user.id,
       purpose,
-      link: link.url,
-      status: this.deps.mailer.kind === 'smtp' ? 'pending' : 'stored',
-      ...message
+      to: message.to,
+      subject: message.subject,
+      // The database never holds the link in the clear (mail-seal.ts).
+      sealed: this.deps.mailSeal.seal(id, {
+        text: message.text,
+        html: message.html,
+        link: link.url
+      }),
+      status: this.deps.mailer.kind === 'smtp' ? 'pending' : 'stored'
     });
     return { id, purpose, message };
   }
