@@ -29,7 +29,10 @@ export function keepNewFilesPrivate(): void {
  * Symbolic links are not followed: what they point at is not ours to change.
  * Creates `dir` (0700) when it is missing. Returns how many entries changed.
  */
-export async function makePrivate(dir: string, logger: Logger): Promise<number> {
+export async function makePrivate(
+  dir: string,
+  logger: Logger
+): Promise<number> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   let changed = 0;
   const refused: string[] = [];

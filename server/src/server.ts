@@ -9,7 +9,7 @@ import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
 import { databaseTarget, openDatabase } from './db/open';
 import { EventHub } from './events/hub';
-import { passThroughJobTokens, signingJobTokens } from './jobs/job-tokens';
+import { JobTokens } from './jobs/job-tokens';
 import { JobRunners } from './jobs/runners';
 import { loadWorkerId } from './jobs/worker-id';
 import { attachEventStream } from './events/stream';
@@ -52,6 +52,8 @@ export async function startSidecar(
     config: config.auth,
     dataDir: config.dataDir,
     publicUrl: () => publicUrl,
+    // As configured, not as listening: a token outlives a restart on another port 0.
+    issuer: () => `${config.publicUrl.replace(/\/+$/, '')}/auth/v1`,
     logger,
     db
   }).catch(async err => {
@@ -122,7 +124,13 @@ export async function startSidecar(
     logger
   });
   await datasets.ingest.prepare();
-  const jobSecret = embeddedKeys?.secret ?? (hosted?.jwtSecret ? new TextEncoder().encode(hosted.jwtSecret) : undefined);
+  // Jobs' tokens: their own key, their job's reach, their job's life (jobs/job-tokens.ts).
+  const jobTokens = await JobTokens.create({
+    db,
+    dataDir: config.dataDir,
+    ttlSeconds: config.jobs.tokenTtlS
+  });
+  auth.verifier.acceptJobTokens(jobTokens);
   const jobs = new JobsService({
     db,
     events,
@@ -130,10 +138,7 @@ export async function startSidecar(
     projects,
     datasets,
     runners,
-    // With a hosted project verified by its published keys only, the user's own token is all a job can have.
-    tokens: jobSecret
-      ? signingJobTokens(jobSecret, () => `${publicUrl.replace(/\/+$/, '')}/auth/v1`, config.jobs.tokenTtlS)
-      : passThroughJobTokens(),
+    tokens: jobTokens,
     sidecarUrl: () => localUrl,
     dataDir: config.dataDir,
     worker: await loadWorkerId(config.dataDir),

@@ -7,11 +7,9 @@ import { MailSeal } from './mail-seal';
 import { outboxMailer, smtpMailer, type Mailer } from './mailer';
 import { OutboxService } from './outbox-service';
 import { AuthService } from './service';
-import {
-  jwksTokenVerifier,
-  secretTokenVerifier,
-  type TokenVerifier
-} from './token-verifier';
+import { liveTokenVerifier, type LiveTokenVerifier } from './live-tokens';
+import { databaseSessions, goTrueSessions } from './session-lookups';
+import { jwksTokenVerifier, secretTokenVerifier } from './token-verifier';
 
 /**
  * Auth, assembled for the mode in use. Embedded: the sidecar is a GoTrue for
@@ -21,8 +19,12 @@ import {
  */
 export interface Auth {
   readonly mode: 'embedded' | 'hosted';
-  /** The one verifier behind `requireUser` and `/auth/v1/user`. */
-  readonly verifier: TokenVerifier;
+  /**
+   * The one verifier of every API family (`requireUser`, Storage, MLflow,
+   * predictions, the event stream): signature, `aud`, `iss` and a live
+   * session (live-tokens.ts).
+   */
+  readonly verifier: LiveTokenVerifier;
   /** Embedded only: what `/auth/v1` serves. */
   readonly service?: AuthService;
   /** Embedded only: the mailbox behind `/api/v1/outbox`. */
@@ -38,6 +40,12 @@ export interface CreateAuthOptions {
   dataDir: string;
   /** The sidecar's public URL; read at request time (port 0 is known after listen). */
   publicUrl: () => string;
+  /**
+   * Embedded only: the `iss` of its access tokens; default
+   * `<public url>/auth/v1`. The sidecar gives the configured URL (port 0
+   * included), so tokens outlive a restart on another port.
+   */
+  issuer?: () => string;
   logger: Logger;
   /** Needed in embedded mode only. */
   db?: Database;
@@ -47,9 +55,14 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
   const { config } = options;
   if (config.hosted) {
     const hosted = config.hosted;
-    const verifier = hosted.jwtSecret
-      ? secretTokenVerifier(new TextEncoder().encode(hosted.jwtSecret))
-      : jwksTokenVerifier(hosted.url);
+    const verifier = liveTokenVerifier({
+      signature: hosted.jwtSecret
+        ? secretTokenVerifier(new TextEncoder().encode(hosted.jwtSecret))
+        : jwksTokenVerifier(hosted.url),
+      issuer: () => `${hosted.url}/auth/v1`,
+      sessions: goTrueSessions(hosted.url, hosted.anonKey),
+      cacheMs: config.sessionCheckMs
+    });
     return {
       mode: 'hosted',
       verifier,
@@ -71,7 +84,17 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
     );
   }
   const keys = await loadJwtKeys(options.dataDir);
-  const verifier = secretTokenVerifier(keys.secret);
+  // GoTrue's own routes check the session themselves (AuthService.authenticate).
+  const signature = secretTokenVerifier(keys.secret);
+  const issuer =
+    options.issuer ??
+    (() => `${options.publicUrl().replace(/\/+$/, '')}/auth/v1`);
+  const verifier = liveTokenVerifier({
+    signature,
+    issuer,
+    sessions: databaseSessions(db),
+    cacheMs: config.sessionCheckMs
+  });
   const mailer: Mailer = config.smtp
     ? smtpMailer(config.smtp.url, config.smtp.from)
     : outboxMailer();
@@ -79,11 +102,13 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
   const service = new AuthService({
     db,
     keys,
-    verifier,
+    verifier: signature,
+    sessionsEnded: userId => verifier.sessionsEnded(userId),
     config,
     mailer,
     mailSeal,
     publicUrl: options.publicUrl,
+    issuer,
     logger: options.logger
   });
   return {

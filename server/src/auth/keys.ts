@@ -25,7 +25,8 @@ const MIN_SECRET_LENGTH = 32;
 export function loadOrCreateJwtSecret(dataDir: string): Promise<string> {
   return loadOrCreateSecret(dataDir, SECRET_FILE, {
     minLength: MIN_SECRET_LENGTH,
-    ifShort: 'replace it or delete it to generate a new one (every session ends)'
+    ifShort:
+      'replace it or delete it to generate a new one (every session ends)'
   });
 }
 

@@ -40,10 +40,17 @@ export interface AuthServiceDeps {
   verifier: TokenVerifier;
   config: AuthConfig;
   mailer: Mailer;
+  /**
+   * Told after sessions of the user ended (sign-out, new password, a stolen
+   * refresh token): tokens of those sessions stop working at once.
+   */
+  sessionsEnded?: (userId: string) => void;
   /** Seals the outbox copy of each mail: the link in it is live. */
   mailSeal: MailSeal;
   /** The sidecar's public URL (known only after listening when the port is 0). */
   publicUrl: () => string;
+  /** The `iss` of the access tokens it issues (the live verifier expects it). */
+  issuer: () => string;
   logger: Logger;
 }
 
@@ -215,6 +222,7 @@ export class AuthService {
       ) {
         await store.deleteSession(tx, token.session_id);
         return {
+          endedFor: token.user_id,
           error: new GoTrueError(
             400,
             'refresh_token_already_used',
@@ -239,6 +247,9 @@ export class AuthService {
       return { user, session: { ...session, refreshToken: next } };
     });
     if (outcome.error) {
+      if (outcome.endedFor) {
+        this.deps.sessionsEnded?.(outcome.endedFor);
+      }
       // Thrown after commit: ending a session on reuse must not be rolled back.
       throw outcome.error;
     }
@@ -365,6 +376,9 @@ export class AuthService {
       }
       return (await store.findUserById(tx, user.id))!;
     });
+    if (encryptedPassword) {
+      this.deps.sessionsEnded?.(user.id);
+    }
     return toGoTrueUser(fresh);
   }
 
@@ -387,6 +401,7 @@ export class AuthService {
         await store.deleteUserSessions(tx, user.id);
       }
     });
+    this.deps.sessionsEnded?.(user.id);
   }
 
   /** `POST /recover`: the same empty answer whether or not the email has an account. */
@@ -685,7 +700,7 @@ export class AuthService {
       sessionId: session.id,
       aal: session.aal,
       amr: session.amr,
-      issuer: `${this.deps.publicUrl().replace(/\/+$/, '')}/auth/v1`,
+      issuer: this.deps.issuer(),
       expiresInSeconds: expiresIn,
       secret: this.deps.keys.secret
     });

@@ -4,12 +4,19 @@ import { NodeFS } from '@electric-sql/pglite/nodefs';
 import { SHARED_BITS } from '../private-data-dir';
 
 type EmscriptenOptions = Awaited<ReturnType<NodeFS['init']>>['emscriptenOpts'];
-type PostgresModule = Parameters<NonNullable<EmscriptenOptions['preRun']>[number]>[0];
+type PostgresModule = Parameters<
+  NonNullable<EmscriptenOptions['preRun']>[number]
+>[0];
 
 /** The bits of Emscripten's NODEFS this needs: how it creates files and sets modes. */
 interface NodeFsOps {
   node_ops: {
-    mknod: (parent: unknown, name: string, mode: number, dev: number) => unknown;
+    mknod: (
+      parent: unknown,
+      name: string,
+      mode: number,
+      dev: number
+    ) => unknown;
     setattr: (node: unknown, attr: { mode?: number }) => void;
   };
   stream_ops: {

@@ -214,11 +214,7 @@ export class JobsService {
     }
   }
 
-  async create(
-    user: JwtClaims,
-    accessToken: string | undefined,
-    body: TrainJobBody
-  ): Promise<JobRow> {
+  async create(user: JwtClaims, body: TrainJobBody): Promise<JobRow> {
     if (this.closed) {
       throw new HttpError(
         503,
@@ -252,8 +248,8 @@ export class JobsService {
     const runner = body.runner ?? (await this.o.runners.defaultKind());
 
     // Before the run is opened: a job that cannot get a token leaves nothing behind.
-    const token = await this.o.tokens.issue(user, accessToken);
     const jobId = randomUUID();
+    const token = await this.o.tokens.issue(user, jobId);
     const { experiment_id, run } = await this.openRun(
       user,
       project,
@@ -781,6 +777,8 @@ export class JobsService {
     }
     this.active.delete(sup.job.id);
     const { job, user } = sup;
+    // The job's process is gone: whatever still holds its token loses access now.
+    this.o.tokens.ended(job.id);
     try {
       await sup.pump?.close();
       const end = await this.endOf(sup, outcome);

@@ -9,7 +9,6 @@ import { promisify } from 'node:util';
 import { loadRegistry } from '@insighter/registry';
 import { createApp } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
-import { issueAccessToken } from '../../src/auth/access-tokens';
 import { loadJwtKeys } from '../../src/auth/keys';
 import { loadConfig } from '../../src/config';
 import type { SqlDatabase } from '../../src/db/sql-database';
@@ -21,7 +20,7 @@ import { PYTHON, TRAINING_PYTHON_DIR } from '../../src/jobs/training-package';
 import { attachEventStream, type EventStream } from '../../src/events/stream';
 import { ProjectsService } from '../../src/services/projects';
 import { StatusService } from '../../src/services/status';
-import { userRow } from '../projects/harness';
+import { signIn } from '../projects/harness';
 import {
   createUser,
   freshDatabase,
@@ -266,18 +265,8 @@ export async function startDeploymentsTestServer(
   publicUrl = url;
   await deployments.restore();
 
-  const tokenFor = async (user: TestUser) =>
-    (
-      await issueAccessToken({
-        user: userRow(user),
-        sessionId: randomUUID(),
-        aal: 'aal1',
-        amr: [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }],
-        issuer: `${url}/auth/v1`,
-        expiresInSeconds: 3600,
-        secret: keys.secret
-      })
-    ).token;
+  const tokenFor = (user: TestUser) =>
+    signIn(database.db, user, { issuer: `${url}/auth/v1`, secret: keys.secret });
 
   const request = async (
     method: string,

@@ -10,7 +10,7 @@ import { createApp, type AppDeps } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
 import { issueAccessToken } from '../../src/auth/access-tokens';
 import { loadJwtKeys } from '../../src/auth/keys';
-import type { UserRow } from '../../src/auth/store';
+import { insertSession, type UserRow } from '../../src/auth/store';
 import { loadConfig } from '../../src/config';
 import type { SqlDatabase } from '../../src/db/sql-database';
 import { EventHub } from '../../src/events/hub';
@@ -135,18 +135,12 @@ export async function startProjectsTestServer(
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   publicUrl = url;
 
-  const tokenFor = async (user: TestUser, expiresInSeconds = 3600) =>
-    (
-      await issueAccessToken({
-        user: userRow(user),
-        sessionId: randomUUID(),
-        aal: 'aal1',
-        amr: [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }],
-        issuer: `${url}/auth/v1`,
-        expiresInSeconds,
-        secret: keys.secret
-      })
-    ).token;
+  const tokenFor = (user: TestUser, expiresInSeconds = 3600) =>
+    signIn(database.db, user, {
+      issuer: `${url}/auth/v1`,
+      secret: keys.secret,
+      expiresInSeconds
+    });
 
   return {
     backend,
@@ -212,6 +206,33 @@ export async function startProjectsTestServer(
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   };
+}
+
+/**
+ * A new session of the user (the row sign-in writes: every token is checked
+ * against its session) and its access token, signed with the server's key.
+ */
+export async function signIn(
+  db: SqlDatabase,
+  user: TestUser,
+  options: { issuer: string; secret: Uint8Array; expiresInSeconds?: number }
+): Promise<string> {
+  const amr = [
+    { method: 'password', timestamp: Math.floor(Date.now() / 1000) }
+  ];
+  const session = await db.asService(tx =>
+    insertSession(tx, { id: randomUUID(), userId: user.id, amr })
+  );
+  const { token } = await issueAccessToken({
+    user: userRow(user),
+    sessionId: session.id,
+    aal: 'aal1',
+    amr,
+    issuer: options.issuer,
+    expiresInSeconds: options.expiresInSeconds ?? 3600,
+    secret: options.secret
+  });
+  return token;
 }
 
 /** The auth row of a test user, for signing their access tokens. */
