@@ -4,6 +4,7 @@ import { DATASETS_BUCKET, DatasetFiles } from './adapters/dataset-files';
 import { databaseNow } from './adapters/datasets-store';
 import { createApp } from './app';
 import { createAuth } from './auth';
+import { issuerAt } from './auth/access-tokens';
 import { loadJwtKeys } from './auth/keys';
 import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
@@ -53,7 +54,7 @@ export async function startSidecar(
     dataDir: config.dataDir,
     publicUrl: () => publicUrl,
     // As configured, not as listening: a token outlives a restart on another port 0.
-    issuer: () => `${config.publicUrl.replace(/\/+$/, '')}/auth/v1`,
+    issuer: () => issuerAt(config.publicUrl),
     logger,
     db
   }).catch(async err => {

@@ -2,6 +2,7 @@ import type { Database } from '../db/types';
 import type { Logger } from '../logger';
 import type { PublicConfig } from '../routes/config';
 import type { AuthConfig } from './config';
+import { issuerAt } from './access-tokens';
 import { loadJwtKeys } from './keys';
 import { MailSeal } from './mail-seal';
 import { outboxMailer, smtpMailer, type Mailer } from './mailer';
@@ -59,7 +60,7 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
       signature: hosted.jwtSecret
         ? secretTokenVerifier(new TextEncoder().encode(hosted.jwtSecret))
         : jwksTokenVerifier(hosted.url),
-      issuer: () => `${hosted.url}/auth/v1`,
+      issuer: () => issuerAt(hosted.url),
       sessions: goTrueSessions(hosted.url, hosted.anonKey),
       cacheMs: config.sessionCheckMs
     });
@@ -86,9 +87,7 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
   const keys = await loadJwtKeys(options.dataDir);
   // GoTrue's own routes check the session themselves (AuthService.authenticate).
   const signature = secretTokenVerifier(keys.secret);
-  const issuer =
-    options.issuer ??
-    (() => `${options.publicUrl().replace(/\/+$/, '')}/auth/v1`);
+  const issuer = options.issuer ?? (() => issuerAt(options.publicUrl()));
   const verifier = liveTokenVerifier({
     signature,
     issuer,

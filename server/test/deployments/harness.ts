@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { loadRegistry } from '@insighter/registry';
 import { createApp } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
+import { issuerAt } from '../../src/auth/access-tokens';
 import { loadJwtKeys } from '../../src/auth/keys';
 import { loadConfig } from '../../src/config';
 import type { SqlDatabase } from '../../src/db/sql-database';
@@ -222,6 +223,8 @@ export async function startDeploymentsTestServer(
     config: config.auth,
     dataDir,
     publicUrl: () => publicUrl,
+    // As startSidecar: the configured URL, so tokens outlive a restart on another port.
+    issuer: () => issuerAt(config.publicUrl),
     logger: silentLogger,
     db: database.db
   });
@@ -266,7 +269,7 @@ export async function startDeploymentsTestServer(
   await deployments.restore();
 
   const tokenFor = (user: TestUser) =>
-    signIn(database.db, user, { issuer: `${url}/auth/v1`, secret: keys.secret });
+    signIn(database.db, user, { issuer: issuerAt(config.publicUrl), secret: keys.secret });
 
   const request = async (
     method: string,

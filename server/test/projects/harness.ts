@@ -8,7 +8,7 @@ import { loadRegistry, type ToolRegistry } from '@insighter/registry';
 import WebSocket from 'ws';
 import { createApp, type AppDeps } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
-import { issueAccessToken } from '../../src/auth/access-tokens';
+import { issueAccessToken, issuerAt } from '../../src/auth/access-tokens';
 import { loadJwtKeys } from '../../src/auth/keys';
 import { insertSession, type UserRow } from '../../src/auth/store';
 import { loadConfig } from '../../src/config';
@@ -103,6 +103,8 @@ export async function startProjectsTestServer(
     config: config.auth,
     dataDir,
     publicUrl: () => publicUrl,
+    // As startSidecar: the configured URL, so tokens outlive a restart on another port.
+    issuer: () => issuerAt(config.publicUrl),
     logger: silentLogger,
     db: database.db
   });
@@ -137,7 +139,7 @@ export async function startProjectsTestServer(
 
   const tokenFor = (user: TestUser, expiresInSeconds = 3600) =>
     signIn(database.db, user, {
-      issuer: `${url}/auth/v1`,
+      issuer: issuerAt(config.publicUrl),
       secret: keys.secret,
       expiresInSeconds
     });
