@@ -192,7 +192,9 @@ export async function startSidecar(
     hub: events,
     db,
     verifier: auth.verifier,
-    logger
+    logger,
+    // Streams ended elsewhere (another sidecar, a hosted project) close this soon after.
+    sessionCheckMs: Math.max(config.auth.sessionCheckMs, 1000)
   });
   let datasetsSwept: Promise<void> = Promise.resolve();
   const release = async () => {

@@ -10,13 +10,14 @@ import { connectEvents, type EventClient } from '../projects/harness';
 import {
   scratchPostgresDatabase,
   silentLogger,
-  type ScratchDatabase
+  type ScratchDatabase,
+  type TestBackend
 } from '../support/postgres';
 
 /**
  * The real sidecar (`startSidecar`: every route, the event stream, the
- * runners, tracking, datasets) on a scratch PostgreSQL 15 database and a temp
- * data dir, in this process — or as a child process (`sidecar-child.js`) for
+ * runners, tracking, datasets) on a scratch PostgreSQL 15 database (or, with
+ * `backend: 'pglite'`, PGlite in the data dir) and a temp data dir, in this process — or as a child process (`sidecar-child.js`) for
  * tests that kill it. People sign up through `/auth/v1` (auto-confirmed) and
  * get real access tokens.
  */
@@ -40,7 +41,8 @@ export interface ApiAnswer {
 export interface JobsSidecar {
   url: string;
   dataDir: string;
-  database: ScratchDatabase;
+  /** The scratch PostgreSQL database; undefined on PGlite. */
+  database?: ScratchDatabase;
   person(fullName?: string): Promise<Person>;
   api(
     person: Person | null,
@@ -80,6 +82,8 @@ export interface JobsSidecarOptions {
   child?: boolean;
   /** Reuse a data dir and database (a restart). */
   reuse?: { dataDir: string; database: ScratchDatabase; port: number };
+  /** 'postgres' (default): a scratch database; 'pglite': the embedded database in the data dir. */
+  backend?: TestBackend;
 }
 
 const TEST_ENV: Record<string, string> = {
@@ -93,7 +97,9 @@ const TEST_ENV: Record<string, string> = {
 export async function startJobsSidecar(
   options: JobsSidecarOptions = {}
 ): Promise<JobsSidecar> {
-  const database = options.reuse?.database ?? (await scratchPostgresDatabase());
+  const database =
+    options.reuse?.database ??
+    (options.backend === 'pglite' ? undefined : await scratchPostgresDatabase());
   const dataDir =
     options.reuse?.dataDir ??
     fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-jobs-test-'));
@@ -102,7 +108,7 @@ export async function startJobsSidecar(
     ...TEST_ENV,
     INSIGHTER_API_PORT: String(port),
     INSIGHTER_DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
+    ...(database ? { DATABASE_URL: database.url } : {}),
     ...options.env
   };
   let url: string;
@@ -244,7 +250,7 @@ export async function startJobsSidecar(
       await stop();
       if (!options.reuse) {
         fs.rmSync(dataDir, { recursive: true, force: true });
-        await database.drop();
+        await database?.drop();
       }
     }
   };

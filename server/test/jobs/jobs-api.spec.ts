@@ -29,7 +29,7 @@ describe('/api/v1/jobs with the process runner', () => {
     t = await startJobsSidecar({
       env: { INSIGHTER_JOBS_RUNNER: 'process', INSIGHTER_JOBS_MAX_RUNNING: '1' }
     });
-    db = new Client({ connectionString: t.database.url });
+    db = new Client({ connectionString: t.database!.url });
     await db.connect();
     alice = await t.person('Alice Analyst');
     bob = await t.person('Bob Outsider');

@@ -167,11 +167,11 @@ describe('/api/v1/jobs with the Docker runner', () => {
     const first = await startJobsSidecar({ child: true, env });
     const reuse = {
       dataDir: first.dataDir,
-      database: first.database,
+      database: first.database!,
       port: Number(new URL(first.url).port)
     };
     let second: JobsSidecar | undefined;
-    const db = new Client({ connectionString: first.database.url });
+    const db = new Client({ connectionString: first.database!.url });
     await db.connect();
     try {
       const s = await setUp(first);
@@ -255,7 +255,7 @@ describe('/api/v1/jobs with the Docker runner', () => {
     } finally {
       await db.end();
       await second?.close();
-      await first.database.drop();
+      await first.database!.drop();
       fs.rmSync(first.dataDir, { recursive: true, force: true });
     }
   }, 400_000);
