@@ -81,27 +81,8 @@ describe.each(BACKENDS)('the data dir on %s', backend => {
 
     // A real start's work: a person, a project, an upload, a recovery mail.
     email = `owner-${Date.now()}@example.com`;
-    const session = await json(
-      await fetch(`${api}/auth/v1/signup`, {
-        method: 'POST',
-        headers: { apikey: anonKey, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          email,
-          password: PASSWORD,
-          data: { full_name: 'Owner' }
-        })
-      })
-    );
-    const bearer = { authorization: `Bearer ${session.access_token}` };
-    const project = await json(
-      await fetch(`${api}/api/v1/projects`, {
-        method: 'POST',
-        headers: { ...bearer, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Credit Risk' })
-      }),
-      201
-    );
-    await upload(bearer, project.id, 'german_credit');
+    const owner = await signUpWithProject(email, 'Credit Risk');
+    await upload(owner.bearer, owner.projectId, 'german_credit');
     await json(
       await fetch(`${api}/auth/v1/recover`, {
         method: 'POST',
@@ -128,6 +109,31 @@ describe.each(BACKENDS)('the data dir on %s', backend => {
       fs.rmSync(home, { recursive: true, force: true });
     }
   });
+
+  /** A new account (auto-confirmed) with a project of its own. */
+  async function signUpWithProject(address: string, projectName: string) {
+    const session = await json(
+      await fetch(`${api}/auth/v1/signup`, {
+        method: 'POST',
+        headers: { apikey: anonKey, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          email: address,
+          password: PASSWORD,
+          data: { full_name: 'Owner' }
+        })
+      })
+    );
+    const bearer = { authorization: `Bearer ${session.access_token}` };
+    const project = await json(
+      await fetch(`${api}/api/v1/projects`, {
+        method: 'POST',
+        headers: { ...bearer, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: projectName })
+      }),
+      201
+    );
+    return { bearer, projectId: project.id as string };
+  }
 
   async function upload(
     bearer: Record<string, string>,
@@ -172,28 +178,12 @@ describe.each(BACKENDS)('the data dir on %s', backend => {
 
   it('keeps what is written after the start private', async () => {
     const since = Date.now() - 1000;
-    const signup = await json(
-      await fetch(`${api}/auth/v1/signup`, {
-        method: 'POST',
-        headers: { apikey: anonKey, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          email: `later-${Date.now()}@example.com`,
-          password: PASSWORD,
-          data: { full_name: 'Later' }
-        })
-      })
-    );
-    const bearer = { authorization: `Bearer ${signup.access_token}` };
-    const project = await json(
-      await fetch(`${api}/api/v1/projects`, {
-        method: 'POST',
-        headers: { ...bearer, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Later Project' })
-      }),
-      201
+    const later = await signUpWithProject(
+      `later-${Date.now()}@example.com`,
+      'Later Project'
     );
     for (let i = 0; i < 3; i++) {
-      await upload(bearer, project.id, `later-${i}`);
+      await upload(later.bearer, later.projectId, `later-${i}`);
     }
     const written = walk(dataDir).filter(e => e.mtimeMs >= since);
     expect(written.length).toBeGreaterThan(backend === 'pglite' ? 10 : 3);

@@ -57,28 +57,14 @@ describe.each(BACKENDS)('training job tokens on %s', backend => {
     return res.body as { id: string; run_id: string };
   };
 
-  /** A call with a bearer token; the answer's status. */
+  /** A call with `token` in Alice's name (the job's token, taken from it); the answer's status. */
   const status = async (
     token: string,
     method: string,
     path: string,
-    body?: unknown
-  ) =>
-    (
-      await fetch(`${t.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json'
-        },
-        body:
-          body === undefined
-            ? undefined
-            : typeof body === 'string'
-              ? body
-              : JSON.stringify(body)
-      })
-    ).status;
+    body?: unknown,
+    sidecar = t
+  ) => (await sidecar.api({ ...alice, token }, method, path, body)).status;
 
   /** MLflow as Alice (her own token): a run to aim at, in `experimentId`. */
   const aliceRun = async (experimentId: string) => {
@@ -107,6 +93,12 @@ describe.each(BACKENDS)('training job tokens on %s', backend => {
     const otherProjectRun = await aliceRun(otherExperiment);
     const mlflow = (path: string, body: unknown) =>
       status(token, 'POST', `/api/2.0/mlflow/${path}`, body);
+    const ownDataset = () =>
+      status(
+        token,
+        'GET',
+        `/api/v1/datasets/${dataset.id}/content?version=${dataset.version}&format=csv`
+      );
     const metric = { key: 'probe', value: 1, timestamp: Date.now(), step: 0 };
 
     // Its own run, its artifacts and its dataset version.
@@ -125,13 +117,7 @@ describe.each(BACKENDS)('training job tokens on %s', backend => {
         'probe'
       )
     ).toBe(200);
-    expect(
-      await status(
-        token,
-        'GET',
-        `/api/v1/datasets/${dataset.id}/content?version=${dataset.version}&format=csv`
-      )
-    ).toBe(200);
+    expect(await ownDataset()).toBe(200);
 
     // Another run of the same project, another project's, and anything else.
     const refusals = {
@@ -210,13 +196,7 @@ describe.each(BACKENDS)('training job tokens on %s', backend => {
     );
     expect(cancelled.body.status).toBe('cancelled');
     expect(await mlflow('runs/get', { run_id: running.run_id })).toBe(401);
-    expect(
-      await status(
-        token,
-        'GET',
-        `/api/v1/datasets/${dataset.id}/content?version=${dataset.version}&format=csv`
-      )
-    ).toBe(401);
+    expect(await ownDataset()).toBe(401);
   }, 120_000);
 
   it('trains with its token, which stops working when the job finishes', async () => {
@@ -260,14 +240,7 @@ describe.each(BACKENDS)('training job tokens on %s', backend => {
       expect(res.body.run_id).toBe(FAKE_RUN_ID);
       const token = await tokenOfRunningJob(FAKE_RUN_ID);
       const relayed = (path: string, body: unknown) =>
-        fetch(`${relay.url}/api/2.0/mlflow/${path}`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${token}`,
-            'content-type': 'application/json'
-          },
-          body: JSON.stringify(body)
-        }).then(r => r.status);
+        status(token, 'POST', `/api/2.0/mlflow/${path}`, body, relay);
       const anotherRun = 'b'.repeat(32);
 
       expect(await relayed('runs/log-batch', { run_id: FAKE_RUN_ID })).toBe(
@@ -276,16 +249,13 @@ describe.each(BACKENDS)('training job tokens on %s', backend => {
       expect(await relayed('runs/log-batch', { run_id: anotherRun })).toBe(403);
       expect(await relayed('experiments/search', {})).toBe(403);
       expect(
-        (
-          await fetch(
-            `${relay.url}/api/2.0/mlflow-artifacts/artifacts/7/${anotherRun}/artifacts/x.txt`,
-            {
-              method: 'PUT',
-              headers: { authorization: `Bearer ${token}` },
-              body: 'x'
-            }
-          )
-        ).status
+        await status(
+          token,
+          'PUT',
+          `/api/2.0/mlflow-artifacts/artifacts/7/${anotherRun}/artifacts/x.txt`,
+          'x',
+          relay
+        )
       ).toBe(403);
       // What was refused never reached the external server.
       expect(

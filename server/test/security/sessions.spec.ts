@@ -81,21 +81,11 @@ describe.each(BACKENDS)('sessions and tokens on %s', backend => {
 
   /** The status each API family answers a token with. */
   async function reach(
-    base: string,
     token: string,
     data: { person: Person; slug: string; datasetId: string }
   ): Promise<Record<string, number>> {
     const call = async (method: string, path: string, body?: unknown) =>
-      (
-        await fetch(`${base}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            'content-type': 'application/json'
-          },
-          body: body === undefined ? undefined : JSON.stringify(body)
-        })
-      ).status;
+      (await t.api({ ...data.person, token }, method, path, body)).status;
     return {
       'read projects': await call('GET', '/api/v1/projects'),
       'write projects': await call('POST', '/api/v1/projects', {
@@ -144,13 +134,13 @@ describe.each(BACKENDS)('sessions and tokens on %s', backend => {
   it('refuses the token in every API family, and closes its event stream, once the person signs out everywhere', async () => {
     const data = await personWithData();
     const { token } = data.person;
-    expect(await reach(t.url, token, data)).toEqual(accepted);
+    expect(await reach(token, data)).toEqual(accepted);
     const events = await t.events(data.person);
 
     const logout = await auth('logout?scope=global', token, { method: 'POST' });
     expect(logout.status).toBe(204);
 
-    expect(await reach(t.url, token, data)).toEqual(refused);
+    expect(await reach(token, data)).toEqual(refused);
     expect(await events.closed(5000)).toEqual({
       code: 4401,
       reason: 'Your session has ended: sign in again.'
@@ -160,14 +150,7 @@ describe.each(BACKENDS)('sessions and tokens on %s', backend => {
     expect((await again.closed(5000)).code).toBe(4401);
     // The project made before signing out is still there for a new session.
     const fresh = await signIn(data.person.email);
-    expect(
-      (
-        await reach(t.url, fresh, {
-          ...data,
-          person: { ...data.person, token: fresh }
-        })
-      )['read projects']
-    ).toBe(200);
+    expect((await reach(fresh, data))['read projects']).toBe(200);
   });
 
   it('ends only the other sessions on "sign out elsewhere" and on a new password, and this one on "sign out here"', async () => {
@@ -175,7 +158,7 @@ describe.each(BACKENDS)('sessions and tokens on %s', backend => {
     const here = data.person.token;
     const elsewhere = await signIn(data.person.email);
     const projects = async (token: string) =>
-      (await reach(t.url, token, data))['read projects'];
+      (await reach(token, data))['read projects'];
     expect(await projects(elsewhere)).toBe(200);
 
     expect(
@@ -208,7 +191,7 @@ describe.each(BACKENDS)('sessions and tokens on %s', backend => {
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .sign(secret);
     // The same claims signed again pass: only the changed claim is refused below.
-    expect(await reach(t.url, await resign(genuine), data)).toEqual(accepted);
+    expect(await reach(await resign(genuine), data)).toEqual(accepted);
 
     const forged = {
       'aud anon': { ...genuine, aud: 'anon' },
@@ -221,7 +204,7 @@ describe.each(BACKENDS)('sessions and tokens on %s', backend => {
     };
     for (const [what, claims] of Object.entries(forged)) {
       const token = await resign(claims);
-      expect({ what, ...(await reach(t.url, token, data)) }).toEqual({
+      expect({ what, ...(await reach(token, data)) }).toEqual({
         what,
         ...refused
       });
@@ -260,9 +243,11 @@ describe.each(BACKENDS)('sessions and tokens on %s', backend => {
 
     const projects = async (token: string) =>
       (
-        await fetch(`${hosted.url}/api/v1/projects`, {
-          headers: { authorization: `Bearer ${token}` }
-        })
+        await hosted.api(
+          { id: '', email: '', token },
+          'GET',
+          '/api/v1/projects'
+        )
       ).status;
 
     it('stops a token within a few seconds of its sign-out at the project, and closes its stream', async () => {
