@@ -221,7 +221,12 @@ export function attachEventStream(
 
   /** Closes the connection if its session ended since it was last checked. */
   async function recheck(connection: Connection): Promise<void> {
-    if (connection.ws.readyState !== WebSocket.OPEN) {
+    const exp = connection.claims.exp;
+    // An expired token is the expiry timer's to close (scheduleExpiry), with its own reason.
+    if (
+      connection.ws.readyState !== WebSocket.OPEN ||
+      (typeof exp === 'number' && exp * 1000 <= Date.now())
+    ) {
       return;
     }
     const token = connection.token;

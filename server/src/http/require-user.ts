@@ -22,7 +22,7 @@ declare global {
   }
 }
 
-/** Whether a training job's token may make this request (jobs/job-scope.ts). */
+/** Whether a training job's token may make this request (jobs/job-tokens.ts). */
 export type JobGate = (req: Request, job: JobScope) => boolean;
 
 /**
@@ -96,7 +96,7 @@ export function tokenRefusal(err: unknown): unknown {
 }
 
 /** A job's token used beyond its job's project, run or dataset. */
-export function jobOutOfScope(): HttpError {
+function jobOutOfScope(): HttpError {
   return new HttpError(
     403,
     "This is a training job's token: it can only log to its own run and read its own dataset.",
