@@ -27,6 +27,7 @@ import { createApp } from '../../server/src/app';
 import { createAuth } from '../../server/src/auth';
 import { issueAccessToken } from '../../server/src/auth/access-tokens';
 import { loadJwtKeys } from '../../server/src/auth/keys';
+import { insertSession } from '../../server/src/auth/store';
 import { loadConfig } from '../../server/src/config';
 import { openDatabase, type DatabaseTarget } from '../../server/src/db/open';
 import type { SqlDatabase } from '../../server/src/db/sql-database';
@@ -131,6 +132,11 @@ async function benchBackend(
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     const keys = await loadJwtKeys(dataDir);
+    // A signed-in session: every token is checked against its session.
+    const amr = [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }];
+    const session = await db.asService(tx =>
+      insertSession(tx, { id: randomUUID(), userId: benchUser.sub, amr })
+    );
     const { token } = await issueAccessToken({
       user: {
         id: benchUser.sub,
@@ -150,10 +156,10 @@ async function benchBackend(
         created_at: new Date(),
         updated_at: new Date()
       },
-      sessionId: randomUUID(),
+      sessionId: session.id,
       aal: 'aal1',
-      amr: [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }],
-      issuer: `${url}/auth/v1`,
+      amr,
+      issuer: `${config.publicUrl}/auth/v1`,
       expiresInSeconds: 3600,
       secret: keys.secret
     });

@@ -26,6 +26,7 @@ import { createApp } from '../../server/src/app';
 import { createAuth } from '../../server/src/auth';
 import { issueAccessToken } from '../../server/src/auth/access-tokens';
 import { loadJwtKeys } from '../../server/src/auth/keys';
+import { insertSession } from '../../server/src/auth/store';
 import { loadConfig } from '../../server/src/config';
 import { openDatabase, type DatabaseTarget } from '../../server/src/db/open';
 import type { SqlDatabase } from '../../server/src/db/sql-database';
@@ -111,7 +112,7 @@ async function benchBackend(
     const stream = attachEventStream(server, { hub, db, verifier: auth.verifier, logger });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const token = await tokenFor(user, dataDir, url);
+    const token = await tokenFor(db, user, dataDir, config.publicUrl);
     const claims = await auth.verifier.verify(token);
 
     const project = (
@@ -184,13 +185,19 @@ async function seedUser(db: SqlDatabase): Promise<{ id: string; email: string }>
   return rows[0];
 }
 
+/** A signed-in session of the user (tokens are checked against it) and its access token. */
 async function tokenFor(
+  db: SqlDatabase,
   user: { id: string; email: string },
   dataDir: string,
   url: string
 ): Promise<string> {
   const keys = await loadJwtKeys(dataDir);
   const now = new Date();
+  const amr = [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }];
+  const session = await db.asService(tx =>
+    insertSession(tx, { id: randomUUID(), userId: user.id, amr })
+  );
   return (
     await issueAccessToken({
       user: {
@@ -211,9 +218,9 @@ async function tokenFor(
         created_at: now,
         updated_at: now
       },
-      sessionId: randomUUID(),
+      sessionId: session.id,
       aal: 'aal1',
-      amr: [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }],
+      amr,
       issuer: `${url}/auth/v1`,
       expiresInSeconds: 3600,
       secret: keys.secret

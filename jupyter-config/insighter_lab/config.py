@@ -152,6 +152,8 @@ class InsighterSettings:
         return f"http://{host}:{self.api_port}"
 
     def ensure_dirs(self) -> None:
+        """Creates the folders Insighter Lab writes to; the data dir is private (0700)."""
+        keep_new_files_private()
         for folder in (
             self.data_dir,
             self.notebook_dir,
@@ -160,4 +162,18 @@ class InsighterSettings:
             self.logs_dir,
             self.run_dir,
         ):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A data dir made by an earlier version (or by hand) may be open to everyone.
+        os.chmod(self.data_dir, 0o700)
+
+
+#: Permission bits of group and others.
+SHARED_BITS = 0o077
+
+
+def keep_new_files_private() -> None:
+    """From now on this process, the sidecar and the kernels it starts create
+    folders 0700 and files 0600: the data dir holds the database, secrets, logs
+    and notebooks of one OS user, and nothing in it is for anyone else. (The
+    sidecar also takes group and other bits off what is already there.)"""
+    os.umask(SHARED_BITS)

@@ -80,6 +80,14 @@ def _log_line(log: logging.Logger, stream: str, line: str) -> None:
     log.log(level, "[sidecar] %s", message)
 
 
+def _private_log(path: Path):
+    """The sidecar log for appending, readable by this OS user only (0600),
+    whatever mode an earlier version left it with: it records requests."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+
+
 class SidecarSupervisor:
     """Keeps one sidecar process running between `start()` and `stop()`."""
 
@@ -219,7 +227,7 @@ class SidecarSupervisor:
             process.send_signal(signal.SIGTERM)
         self._write_pid_file(process.pid)
         self.log.info("Insighter sidecar started (pid %d): %s", process.pid, " ".join(self.command))
-        with open(self.log_file, "a", encoding="utf-8", errors="replace") as log_file:
+        with _private_log(self.log_file) as log_file:
             log_file.write(f"--- sidecar started, pid {process.pid}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
             log_file.flush()
             await asyncio.gather(

@@ -7,6 +7,7 @@ import { allowedHosts, refuseHost } from './http/allowed-hosts';
 import { errorHandler, notFound } from './http/errors';
 import { carriesProxySecret, forwardingTrust } from './http/forwarded';
 import { bearerToken, requireUser } from './http/require-user';
+import { jobRequestAllowed } from './jobs/job-tokens';
 import type { Logger } from './logger';
 import { authRoutes } from './routes/auth';
 import { datasetRoutes } from './routes/datasets';
@@ -105,13 +106,17 @@ export function createApp(deps: AppDeps): Express {
     );
   }
   const authenticate = requireUser(deps.auth.verifier);
+  // Training jobs' tokens: their dataset's content and their run's tracking, nothing else.
+  const authenticateOrJob = requireUser(deps.auth.verifier, {
+    jobs: jobRequestAllowed
+  });
   if (deps.datasets) {
     // Before the JSON parser too: uploads stream their bodies raw.
-    app.use(datasetRoutes(deps.datasets, authenticate));
+    app.use(datasetRoutes(deps.datasets, authenticateOrJob));
   }
   if (deps.tracking) {
     // Before the JSON parser too: artifact uploads stream raw, whatever their type.
-    app.use(trackingRoutes(deps.tracking, authenticate, deps.logger));
+    app.use(trackingRoutes(deps.tracking, authenticateOrJob, deps.logger));
   }
   app.use(jsonBody({ limit: '1mb' }));
   app.use(healthRoutes(deps.status, signedIn(deps)));

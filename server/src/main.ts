@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
+import { keepNewFilesPrivate } from './private-data-dir';
 import { startSidecar } from './server';
 
 /** Process entry: config from the environment, graceful shutdown on signals. */
 async function main(): Promise<void> {
+  // Before anything is written: the data dir is this OS user's alone.
+  keepNewFilesPrivate();
   let config;
   try {
     config = loadConfig();

@@ -6,13 +6,14 @@ import { databaseNow } from './adapters/datasets-store';
 import { createApp } from './app';
 import { allowedHosts } from './http/allowed-hosts';
 import { createAuth } from './auth';
+import { issuerAt } from './auth/access-tokens';
 import { loadJwtKeys } from './auth/keys';
 import type { Config } from './config';
 import { databaseHealthCheck } from './db/health';
 import { databaseTarget, openDatabase } from './db/open';
 import { EventHub } from './events/hub';
 import { JobChannels } from './jobs/job-channel';
-import { passThroughJobTokens, signingJobTokens } from './jobs/job-tokens';
+import { JobTokens } from './jobs/job-tokens';
 import { JobRunners } from './jobs/runners';
 import { loadWorkerId } from './jobs/worker-id';
 import { attachEventStream } from './events/stream';
@@ -27,6 +28,7 @@ import { createTracking } from './tracking';
 import { createDeployments } from './deployments';
 import { jobServingRunners } from './deployments/placement';
 import { ExternalRegistryModelSource, RegistryModelSource } from './deployments/registry-models';
+import { makePrivate } from './private-data-dir';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
@@ -48,6 +50,8 @@ export async function startSidecar(
 ): Promise<RunningSidecar> {
   // A bad manifest stops the start with a message naming the bad entry.
   const tools = loadRegistry(config.toolsManifest);
+  // Data dirs of earlier versions (and files copied in) had group and other bits.
+  await makePrivate(config.dataDir, logger);
   const { db } = await openDatabase(databaseTarget(config), { logger });
   // Links in mail and tokens' issuer; it names the real port once listening (tests use port 0).
   let linkUrl = config.linkUrl;
@@ -55,6 +59,8 @@ export async function startSidecar(
     config: config.auth,
     dataDir: config.dataDir,
     publicUrl: () => linkUrl,
+    // As configured, not as listening: a token outlives a restart on another port 0.
+    issuer: () => issuerAt(config.linkUrl),
     logger,
     db
   }).catch(async err => {
@@ -129,7 +135,13 @@ export async function startSidecar(
   await datasets.ingest.prepare();
   // Each job reaches the sidecar through a socket of its own (no network in its sandbox).
   const channels = new JobChannels();
-  const jobSecret = embeddedKeys?.secret ?? (hosted?.jwtSecret ? new TextEncoder().encode(hosted.jwtSecret) : undefined);
+  // Jobs' tokens: their own key, their job's reach, their job's life (jobs/job-tokens.ts).
+  const jobTokens = await JobTokens.create({
+    db,
+    dataDir: config.dataDir,
+    ttlSeconds: config.jobs.tokenTtlS
+  });
+  auth.verifier.acceptJobTokens(jobTokens);
   const jobs = new JobsService({
     db,
     events,
@@ -137,10 +149,7 @@ export async function startSidecar(
     projects,
     datasets,
     runners,
-    // With a hosted project verified by its published keys only, the user's own token is all a job can have.
-    tokens: jobSecret
-      ? signingJobTokens(jobSecret, () => `${linkUrl.replace(/\/+$/, '')}/auth/v1`, config.jobs.tokenTtlS)
-      : passThroughJobTokens(),
+    tokens: jobTokens,
     channels,
     dataDir: config.dataDir,
     worker: await loadWorkerId(config.dataDir),
@@ -196,7 +205,9 @@ export async function startSidecar(
     hub: events,
     db,
     verifier: auth.verifier,
-    logger
+    logger,
+    // Streams ended elsewhere (another sidecar, a hosted project) close this soon after.
+    sessionCheckMs: Math.max(config.auth.sessionCheckMs, 1000)
   });
   let datasetsSwept: Promise<void> = Promise.resolve();
   const release = async () => {

@@ -13,6 +13,12 @@ import { nodeStreamFetch } from './node-stream-fetch';
  */
 export const DATASETS_BUCKET = 'uploads';
 
+/**
+ * Read as the service: for a training job, whose token no Storage accepts.
+ * The route checked first that the job may read that very dataset version.
+ */
+export const AS_SERVICE = Symbol('read as the service');
+
 export interface DatasetFilesOptions {
   /** The Supabase URL (read when used: the embedded one is known after listen). */
   url: () => string;
@@ -72,7 +78,7 @@ export class DatasetFiles {
    * `signal` aborts the download (a client that went away).
    */
   async download(
-    token: string,
+    token: string | typeof AS_SERVICE,
     path: string,
     options: {
       range?: { start: number; end: number };
@@ -86,7 +92,9 @@ export class DatasetFiles {
     // storage-js passes these to fetch as they are (its type names only
     // `signal` and `cache`); the range goes to Storage unchanged.
     const parameters = { headers, signal: options.signal };
-    const { data, error } = await this.bucket(token)
+    const { data, error } = await this.bucket(
+      token === AS_SERVICE ? this.options.serviceRoleKey : token
+    )
       .download(path, {}, parameters as { signal?: AbortSignal })
       .asStream();
     if (error || !data) {

@@ -17,6 +17,11 @@ export interface AccessTokenInput {
   now?: number;
 }
 
+/** GoTrue's `iss`: the auth server's URL, `<base url>/auth/v1`. */
+export function issuerAt(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/auth/v1`;
+}
+
 export async function issueAccessToken(
   input: AccessTokenInput
 ): Promise<{ token: string; expiresAt: number }> {

@@ -43,6 +43,14 @@ export const authEnvShape = {
   INSIGHTER_AUTH_REFRESH_REUSE_INTERVAL_S: unsetIfEmpty(
     z.coerce.number().int().min(0).default(10)
   ),
+  /**
+   * How long the answer "this token's session still exists" is reused
+   * (milliseconds); a sign-out in this sidecar takes effect at once, one
+   * elsewhere (another sidecar, a hosted project) within this time.
+   */
+  INSIGHTER_AUTH_SESSION_CHECK_MS: unsetIfEmpty(
+    z.coerce.number().int().min(0).max(60_000).default(3000)
+  ),
   /** SMTP delivery, e.g. `smtp://user:pass@mail.example.com:587`; the outbox otherwise. */
   INSIGHTER_SMTP_URL: unsetIfEmpty(z.string().url().optional()),
   INSIGHTER_SMTP_FROM: unsetIfEmpty(
@@ -78,6 +86,8 @@ export interface AuthConfig {
   redirectUrls: string[];
   rateLimit: { windowSeconds: number; perIp: number; perEmail: number };
   refreshReuseIntervalSeconds: number;
+  /** How long a token's session check is reused (ms). */
+  sessionCheckMs: number;
   smtp?: { url: string; from: string };
   proxySecret?: string;
 }
@@ -117,6 +127,7 @@ export function authConfigFrom(e: AuthEnv): AuthConfig {
       perEmail: e.INSIGHTER_AUTH_RATE_LIMIT_PER_EMAIL
     },
     refreshReuseIntervalSeconds: e.INSIGHTER_AUTH_REFRESH_REUSE_INTERVAL_S,
+    sessionCheckMs: e.INSIGHTER_AUTH_SESSION_CHECK_MS,
     smtp: e.INSIGHTER_SMTP_URL
       ? { url: e.INSIGHTER_SMTP_URL, from: e.INSIGHTER_SMTP_FROM }
       : undefined,

@@ -2,15 +2,15 @@ import type { Database } from '../db/types';
 import type { Logger } from '../logger';
 import type { PublicConfig } from '../routes/config';
 import type { AuthConfig } from './config';
+import { issuerAt } from './access-tokens';
 import { loadJwtKeys } from './keys';
+import { MailSeal } from './mail-seal';
 import { outboxMailer, smtpMailer, type Mailer } from './mailer';
 import { OutboxService } from './outbox-service';
 import { AuthService } from './service';
-import {
-  jwksTokenVerifier,
-  secretTokenVerifier,
-  type TokenVerifier
-} from './token-verifier';
+import { liveTokenVerifier, type LiveTokenVerifier } from './live-tokens';
+import { databaseSessions, goTrueSessions } from './session-lookups';
+import { jwksTokenVerifier, secretTokenVerifier } from './token-verifier';
 
 /**
  * Auth, assembled for the mode in use. Embedded: the sidecar is a GoTrue for
@@ -20,8 +20,12 @@ import {
  */
 export interface Auth {
   readonly mode: 'embedded' | 'hosted';
-  /** The one verifier behind `requireUser` and `/auth/v1/user`. */
-  readonly verifier: TokenVerifier;
+  /**
+   * The one verifier of every API family (`requireUser`, Storage, MLflow,
+   * predictions, the event stream): signature, `aud`, `iss` and a live
+   * session (live-tokens.ts).
+   */
+  readonly verifier: LiveTokenVerifier;
   /** Embedded only: what `/auth/v1` serves. */
   readonly service?: AuthService;
   /** Embedded only: the mailbox behind `/api/v1/outbox`. */
@@ -42,6 +46,12 @@ export interface CreateAuthOptions {
    * after listen).
    */
   publicUrl: () => string;
+  /**
+   * Embedded only: the `iss` of its access tokens; default
+   * `<public url>/auth/v1`. The sidecar gives the configured URL (port 0
+   * included), so tokens outlive a restart on another port.
+   */
+  issuer?: () => string;
   logger: Logger;
   /** Needed in embedded mode only. */
   db?: Database;
@@ -51,9 +61,14 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
   const { config } = options;
   if (config.hosted) {
     const hosted = config.hosted;
-    const verifier = hosted.jwtSecret
-      ? secretTokenVerifier(new TextEncoder().encode(hosted.jwtSecret))
-      : jwksTokenVerifier(hosted.url);
+    const verifier = liveTokenVerifier({
+      signature: hosted.jwtSecret
+        ? secretTokenVerifier(new TextEncoder().encode(hosted.jwtSecret))
+        : jwksTokenVerifier(hosted.url),
+      issuer: () => issuerAt(hosted.url),
+      sessions: goTrueSessions(hosted.url, hosted.anonKey),
+      cacheMs: config.sessionCheckMs
+    });
     return {
       mode: 'hosted',
       verifier,
@@ -75,24 +90,36 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
     );
   }
   const keys = await loadJwtKeys(options.dataDir);
-  const verifier = secretTokenVerifier(keys.secret);
+  // GoTrue's own routes check the session themselves (AuthService.authenticate).
+  const signature = secretTokenVerifier(keys.secret);
+  const issuer = options.issuer ?? (() => issuerAt(options.publicUrl()));
+  const verifier = liveTokenVerifier({
+    signature,
+    issuer,
+    sessions: databaseSessions(db),
+    cacheMs: config.sessionCheckMs
+  });
   const mailer: Mailer = config.smtp
     ? smtpMailer(config.smtp.url, config.smtp.from)
     : outboxMailer();
+  const mailSeal = await MailSeal.load(options.dataDir);
   const service = new AuthService({
     db,
     keys,
-    verifier,
+    verifier: signature,
+    sessionsEnded: userId => verifier.sessionsEnded(userId),
     config,
     mailer,
+    mailSeal,
     publicUrl: options.publicUrl,
+    issuer,
     logger: options.logger
   });
   return {
     mode: 'embedded',
     verifier,
     service,
-    outbox: new OutboxService(db),
+    outbox: new OutboxService(db, mailSeal),
     apiKeys: [keys.anonKey, keys.serviceRoleKey],
     publicConfig: supabaseUrl => ({
       supabase_url: (supabaseUrl ?? options.publicUrl()).replace(/\/+$/, ''),

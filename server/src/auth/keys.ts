@@ -20,15 +20,31 @@ const MIN_SECRET_LENGTH = 32;
 
 /**
  * Reads `<dataDir>/secrets/jwt-secret`, creating it (mode 0600) on first
- * start. Creation is atomic: a temp file is hard-linked into place, so two
- * processes racing on a fresh data dir end up with the same secret and a
- * crash never leaves a half-written one.
+ * start; see `loadOrCreateSecret`.
  */
-export async function loadOrCreateJwtSecret(dataDir: string): Promise<string> {
+export function loadOrCreateJwtSecret(dataDir: string): Promise<string> {
+  return loadOrCreateSecret(dataDir, SECRET_FILE, {
+    minLength: MIN_SECRET_LENGTH,
+    ifShort:
+      'replace it or delete it to generate a new one (every session ends)'
+  });
+}
+
+/**
+ * Reads the secret `<dataDir>/secrets/<name>`, creating it (mode 0600, 48
+ * random bytes) on first start. Creation is atomic: a temp file is
+ * hard-linked into place, so two processes racing on a fresh data dir end up
+ * with the same secret and a crash never leaves a half-written one.
+ */
+export async function loadOrCreateSecret(
+  dataDir: string,
+  name: string,
+  check: { minLength: number; ifShort: string }
+): Promise<string> {
   const dir = path.join(dataDir, 'secrets');
-  const file = path.join(dir, SECRET_FILE);
+  const file = path.join(dir, name);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const existing = await readSecret(file);
+  const existing = await readSecret(file, check);
   if (existing) {
     return existing;
   }
@@ -44,14 +60,17 @@ export async function loadOrCreateJwtSecret(dataDir: string): Promise<string> {
   } finally {
     await fs.rm(tmp, { force: true });
   }
-  const stored = await readSecret(file);
+  const stored = await readSecret(file, check);
   if (!stored) {
-    throw new Error(`The JWT secret in ${file} is unreadable or too short.`);
+    throw new Error(`The secret in ${file} is unreadable or too short.`);
   }
   return stored;
 }
 
-async function readSecret(file: string): Promise<string | undefined> {
+async function readSecret(
+  file: string,
+  check: { minLength: number; ifShort: string }
+): Promise<string | undefined> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -62,9 +81,9 @@ async function readSecret(file: string): Promise<string | undefined> {
     throw err;
   }
   const secret = text.trim();
-  if (secret.length < MIN_SECRET_LENGTH) {
+  if (secret.length < check.minLength) {
     throw new Error(
-      `The JWT secret in ${file} is shorter than ${MIN_SECRET_LENGTH} characters: replace it or delete it to generate a new one (every session ends).`
+      `The secret in ${file} is shorter than ${check.minLength} characters: ${check.ifShort}.`
     );
   }
   return secret;

@@ -1,15 +1,17 @@
 import type { Queryable } from '../db/types';
 
-/** A mail as written to `auth.insighter_mail_outbox` (SQL lives here only). */
-export interface OutboxMail {
+/**
+ * A mail as `auth.insighter_mail_outbox` keeps it (SQL lives here only): its
+ * body and link sealed (see mail-seal.ts), the rest in the clear.
+ */
+export interface OutboxRow {
   id: string;
   user_id: string | null;
   purpose: string;
   to: string;
   subject: string;
-  text: string;
-  html: string;
-  link: string | null;
+  /** Text, HTML and link, sealed with the outbox key. */
+  sealed: string;
   status: 'stored' | 'pending' | 'sent' | 'failed';
   error: string | null;
   created_at: string;
@@ -17,31 +19,28 @@ export interface OutboxMail {
 }
 
 export type NewMail = Pick<
-  OutboxMail,
-  'id' | 'purpose' | 'to' | 'subject' | 'text' | 'html'
+  OutboxRow,
+  'id' | 'purpose' | 'to' | 'subject' | 'sealed'
 > & {
   userId: string;
-  link: string;
   status: 'stored' | 'pending';
 };
 
-const COLUMNS = `id, user_id, purpose, to_email as "to", subject, text_body as "text",
-  html_body as "html", link, status, error, created_at, sent_at`;
+const COLUMNS = `id, user_id, purpose, to_email as "to", subject, sealed, status,
+  error, created_at, sent_at`;
 
 export async function insertMail(tx: Queryable, mail: NewMail): Promise<void> {
   await tx.query(
     `insert into auth.insighter_mail_outbox
-       (id, user_id, purpose, to_email, subject, text_body, html_body, link, status)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+       (id, user_id, purpose, to_email, subject, sealed, status)
+     values ($1, $2, $3, $4, $5, $6, $7)`,
     [
       mail.id,
       mail.userId,
       mail.purpose,
       mail.to,
       mail.subject,
-      mail.text,
-      mail.html,
-      mail.link,
+      mail.sealed,
       mail.status
     ]
   );
@@ -50,8 +49,8 @@ export async function insertMail(tx: Queryable, mail: NewMail): Promise<void> {
 export async function listMail(
   tx: Queryable,
   limit: number
-): Promise<OutboxMail[]> {
-  const { rows } = await tx.query<OutboxMail>(
+): Promise<OutboxRow[]> {
+  const { rows } = await tx.query<OutboxRow>(
     `select ${COLUMNS} from auth.insighter_mail_outbox
       order by created_at desc, id desc limit $1`,
     [limit]
@@ -62,8 +61,8 @@ export async function listMail(
 export async function getMail(
   tx: Queryable,
   id: string
-): Promise<OutboxMail | undefined> {
-  const { rows } = await tx.query<OutboxMail>(
+): Promise<OutboxRow | undefined> {
+  const { rows } = await tx.query<OutboxRow>(
     `select ${COLUMNS} from auth.insighter_mail_outbox where id = $1`,
     [id]
   );
@@ -84,7 +83,7 @@ export async function setMailStatus(
   );
 }
 
-function normalize(row: OutboxMail): OutboxMail {
+function normalize(row: OutboxRow): OutboxRow {
   return {
     ...row,
     created_at: iso(row.created_at)!,

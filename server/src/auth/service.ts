@@ -12,6 +12,7 @@ import {
   validationFailed
 } from './errors';
 import type { JwtKeys } from './keys';
+import type { MailSeal } from './mail-seal';
 import { composeMail, type Mailer, type MailMessage } from './mailer';
 import { insertMail, setMailStatus } from './outbox';
 import {
@@ -39,8 +40,17 @@ export interface AuthServiceDeps {
   verifier: TokenVerifier;
   config: AuthConfig;
   mailer: Mailer;
+  /**
+   * Told after sessions of the user ended (sign-out, new password, a stolen
+   * refresh token): tokens of those sessions stop working at once.
+   */
+  sessionsEnded?: (userId: string) => void;
+  /** Seals the outbox copy of each mail: the link in it is live. */
+  mailSeal: MailSeal;
   /** The sidecar's public URL (known only after listening when the port is 0). */
   publicUrl: () => string;
+  /** The `iss` of the access tokens it issues (the live verifier expects it). */
+  issuer: () => string;
   logger: Logger;
 }
 
@@ -219,6 +229,7 @@ export class AuthService {
       ) {
         await store.deleteSession(tx, token.session_id);
         return {
+          endedFor: token.user_id,
           error: new GoTrueError(
             400,
             'refresh_token_already_used',
@@ -243,6 +254,9 @@ export class AuthService {
       return { user, session: { ...session, refreshToken: next } };
     });
     if (outcome.error) {
+      if (outcome.endedFor) {
+        this.deps.sessionsEnded?.(outcome.endedFor);
+      }
       // Thrown after commit: ending a session on reuse must not be rolled back.
       throw outcome.error;
     }
@@ -369,6 +383,9 @@ export class AuthService {
       }
       return (await store.findUserById(tx, user.id))!;
     });
+    if (encryptedPassword) {
+      this.deps.sessionsEnded?.(user.id);
+    }
     return toGoTrueUser(fresh);
   }
 
@@ -391,6 +408,7 @@ export class AuthService {
         await store.deleteUserSessions(tx, user.id);
       }
     });
+    this.deps.sessionsEnded?.(user.id);
   }
 
   /** `POST /recover`: the same empty answer whether or not the email has an account. */
@@ -590,9 +608,15 @@ export class AuthService {
       id,
       userId: user.id,
       purpose,
-      link: link.url,
-      status: this.deps.mailer.kind === 'smtp' ? 'pending' : 'stored',
-      ...message
+      to: message.to,
+      subject: message.subject,
+      // The database never holds the link in the clear (mail-seal.ts).
+      sealed: this.deps.mailSeal.seal(id, {
+        text: message.text,
+        html: message.html,
+        link: link.url
+      }),
+      status: this.deps.mailer.kind === 'smtp' ? 'pending' : 'stored'
     });
     return { id, purpose, message };
   }
@@ -685,7 +709,7 @@ export class AuthService {
       sessionId: session.id,
       aal: session.aal,
       amr: session.amr,
-      issuer: `${this.deps.publicUrl().replace(/\/+$/, '')}/auth/v1`,
+      issuer: this.deps.issuer(),
       expiresInSeconds: expiresIn,
       secret: this.deps.keys.secret
     });

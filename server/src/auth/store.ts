@@ -212,6 +212,27 @@ export async function findSession(
   return rows[0];
 }
 
+/**
+ * Whether the session exists, is the user's, and the user may still sign in
+ * (not deleted, not banned): what every request's token is checked against.
+ */
+export async function isSessionLive(
+  tx: Queryable,
+  sessionId: string,
+  userId: string
+): Promise<boolean> {
+  const { rows } = await tx.query<{ live: boolean }>(
+    `select exists (
+       select 1 from auth.insighter_sessions s
+         join auth.users u on u.id = s.user_id
+        where s.id = $1 and s.user_id = $2 and u.deleted_at is null
+          and (u.banned_until is null or u.banned_until <= now())
+     ) as live`,
+    [sessionId, userId]
+  );
+  return rows[0]?.live === true;
+}
+
 export async function deleteSession(tx: Queryable, id: string): Promise<void> {
   await tx.query(`delete from auth.insighter_sessions where id = $1`, [id]);
 }

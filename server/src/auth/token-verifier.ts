@@ -13,12 +13,51 @@ import type { JwtClaims } from '../db/types';
  */
 export interface TokenVerifier {
   /** Resolves with the token's claims; rejects with `InvalidTokenError`. */
-  verify(token: string): Promise<JwtClaims>;
+  verify(token: string, options?: VerifyOptions): Promise<JwtClaims>;
+  /** The job a training job's token (`insighter_job`) acts for, while it runs. */
+  jobScope?(claims: JwtClaims): Promise<JobScope | undefined>;
+}
+
+export interface VerifyOptions {
+  /**
+   * Accept a training job's token too (jobs/job-tokens.ts). Off by default:
+   * a job's token is good for its own run and dataset only, which the
+   * caller then checks against `jobScope`.
+   */
+  allowJobTokens?: boolean;
+}
+
+/** What a training job's token may reach: its project's run, experiment, dataset and model. */
+export interface JobScope {
+  jobId: string;
+  userId: string;
+  projectId: string;
+  runId: string;
+  experimentId: string | null;
+  datasetId: string;
+  datasetVersion: number | null;
+  modelName: string | null;
 }
 
 /** Any reason a JWT is not accepted; the message is safe to show. */
 export class InvalidTokenError extends Error {
   readonly code = 'bad_jwt';
+
+  /** 401: sign in (again); 403: a good token that may not be used here. */
+  constructor(
+    message: string,
+    readonly status: 401 | 403 = 401
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The token's session could not be checked (the auth server did not answer):
+ * neither accepted nor refused, so the request is answered 503.
+ */
+export class SessionCheckFailedError extends Error {
+  readonly code = 'session_check_failed';
 }
 
 const ROLES = new Set(['authenticated', 'anon', 'service_role']);

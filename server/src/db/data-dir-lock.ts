@@ -27,7 +27,7 @@ export function acquireDataDirLock(lockPath: string, dir: string): DataDirLock {
   // A few rounds: another process may take over the same stale lock at once.
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fd = fs.openSync(lockPath, 'wx', 0o644);
+      const fd = fs.openSync(lockPath, 'wx', 0o600);
       try {
         fs.writeSync(fd, `${process.pid}\n`);
       } finally {

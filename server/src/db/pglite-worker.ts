@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { PrivateNodeFS } from './private-nodefs';
 import type {
   FromPgliteThread,
   PgliteThreadOptions,
@@ -30,7 +31,8 @@ function fatal(err: unknown): never {
 
 async function open(): Promise<PGlite> {
   const pglite = new PGlite({
-    dataDir: options.dataDir,
+    // Files 0600 and folders 0700, whatever Emscripten asks for (private-nodefs.ts).
+    fs: options.dataDir ? new PrivateNodeFS(options.dataDir) : undefined,
     loadDataDir: options.loadFrom ? new Blob([options.loadFrom]) : undefined,
     startParams: [...PGlite.defaultStartParams, ...options.startParams]
   });

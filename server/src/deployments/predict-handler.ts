@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier';
+import type { TokenVerifier } from '../auth/token-verifier';
 import type { Database, JwtClaims } from '../db/types';
 import { HttpError } from '../http/errors';
+import { tokenRefusal } from '../http/require-user';
 import type { Logger } from '../logger';
 import { looksLikeApiKey, type ApiKeyResolver } from './api-keys';
 import { BatchRefusedError } from './batcher';
@@ -105,10 +106,7 @@ export function createPredictHandler(deps: PredictHandlerDeps): PredictHandler {
     try {
       claims = await deps.verifier.verify(bearer);
     } catch (err) {
-      if (err instanceof InvalidTokenError) {
-        throw new HttpError(401, 'Your session is not valid or has expired: sign in again.', 'bad_jwt');
-      }
-      throw err;
+      throw tokenRefusal(err);
     }
     if (claims.role !== 'authenticated' || !claims.sub) {
       throw new HttpError(401, "This request needs a signed-in user's access token or an API key.", 'unauthorized');

@@ -2,7 +2,12 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Request } from 'express';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier';
+import type { LiveTokenVerifier } from '../auth/live-tokens';
+import {
+  InvalidTokenError,
+  SessionCheckFailedError,
+  type TokenVerifier
+} from '../auth/token-verifier';
 import type { Database, JwtClaims } from '../db/types';
 import { bearerToken } from '../http/require-user';
 import type { Logger } from '../logger';
@@ -21,7 +26,9 @@ import type { EventHub, EventResource, ServerEvent } from './hub';
  * A missing, bad or expired token still completes the handshake and is then
  * closed with 4401, so a browser can tell "sign in again" from "server down"
  * (1006). The socket is closed with 4401 when its token expires, unless the
- * client first sends `{"type": "auth.refresh", "access_token": "<new>"}`.
+ * client first sends `{"type": "auth.refresh", "access_token": "<new>"}`,
+ * and when its session ends (sign-out, a new password): at once when this
+ * sidecar ended it, else at the next session check (every few seconds).
  *
  * Messages from the server are `{"type", "payload"}` events (see
  * event-types.ts). A user receives an event only when, under their own claims,
@@ -49,8 +56,11 @@ export const CloseCodes = {
 export interface EventStreamOptions {
   hub: EventHub;
   db: Database;
-  verifier: TokenVerifier;
+  /** With `onSessionsEnded` (auth/live-tokens.ts), a sign-out here closes streams at once. */
+  verifier: TokenVerifier & Partial<Pick<LiveTokenVerifier, 'onSessionsEnded'>>;
   logger: Logger;
+  /** How often each stream's token is checked again (its session may have ended). */
+  sessionCheckMs?: number;
   /** How often to ping; a client that missed the previous ping is dropped. */
   heartbeatMs?: number;
   /** Unsent bytes a slow client may hold before it is dropped. */
@@ -69,6 +79,8 @@ const TABLE_NAME = /^[a-z_][a-z0-9_]*$/;
 interface Connection {
   ws: WebSocket;
   claims: JwtClaims;
+  /** Checked again every `sessionCheckMs`: the session behind it may end. */
+  token: string;
   alive: boolean;
   expiry?: NodeJS.Timeout;
 }
@@ -117,6 +129,7 @@ export function attachEventStream(
 ): EventStream {
   const { db, verifier, logger } = options;
   const heartbeatMs = options.heartbeatMs ?? 30_000;
+  const sessionCheckMs = options.sessionCheckMs ?? 5000;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const channels = new Map<string, UserChannel>();
   let closing: Promise<void> | undefined;
@@ -153,56 +166,95 @@ export function attachEventStream(
     void authenticate(req).then(result =>
       wss.handleUpgrade(req, socket, head, ws => {
         if ('reason' in result) {
-          ws.close(CloseCodes.unauthorized, result.reason);
+          ws.close(result.code, result.reason);
           return;
         }
-        open(ws, result.claims);
+        open(ws, result.claims, result.token);
       })
     );
   };
   server.on('upgrade', onUpgrade);
 
-  async function authenticate(
-    req: http.IncomingMessage
-  ): Promise<{ claims: JwtClaims } | { reason: string }> {
+  type Verified =
+    { claims: JwtClaims; token: string } | { reason: string; code: number };
+
+  async function authenticate(req: http.IncomingMessage): Promise<Verified> {
     const token = tokenOf(req);
     if (!token) {
       return {
+        code: CloseCodes.unauthorized,
         reason: `Sign in first: send "Authorization: Bearer <token>" or the ${BEARER_PROTOCOL_PREFIX}<token> subprotocol.`
       };
     }
     return verifyUser(token);
   }
 
-  async function verifyUser(
-    token: string
-  ): Promise<{ claims: JwtClaims } | { reason: string }> {
+  async function verifyUser(token: string): Promise<Verified> {
     try {
       const claims = await verifier.verify(token);
       if (claims.role !== 'authenticated' || !claims.sub) {
         return {
+          code: CloseCodes.unauthorized,
           reason:
             "Sign in first: the stream needs a signed-in user's access token."
         };
       }
-      return { claims };
+      return { claims, token };
     } catch (err) {
       if (err instanceof InvalidTokenError) {
-        return {
-          reason: 'Your session is not valid or has expired: sign in again.'
-        };
+        return err.status === 403
+          ? { code: CloseCodes.forbidden, reason: err.message }
+          : {
+              code: CloseCodes.unauthorized,
+              reason: 'Your session is not valid or has expired: sign in again.'
+            };
       }
-      logger.error({ err }, 'could not verify an event stream token');
-      return { reason: 'Your session could not be checked: try again.' };
+      if (!(err instanceof SessionCheckFailedError)) {
+        logger.error({ err }, 'could not verify an event stream token');
+      }
+      return {
+        code: CloseCodes.tryAgainLater,
+        reason: 'Your session could not be checked: try again.'
+      };
     }
   }
 
-  function open(ws: WebSocket, claims: JwtClaims): void {
+  /** Closes the connection if its session ended since it was last checked. */
+  async function recheck(connection: Connection): Promise<void> {
+    const exp = connection.claims.exp;
+    // An expired token is the expiry timer's to close (scheduleExpiry), with its own reason.
+    if (
+      connection.ws.readyState !== WebSocket.OPEN ||
+      (typeof exp === 'number' && exp * 1000 <= Date.now())
+    ) {
+      return;
+    }
+    const token = connection.token;
+    try {
+      await verifier.verify(token);
+    } catch (err) {
+      // A refresh that came meanwhile brought another token: that one counts.
+      if (err instanceof InvalidTokenError && connection.token === token) {
+        connection.ws.close(
+          CloseCodes.unauthorized,
+          'Your session has ended: sign in again.'
+        );
+      } else if (!(err instanceof InvalidTokenError)) {
+        // The auth server did not answer: the stream stays, and is asked about again.
+        logger.warn(
+          { err, userId: connection.claims.sub },
+          'could not check an event stream session'
+        );
+      }
+    }
+  }
+
+  function open(ws: WebSocket, claims: JwtClaims, token: string): void {
     if (closing) {
       ws.close(CloseCodes.goingAway, 'The server is shutting down.');
       return;
     }
-    const connection: Connection = { ws, claims, alive: true };
+    const connection: Connection = { ws, claims, token, alive: true };
     let channel = channels.get(claims.sub);
     if (!channel) {
       channel = { connections: new Set(), queue: Promise.resolve() };
@@ -275,12 +327,15 @@ export function attachEventStream(
     if (message?.type !== 'auth.refresh') {
       return;
     }
-    const result =
+    const result: Verified =
       typeof message.access_token === 'string'
         ? await verifyUser(message.access_token)
-        : { reason: 'auth.refresh needs an access_token.' };
+        : {
+            code: CloseCodes.unauthorized,
+            reason: 'auth.refresh needs an access_token.'
+          };
     if ('reason' in result) {
-      connection.ws.close(CloseCodes.unauthorized, result.reason);
+      connection.ws.close(result.code, result.reason);
       return;
     }
     if (result.claims.sub !== connection.claims.sub) {
@@ -291,6 +346,7 @@ export function attachEventStream(
       return;
     }
     connection.claims = result.claims;
+    connection.token = result.token;
     scheduleExpiry(connection);
   }
 
@@ -434,6 +490,21 @@ export function attachEventStream(
   }, heartbeatMs);
   heartbeat.unref();
 
+  const recheckAll = (userId?: string) => {
+    for (const [id, channel] of channels) {
+      if (userId === undefined || id === userId) {
+        for (const connection of channel.connections) {
+          void recheck(connection);
+        }
+      }
+    }
+  };
+  const sessionChecks = setInterval(() => recheckAll(), sessionCheckMs);
+  sessionChecks.unref();
+  const stopListening = verifier.onSessionsEnded?.(userId =>
+    recheckAll(userId)
+  );
+
   return {
     get connections() {
       let count = 0;
@@ -445,6 +516,8 @@ export function attachEventStream(
     close() {
       return (closing ??= (async () => {
         clearInterval(heartbeat);
+        clearInterval(sessionChecks);
+        stopListening?.();
         unsubscribe();
         server.off('upgrade', onUpgrade);
         const sockets = [...wss.clients];

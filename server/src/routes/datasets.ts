@@ -16,7 +16,11 @@ import { parseJsonBody } from '../http/parse-body';
 import { optionalQuery } from '../http/query';
 import { currentUser } from '../http/require-user';
 import { setUserContentHeaders } from '../http/user-content';
-import type { DatasetContent, DatasetsService } from '../services/datasets';
+import {
+  AS_SERVICE,
+  type DatasetContent,
+  type DatasetsService
+} from '../services/datasets';
 import { ClientGone, PREVIEW_ROWS } from '../services/datasets-ingest';
 import { jsonBody } from '../http/json-body';
 
@@ -234,7 +238,8 @@ export function datasetRoutes(
     }
     const content = await datasets.content(
       currentUser(req),
-      req.accessToken!,
+      // A job's token reaches this route for its own dataset version only (jobs/job-tokens.ts).
+      req.job ? AS_SERVICE : req.accessToken!,
       req.params.id,
       versionQuery(req),
       format === 'csv'

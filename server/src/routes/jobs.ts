@@ -51,9 +51,7 @@ export function jobRoutes(
       JOB_EXAMPLE,
       'the training job as a JSON object'
     );
-    res
-      .status(202)
-      .json(await jobs.create(currentUser(req), req.accessToken, body));
+    res.status(202).json(await jobs.create(currentUser(req), body));
   });
 
   router.get('/api/v1/jobs', async (req, res) => {

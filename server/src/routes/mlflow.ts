@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   Router,
@@ -10,10 +11,12 @@ import { drainUnreadBody } from '../http/drain-body';
 import { HttpError, knownProblem } from '../http/errors';
 import { currentUser } from '../http/require-user';
 import { jobChannelOf } from '../jobs/job-channel';
+import type { JobScope } from '../auth/token-verifier';
 import type { Logger } from '../logger';
 import { StorageError } from '../storage/errors';
 import type { Tracking } from '../tracking';
 import type { ArtifactsService } from '../tracking/artifacts-service';
+import { checkJobArtifactPath, checkJobCall } from '../tracking/job-access';
 import {
   codeForStatus,
   invalidParameter,
@@ -458,6 +461,9 @@ export function mlflowRoutes(deps: MlflowRouteDeps): Router {
           method
         ](`${prefix}${path}`, parseJson, async (req: Request, res: Response) => {
           const input = requestInput(req);
+          if (req.job) {
+            checkJobCall(req.job, path, input);
+          }
           if (path === '/runs/log-batch') {
             checkBatchSize(req);
           }
@@ -477,18 +483,25 @@ export function mlflowRoutes(deps: MlflowRouteDeps): Router {
   router.use(ARTIFACTS_PATH, deps.authenticate);
   router.get(ARTIFACTS_PATH, async (req, res) => {
     const input = queryInput(req.query as Record<string, unknown>);
+    const path = optionalString(input, 'path') ?? '';
+    if (req.job) {
+      checkJobArtifactPath(req.job, path);
+    }
     sendJson(res, {
-      files: await artifacts.listProxied(
-        currentUser(req),
-        optionalString(input, 'path') ?? ''
-      )
+      files: await artifacts.listProxied(currentUser(req), path)
     });
   });
   router.get(`${ARTIFACTS_PATH}/*path`, async (req, res) => {
+    if (req.job) {
+      checkJobArtifactPath(req.job, artifactPath(req));
+    }
     const object = await artifacts.open(currentUser(req), artifactPath(req));
     sendObject(req, res, object);
   });
   router.put(`${ARTIFACTS_PATH}/*path`, async (req, res) => {
+    if (req.job) {
+      checkJobArtifactPath(req.job, artifactPath(req));
+    }
     const declared = req.headers['content-length'];
     await artifacts.upload(
       currentUser(req),
@@ -507,6 +520,31 @@ export function mlflowRoutes(deps: MlflowRouteDeps): Router {
   });
   router.use([...PREFIXES, ARTIFACTS_PATH], mlflowErrors(deps.logger));
   return router;
+}
+
+/**
+ * A job's call relayed to an external MLflow server, checked as the built-in
+ * routes check it: artifact paths as they are; other calls once their JSON
+ * body is read, which is then relayed as read (the returned bytes).
+ */
+async function checkJobRelay(
+  req: Request,
+  res: Response,
+  job: JobScope
+): Promise<Buffer | undefined> {
+  if (req.baseUrl.endsWith('/mlflow-artifacts')) {
+    const rest = req.path.replace(/^\/artifacts\/?/, '');
+    const input = queryInput(req.query as Record<string, unknown>);
+    checkJobArtifactPath(job, rest || (optionalString(input, 'path') ?? ''));
+    return undefined;
+  }
+  await new Promise<void>((resolve, reject) =>
+    parseJson(req, res, (err?: unknown) => (err ? reject(err) : resolve()))
+  );
+  checkJobCall(job, req.path, requestInput(req));
+  return ['GET', 'HEAD'].includes(req.method)
+    ? undefined
+    : Buffer.from(JSON.stringify(req.body ?? {}));
 }
 
 /** The fields of a request: the query string (GET, or a DELETE without body) and the JSON body. */
@@ -631,11 +669,20 @@ export function trackingRoutes(
       }
     }
     const hasBody = !['GET', 'HEAD'].includes(req.method);
+    let body: Readable | undefined = hasBody ? req : undefined;
+    if (req.job) {
+      const checked = await checkJobRelay(req, res, req.job);
+      if (checked) {
+        body = Readable.from([checked]);
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = String(checked.length);
+      }
+    }
     const answer = await external.relay(
       req.method,
       req.originalUrl.replace(/^\/ajax-api\//, '/api/'),
       headers,
-      hasBody ? req : undefined
+      body
     );
     res.status(answer.statusCode);
     for (const name of ['content-type', 'content-length', 'content-range', 'etag', 'last-modified']) {

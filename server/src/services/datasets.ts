@@ -6,8 +6,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import {
   StorageCallError,
   storageFailure,
+  type AS_SERVICE,
   type DatasetFiles
 } from '../adapters/dataset-files';
+
+export { AS_SERVICE } from '../adapters/dataset-files';
 import {
   deleteDataset,
   deleteVersion,
@@ -258,7 +261,7 @@ export class DatasetsService {
    */
   async content(
     user: JwtClaims,
-    token: string,
+    token: string | typeof AS_SERVICE,
     id: string,
     version: number | null,
     asCsv: boolean
@@ -287,7 +290,7 @@ export class DatasetsService {
   }
 
   private async convertToCsv(
-    token: string,
+    token: string | typeof AS_SERVICE,
     stored: StoredVersion
   ): Promise<DatasetContent> {
     const work = await fsp.mkdtemp(path.join(this.ingest.workDir, 'convert-'));

@@ -221,11 +221,7 @@ export class JobsService {
     }
   }
 
-  async create(
-    user: JwtClaims,
-    accessToken: string | undefined,
-    body: TrainJobBody
-  ): Promise<JobRow> {
+  async create(user: JwtClaims, body: TrainJobBody): Promise<JobRow> {
     if (this.closed) {
       throw new HttpError(
         503,
@@ -269,8 +265,8 @@ export class JobsService {
     }
 
     // Before the run is opened: a job that cannot get a token leaves nothing behind.
-    const token = await this.o.tokens.issue(user, accessToken);
     const jobId = randomUUID();
+    const token = await this.o.tokens.issue(user, jobId);
     const { experiment_id, run } = await this.openRun(
       user,
       project,
@@ -809,6 +805,8 @@ export class JobsService {
     }
     this.active.delete(sup.job.id);
     const { job, user } = sup;
+    // The job's process is gone: whatever still holds its token loses access now.
+    this.o.tokens.ended(job.id);
     try {
       await this.o.channels.close(job.id);
       await sup.pump?.close();

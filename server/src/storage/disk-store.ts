@@ -98,6 +98,11 @@ export class DiskObjectStore {
     source.once('error', onError);
     source.once('close', onClose);
     source.pipe(meter);
+    // Gone before anyone listened (while the caller's session was checked):
+    // its 'close' will not come again.
+    if (source.closed) {
+      onClose();
+    }
     try {
       await written;
     } catch (err) {

@@ -336,18 +336,24 @@ describe('hosted mode (SUPABASE_URL)', () => {
       publicUrl: () => config.publicUrl,
       logger: silentLogger
     });
-    const token = await new SignJWT({
-      role: 'authenticated',
-      aud: 'authenticated'
-    })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('3f7c1a56-1111-4222-8333-944444444444')
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(jwtSecret));
+    const signed = (issuer: string) =>
+      new SignJWT({ role: 'authenticated', aud: 'authenticated' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(issuer)
+        .setSubject('3f7c1a56-1111-4222-8333-944444444444')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(jwtSecret));
+    // As the project's GoTrue issues them: `iss` is <SUPABASE_URL>/auth/v1.
+    const token = await signed('https://project-ref.supabase.co/auth/v1');
     await expect(auth.verifier.verify(token)).resolves.toMatchObject({
       sub: '3f7c1a56-1111-4222-8333-944444444444',
       role: 'authenticated'
     });
+    await expect(
+      auth.verifier.verify(
+        await signed('https://other-ref.supabase.co/auth/v1')
+      )
+    ).rejects.toThrow(/another auth server/);
     const foreign = await new SignJWT({ role: 'authenticated' })
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime('1h')

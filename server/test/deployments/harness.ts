@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { loadRegistry } from '@insighter/registry';
 import { createApp } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
-import { issueAccessToken } from '../../src/auth/access-tokens';
+import { issuerAt } from '../../src/auth/access-tokens';
 import { loadJwtKeys } from '../../src/auth/keys';
 import { loadConfig } from '../../src/config';
 import type { SqlDatabase } from '../../src/db/sql-database';
@@ -23,7 +23,7 @@ import { folderDigest } from '../../src/tracking/model-digest';
 import { attachEventStream, type EventStream } from '../../src/events/stream';
 import { ProjectsService } from '../../src/services/projects';
 import { StatusService } from '../../src/services/status';
-import { userRow } from '../projects/harness';
+import { signIn } from '../projects/harness';
 import {
   createUser,
   freshDatabase,
@@ -244,6 +244,8 @@ export async function startDeploymentsTestServer(
     config: config.auth,
     dataDir,
     publicUrl: () => publicUrl,
+    // As startSidecar: the configured URL, so tokens outlive a restart on another port.
+    issuer: () => issuerAt(config.publicUrl),
     logger: silentLogger,
     db: database.db
   });
@@ -288,18 +290,8 @@ export async function startDeploymentsTestServer(
   publicUrl = url;
   await deployments.restore();
 
-  const tokenFor = async (user: TestUser) =>
-    (
-      await issueAccessToken({
-        user: userRow(user),
-        sessionId: randomUUID(),
-        aal: 'aal1',
-        amr: [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }],
-        issuer: `${url}/auth/v1`,
-        expiresInSeconds: 3600,
-        secret: keys.secret
-      })
-    ).token;
+  const tokenFor = (user: TestUser) =>
+    signIn(database.db, user, { issuer: issuerAt(config.publicUrl), secret: keys.secret });
 
   const request = async (
     method: string,

@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A stand-in for an MLflow tracking server, for the training script's unit
- * test only: it answers the REST calls the script makes with MLflow's shapes
- * and limits, serves datasets, and records every request. The sidecar's own
- * tracking API is exercised by the jobs component tests.
+ * test and as the external server a sidecar relays a job's calls to: it
+ * answers the REST calls the script (and the sidecar opening its run) makes
+ * with MLflow's shapes and limits, serves datasets, and records every
+ * request. The sidecar's own tracking API is exercised by the jobs
+ * component tests.
  */
 export interface RecordedRequest {
   method: string;
@@ -145,7 +147,23 @@ export async function startFakeMlflow(token: string): Promise<FakeMlflow> {
         }
         case 'POST /api/2.0/mlflow/runs/log-inputs':
         case 'POST /api/2.0/mlflow/runs/update':
+        case 'POST /api/2.0/mlflow/runs/set-tag':
           send(res, 200, {});
+          return;
+        // What a sidecar calls to open a job's run here.
+        case 'GET /api/2.0/mlflow/experiments/get-by-name':
+          send(res, 200, {
+            experiment: {
+              experiment_id: '7',
+              name: url.searchParams.get('experiment_name')
+            }
+          });
+          return;
+        case 'GET /api/2.0/mlflow/experiments/search':
+          send(res, 200, { experiments: [] });
+          return;
+        case 'POST /api/2.0/mlflow/runs/create':
+          send(res, 200, { run: { info: fake.runInfo, data: {} } });
           return;
         case 'POST /api/2.0/mlflow/registered-models/create':
           if (models.has(body.name)) {

@@ -8,9 +8,9 @@ import { loadRegistry, type ToolRegistry } from '@insighter/registry';
 import WebSocket from 'ws';
 import { createApp, type AppDeps } from '../../src/app';
 import { createAuth, type Auth } from '../../src/auth';
-import { issueAccessToken } from '../../src/auth/access-tokens';
+import { issueAccessToken, issuerAt } from '../../src/auth/access-tokens';
 import { loadJwtKeys } from '../../src/auth/keys';
-import type { UserRow } from '../../src/auth/store';
+import { insertSession, type UserRow } from '../../src/auth/store';
 import { loadConfig } from '../../src/config';
 import type { SqlDatabase } from '../../src/db/sql-database';
 import { EventHub } from '../../src/events/hub';
@@ -106,6 +106,8 @@ export async function startProjectsTestServer(
     config: config.auth,
     dataDir,
     publicUrl: () => publicUrl,
+    // As startSidecar: the configured URL, so tokens outlive a restart on another port.
+    issuer: () => issuerAt(config.publicUrl),
     logger: silentLogger,
     db: database.db
   });
@@ -138,18 +140,12 @@ export async function startProjectsTestServer(
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   publicUrl = url;
 
-  const tokenFor = async (user: TestUser, expiresInSeconds = 3600) =>
-    (
-      await issueAccessToken({
-        user: userRow(user),
-        sessionId: randomUUID(),
-        aal: 'aal1',
-        amr: [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }],
-        issuer: `${url}/auth/v1`,
-        expiresInSeconds,
-        secret: keys.secret
-      })
-    ).token;
+  const tokenFor = (user: TestUser, expiresInSeconds = 3600) =>
+    signIn(database.db, user, {
+      issuer: issuerAt(config.publicUrl),
+      secret: keys.secret,
+      expiresInSeconds
+    });
 
   return {
     backend,
@@ -215,6 +211,33 @@ export async function startProjectsTestServer(
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   };
+}
+
+/**
+ * A new session of the user (the row sign-in writes: every token is checked
+ * against its session) and its access token, signed with the server's key.
+ */
+export async function signIn(
+  db: SqlDatabase,
+  user: TestUser,
+  options: { issuer: string; secret: Uint8Array; expiresInSeconds?: number }
+): Promise<string> {
+  const amr = [
+    { method: 'password', timestamp: Math.floor(Date.now() / 1000) }
+  ];
+  const session = await db.asService(tx =>
+    insertSession(tx, { id: randomUUID(), userId: user.id, amr })
+  );
+  const { token } = await issueAccessToken({
+    user: userRow(user),
+    sessionId: session.id,
+    aal: 'aal1',
+    amr,
+    issuer: options.issuer,
+    expiresInSeconds: options.expiresInSeconds ?? 3600,
+    secret: options.secret
+  });
+  return token;
 }
 
 /** The auth row of a test user, for signing their access tokens. */
