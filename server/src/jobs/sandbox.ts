@@ -211,23 +211,33 @@ export async function makeSandboxWritableDir(dir: string): Promise<void> {
 export async function sealSandboxDir(dir: string): Promise<void> {
   if (process.getuid?.() === 0) {
     await fs.promises.chown(dir, 0, 0);
-    await fs.promises.chmod(dir, 0o755);
+    // A listening socket keeps accepting without its owner reaching the folder.
+    await fs.promises.chmod(dir, 0o700);
   }
 }
 
 /**
- * Lets the sandbox's user read a folder the sidecar wrote (a model): files
- * 0644, folders 0755 — whatever the sidecar's umask. The data dir above it
- * stays private; inside the sandbox only this folder is there.
+ * Lets the sandbox's user read a folder the sidecar wrote (a model) while
+ * the data dir keeps its one rule — folders 0700, files 0600, nothing for
+ * group or others (private-data-dir.ts): as root the folder is given to
+ * nobody, the sandbox's user; otherwise the sandbox's user is this user
+ * already. The sandbox sees it read-only, and no other sandbox sees it.
  */
 export async function makeSandboxReadable(dir: string): Promise<void> {
-  await fs.promises.chmod(dir, 0o755);
+  const asRoot = process.getuid?.() === 0;
+  const lend = async (where: string, mode: number) => {
+    if (asRoot) {
+      await fs.promises.chown(where, SANDBOX_UID, SANDBOX_GID);
+    }
+    await fs.promises.chmod(where, mode);
+  };
+  await lend(dir, 0o700);
   for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
     const where = path.join(dir, entry.name);
     if (entry.isDirectory()) {
       await makeSandboxReadable(where);
     } else if (entry.isFile()) {
-      await fs.promises.chmod(where, 0o644);
+      await lend(where, 0o600);
     }
   }
 }

@@ -10,6 +10,7 @@ import {
   type RunningLab
 } from '../../../extensions/app/test/support/lab';
 import { PrivateNodeFS } from '../../src/db/private-nodefs';
+import { LINK_TOKEN_PARAM } from '../../src/auth/service';
 import { GERMAN_CREDIT } from '../jobs/harness';
 import { PG_BIN } from '../support/pg-cluster';
 import {
@@ -98,7 +99,7 @@ describe.each(BACKENDS)('the data dir on %s', backend => {
     );
     link = (await json(await lab.fetch(`insighter/api/v1/outbox/${mail.id}`)))
       .link;
-    token = new URL(link).searchParams.get('token')!;
+    token = new URL(link).searchParams.get(LINK_TOKEN_PARAM)!;
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
   }, 300_000);
 
@@ -225,7 +226,7 @@ describe.each(BACKENDS)('the data dir on %s', backend => {
     // The attack, as it was done: nobody greps the data dir for links.
     const grep = spawnSync(
       'runuser',
-      ['-u', 'nobody', '--', 'grep', '-r', '-a', '-l', 'token=', dataDir],
+      ['-u', 'nobody', '--', 'grep', '-r', '-a', '-l', `${LINK_TOKEN_PARAM}=`, dataDir],
       { encoding: 'utf8' }
     );
     expect(grep.stdout).toBe('');

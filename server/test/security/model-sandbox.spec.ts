@@ -182,8 +182,20 @@ describe.each(BACKENDS)(
       expect({
         uid: fs.statSync(run).uid,
         mode: fs.statSync(run).mode & 0o777
-      }).toEqual({ uid: 0, mode: 0o755 });
+      }).toEqual({ uid: 0, mode: 0o700 });
       expect(fs.lstatSync(path.join(run, 'worker.sock')).isSocket()).toBe(true);
+      // Lending the model to the sandbox keeps the data dir's rule: nothing for group or others.
+      const model = path.join(
+        t.dataDir,
+        'deployments',
+        deployment.body.id,
+        'model'
+      );
+      expect(
+        [model, ...filesUnder(model).map(f => path.join(model, f))]
+          .map(p => ({ p, mode: fs.statSync(p).mode & 0o077 }))
+          .filter(e => e.mode !== 0)
+      ).toEqual([]);
       const answer = await t.api(
         mallory,
         'POST',
