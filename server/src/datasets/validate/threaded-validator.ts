@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import type { CsvProfileOptions } from '../profile/csv-profiler';
+import type { DatasetProfile } from '../profile/profile-types';
 import { DatasetValidationError, type ValidationResult } from './validator';
 
 /** Main thread → worker. */
@@ -11,7 +13,12 @@ type FromWorker =
   | { type: 'ack'; bytes: number }
   | { type: 'invalid'; reason: string }
   | { type: 'crashed'; message: string }
-  | { type: 'done'; result: ValidationResult; sha256: string };
+  | {
+      type: 'done';
+      result: ValidationResult;
+      sha256: string;
+      profile?: DatasetProfile;
+    };
 
 /**
  * Bytes handed to the worker and not yet checked, before the stream waits:
@@ -28,20 +35,24 @@ const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
  * `MAX_IN_FLIGHT_BYTES` wait there unchecked. The first problem the
  * worker finds ends the stream with its `DatasetValidationError` (a few
  * MB may have passed on by then: the caller discards the upload anyway).
- * After `finish`, `result` and `sha256` hold the outcome.
+ * With `profile` options a CSV is profiled there too, as its bytes go by
+ * (`CsvProfiler`): the profile is ready when the upload ends. After
+ * `finish`, `result`, `sha256` and (a CSV's) `profile` hold the outcome.
  */
 export class ThreadedValidator extends Transform {
   result: ValidationResult | undefined;
   sha256 = '';
-  private readonly worker = startWorker();
+  profile: DatasetProfile | undefined;
+  private readonly worker: Worker;
   private inFlight = 0;
   /** The write held back while too much is in flight. */
   private waiting: (() => void) | undefined;
   private finishing: ((err?: Error) => void) | undefined;
   private problem: Error | undefined;
 
-  constructor() {
+  constructor(options: { profile?: CsvProfileOptions } = {}) {
     super();
+    this.worker = startWorker(options);
     this.worker.on('message', (message: FromWorker) => this.heard(message));
     this.worker.on('error', err => this.fail(err));
     this.worker.on('exit', code => {
@@ -104,6 +115,7 @@ export class ThreadedValidator extends Transform {
       case 'done':
         this.result = message.result;
         this.sha256 = message.sha256;
+        this.profile = message.profile;
         void this.worker.terminate();
         this.finishing?.();
         return;
@@ -147,14 +159,14 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
  * sidecar; under ts-jest or tsx (tests, benchmarks) the TypeScript source,
  * loaded through tsx's require hook.
  */
-function startWorker(): Worker {
+function startWorker(workerData: { profile?: CsvProfileOptions }): Worker {
   const extension = path.extname(__filename);
   const script = path.join(__dirname, `validator-worker${extension}`);
   if (extension === '.ts') {
     return new Worker(
       `require('tsx/cjs'); require(${JSON.stringify(script)});`,
-      { eval: true, resourceLimits: WORKER_LIMITS }
+      { eval: true, workerData, resourceLimits: WORKER_LIMITS }
     );
   }
-  return new Worker(script, { resourceLimits: WORKER_LIMITS });
+  return new Worker(script, { workerData, resourceLimits: WORKER_LIMITS });
 }

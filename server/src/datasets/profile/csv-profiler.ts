@@ -1,0 +1,361 @@
+import type { Json } from '@duckdb/node-api';
+import { ColumnAccumulator, type ColumnType } from './column-accumulator';
+import { CsvTokens, Kind, type FieldSink } from './csv-tokens';
+import {
+  bigIntegerOf,
+  booleanOf,
+  naIndex,
+  NumberKind,
+  parseNumber,
+  type ParsedNumber
+} from './pandas-values';
+import type { ColumnProfile, DatasetProfile } from './profile-types';
+import { RecordArena } from './record-arena';
+import { sampleRowsFor } from './sample-size';
+import {
+  binOf,
+  distinctEstimate,
+  histogramBins,
+  quantileOfSorted,
+  scaledTopValues,
+  timesSeenOf,
+  type TopValue
+} from './sample-summary';
+
+/** The delimiter and column names the validator read from the file's start. */
+export interface CsvLayout {
+  delimiter: string;
+  header: string[];
+}
+
+export interface CsvProfileOptions {
+  previewRows?: number;
+  /** Most rows to sample for quartiles, histograms and top values. */
+  sampleRows?: number;
+  topValues?: number;
+  histogramBins?: number;
+}
+
+const LINE_END = Buffer.from('\n');
+
+/**
+ * Profiles a CSV in one pass over its bytes as they arrive, in any
+ * chunks: exact row, null and value counts, min, max, mean and std, a
+ * sketch of distinct values, and each column's type as pandas'
+ * `read_csv` infers it (so the catalog and a notebook never disagree);
+ * besides, a uniform sample of rows (reservoir sampling, Vitter's
+ * algorithm L: no row count needed in advance) for quartiles, histograms
+ * and top values, and the first rows for the preview, both kept as the
+ * records' bytes and read at the end, once the types are known: the
+ * values as pandas reads them, never as a type guess would rewrite them.
+ * The bytes are read by WebAssembly (csv-tokens.ts): where fields end,
+ * and most fields' values; the statistics are kept column by column.
+ */
+export class CsvProfiler {
+  private readonly tokens: CsvTokens;
+  private rows = 0;
+  private readonly columns: ColumnAccumulator[];
+  private readonly previewRecords: Buffer[] = [];
+  private readonly previewRows: number;
+  private readonly sampleRecords: RecordArena;
+  private readonly sampleRows: number;
+  /** Algorithm L: the next row taken into the sample, and its weight. */
+  private nextSampled: number;
+  private weight = 1;
+  private readonly topValues: number;
+  private readonly bins: number;
+
+  constructor(
+    private readonly layout: CsvLayout,
+    options: CsvProfileOptions = {}
+  ) {
+    const width = layout.header.length;
+    this.tokens = new CsvTokens(layout.delimiter, width);
+    this.columns = layout.header.map(() => new ColumnAccumulator());
+    this.previewRows = Math.max(0, Math.floor(options.previewRows ?? 20));
+    this.sampleRows = Math.max(1, sampleRowsFor(width, options.sampleRows));
+    this.sampleRecords = new RecordArena(this.sampleRows);
+    this.nextSampled = this.sampleRows;
+    this.skipAhead();
+    this.topValues = options.topValues ?? 5;
+    this.bins = options.histogramBins ?? 20;
+  }
+
+  /** Takes the next bytes of the file. */
+  push(chunk: Uint8Array): void {
+    this.tokens.push(chunk, this.records);
+  }
+
+  /** After the last byte: the profile. */
+  finish(): DatasetProfile {
+    this.tokens.end(this.records);
+    const types = this.columns.map(column => column.type());
+    const sampled = Math.min(this.rows, this.sampleRows);
+    const exact = this.rows <= this.sampleRows;
+    const sample = this.valuesOf(this.sampleRecords.records(sampled), types);
+    const preview = this.valuesOf(this.previewRecords, types);
+    return {
+      row_count: this.rows,
+      column_count: this.columns.length,
+      columns: this.columns.map((column, i) =>
+        this.columnProfile(i, column, types[i], sample[i], exact)
+      ),
+      preview: {
+        columns: [...this.layout.header],
+        rows: this.previewRecords.map((_, row) =>
+          preview.map(values => values[row] ?? null)
+        )
+      },
+      sample_rows: sampled
+    };
+  }
+
+  /** A batch of the upload's records: to the columns, and some kept. */
+  private readonly records = (rows: number): void => {
+    const { tokens, columns } = this;
+    const width = columns.length;
+    for (let column = 0; column < width; column++) {
+      columns[column].take(tokens, column, width, rows);
+    }
+    for (let row = 0; row < rows; row++, this.rows++) {
+      const slot = this.slotFor(this.rows);
+      if (slot >= 0) {
+        this.sampleRecords.set(
+          slot,
+          tokens.memory,
+          tokens.recordStarts[row],
+          tokens.recordEnds[row]
+        );
+      }
+      if (this.rows < this.previewRows) {
+        const start = tokens.recordStarts[row];
+        this.previewRecords.push(
+          Buffer.copyBytesFrom(
+            tokens.memory,
+            start,
+            tokens.recordEnds[row] - start
+          )
+        );
+      }
+    }
+  };
+
+  /** Kept records read again, each column's values as pandas holds them. */
+  private valuesOf(records: Buffer[], types: ColumnType[]): Json[][] {
+    const values = types.map(type => new ColumnValues(type));
+    const tokens = new CsvTokens(this.layout.delimiter, values.length, false);
+    const take = (rows: number) =>
+      values.forEach((column, i) =>
+        column.take(tokens, i, values.length, rows)
+      );
+    tokens.push(
+      Buffer.concat(records.flatMap(record => [record, LINE_END])),
+      take
+    );
+    tokens.end(take);
+    return values.map(column => column.values);
+  }
+
+  /** The sample slot of data row `row` (0-based), or -1. */
+  private slotFor(row: number): number {
+    if (row < this.sampleRows) return row;
+    if (row < this.nextSampled) return -1;
+    this.skipAhead();
+    return Math.floor(Math.random() * this.sampleRows);
+  }
+
+  /** Algorithm L: how many rows to pass over before the next one taken. */
+  private skipAhead(): void {
+    this.weight *= Math.exp(Math.log(Math.random()) / this.sampleRows);
+    const skip = Math.floor(
+      Math.log(Math.random()) / Math.log(1 - this.weight)
+    );
+    this.nextSampled += (Number.isFinite(skip) ? skip : 0) + 1;
+  }
+
+  private columnProfile(
+    i: number,
+    column: ColumnAccumulator,
+    { type, naFiltered }: ColumnType,
+    sample: Json[],
+    exact: boolean
+  ): ColumnProfile {
+    const nulls = naFiltered ? column.nulls : 0;
+    const nonNull = this.rows - nulls;
+    const profile: ColumnProfile = {
+      name: this.layout.header[i],
+      type,
+      null_count: nulls,
+      distinct_approx: 0,
+      min: null,
+      max: null,
+      mean: null,
+      std: null,
+      q25: null,
+      q50: null,
+      q75: null
+    };
+    if (type === 'BOOLEAN') {
+      // Two values: counted exactly over every row.
+      const counts: TopValue[] = [
+        { value: true, count: column.trues },
+        { value: false, count: column.falses }
+      ].filter(entry => entry.count > 0);
+      profile.distinct_approx = counts.length;
+      profile.min = column.falses === 0 && column.trues > 0;
+      profile.max = column.trues > 0;
+      profile.top_values = scaledTopValues(counts, 1);
+      return profile;
+    }
+    if (type === 'VARCHAR') {
+      const texts = sample.filter(
+        (value): value is string => typeof value === 'string'
+      );
+      const counts = new Map<string, number>();
+      for (const text of texts) counts.set(text, (counts.get(text) ?? 0) + 1);
+      const extremes = column.textExtremes(!naFiltered);
+      profile.min = extremes.min;
+      profile.max = extremes.max;
+      profile.distinct_approx = distinctEstimate(
+        column.distinct.count() +
+          (naFiltered ? 0 : column.nullWordsSeen().length),
+        timesSeenOf(counts.values()),
+        nonNull,
+        exact
+      );
+      const top = mostFrequent(counts, this.topValues);
+      // Near-unique text (ids, free text): every value occurs about once,
+      // so a top list says nothing.
+      if (top.length > 0 && profile.distinct_approx < 0.95 * nonNull) {
+        profile.top_values = scaledTopValues(
+          top,
+          exact || texts.length === 0 ? 1 : nonNull / texts.length
+        );
+      }
+      return profile;
+    }
+    const numbers = Float64Array.from(
+      sample.filter((value): value is number => typeof value === 'number')
+    ).sort();
+    const counts = new Map<number, number>();
+    for (const value of numbers) {
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+    }
+    profile.distinct_approx = distinctEstimate(
+      column.distinct.count(),
+      timesSeenOf(counts.values()),
+      nonNull,
+      exact
+    );
+    if (column.numbers === 0) return profile; // only NaN, as pandas reads it
+    if (type === 'DOUBLE') {
+      profile.min = finiteOrWord(column.min);
+      profile.max = finiteOrWord(column.max);
+    } else {
+      const extremes = column.integerExtremes();
+      profile.min = extremes.min;
+      profile.max = extremes.max;
+    }
+    const moments = column.moments();
+    profile.mean = finiteOrNull(moments.mean);
+    profile.std = finiteOrNull(moments.std);
+    if (numbers.length > 0) {
+      profile.q25 = finiteOrNull(quantileOfSorted(numbers, 0.25));
+      profile.q50 = finiteOrNull(quantileOfSorted(numbers, 0.5));
+      profile.q75 = finiteOrNull(quantileOfSorted(numbers, 0.75));
+    }
+    const binCounts: number[] = [];
+    for (const value of numbers) {
+      if (!Number.isFinite(value)) continue;
+      const bin = binOf(value, column.min, column.max, this.bins);
+      binCounts[bin] = (binCounts[bin] ?? 0) + 1;
+    }
+    const histogram = histogramBins(
+      column.min,
+      column.max,
+      binCounts,
+      this.bins,
+      exact || numbers.length === 0 ? 1 : nonNull / numbers.length
+    );
+    if (histogram) profile.histogram = histogram;
+    return profile;
+  }
+}
+
+const parsed: ParsedNumber = {
+  value: 0,
+  negative: false,
+  digitsStart: 0,
+  digitsEnd: 0
+};
+
+/** One column's values in order, as pandas holds them (`valueOf`). */
+class ColumnValues implements FieldSink {
+  readonly values: Json[] = [];
+
+  constructor(private readonly type: ColumnType) {}
+
+  take(tokens: CsvTokens, column: number, width: number, rows: number): void {
+    for (let k = column, row = 0; row < rows; row++, k += width) {
+      const s = tokens.starts[k];
+      const e = tokens.stops[k];
+      this.values.push(
+        tokens.kinds[k] === Kind.Quoted
+          ? valueOf(tokens.unquoted(s, e), 0, tokens.unquotedLength, this.type)
+          : valueOf(tokens.memory, s, e, this.type)
+      );
+    }
+  }
+}
+
+/**
+ * A field as pandas holds it in a column of this type: null for a
+ * missing value, a number (a string beyond 2^53, or for an infinity),
+ * a boolean, or the text as written.
+ */
+export function valueOf(
+  b: Buffer,
+  s: number,
+  e: number,
+  { type, naFiltered }: ColumnType
+): Json {
+  if (naFiltered && naIndex(b, s, e) >= 0) return null;
+  if (type === 'VARCHAR') return b.toString('utf8', s, e);
+  if (type === 'BOOLEAN') return booleanOf(b, s, e) === 1;
+  const kind = parseNumber(b, s, e, parsed);
+  if (type === 'DOUBLE' || kind === NumberKind.Float) {
+    return finiteOrWord(parsed.value);
+  }
+  return Number.isSafeInteger(parsed.value)
+    ? parsed.value
+    : String(bigIntegerOf(b, parsed));
+}
+
+/** The `k` most frequent values, ties in byte order (as DuckDB sorts text). */
+function mostFrequent(counts: Map<string, number>, k: number): TopValue[] {
+  const before = (a: [string, number], b: [string, number]) =>
+    a[1] > b[1] ||
+    (a[1] === b[1] && Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])) < 0);
+  const best: [string, number][] = [];
+  if (k <= 0) return [];
+  for (const entry of counts) {
+    if (best.length === k && !before(entry, best[k - 1])) continue;
+    let at = best.length === k ? k - 1 : best.length;
+    while (at > 0 && before(entry, best[at - 1])) {
+      best[at] = best[at - 1];
+      at--;
+    }
+    best[at] = entry;
+  }
+  return best.map(([value, count]) => ({ value, count }));
+}
+
+/** Infinities as pandas prints them (JSON has no word for them). */
+function finiteOrWord(value: number): number | string {
+  if (Number.isFinite(value)) return value;
+  return value > 0 ? 'inf' : '-inf';
+}
+
+function finiteOrNull(value: number | null): number | null {
+  return value !== null && Number.isFinite(value) ? value : null;
+}
