@@ -79,10 +79,10 @@ export class ColumnAccumulator implements FieldSink {
   numbers = 0;
   min = Infinity;
   max = -Infinity;
-  /** Neumaier's compensated sum: the mean of integers is exact. */
-  private sum = 0;
-  private compensation = 0;
-  /** Welford's running mean and sum of squared deviations. */
+  /**
+   * The running mean and sum of squared deviations: Welford's update for
+   * a value, Chan's merge for a batch (`take`).
+   */
   private mean = 0;
   private m2 = 0;
   /** Exact extremes once an integer needs more than a double's 53 bits. */
@@ -107,25 +107,46 @@ export class ColumnAccumulator implements FieldSink {
    * update the statistics in this loop, held in locals; the others go
    * through `add` (the locals stored before and loaded after).
    */
-  take(tokens: CsvTokens, column: number, width: number, rows: number): void {
-    const { kinds, values, hashes, keysHigh, keysLow, starts, stops } = tokens;
-    const memory = tokens.memory;
+  take(tokens: CsvTokens, column: number, rows: number): void {
+    const { values, words, bytes, memory } = tokens;
     const registers = this.distinct.registers;
-    let { min, max, sum, compensation, mean, m2, numbers } = this;
-    const store = () => {
-      Object.assign(this, { min, max, sum, compensation, mean, m2, numbers });
+    // The batch's numbers as sums of deviations from a shift: the mean so
+    // far (a value of the batch at first). Close to the mean, the sum of
+    // squares loses no precision, and no value waits on a division.
+    let shift = this.numbers > 0 ? this.mean : NaN;
+    let count = 0;
+    let deviations = 0;
+    let squares = 0;
+    let { min, max, values: taken } = this;
+    const merge = () => {
+      this.min = min;
+      this.max = max;
+      this.values = taken;
+      if (count === 0) return;
+      const mean = shift + deviations / count;
+      const m2 = squares - (deviations * deviations) / count;
+      const n = this.numbers + count;
+      const delta = mean - this.mean;
+      this.m2 += Math.max(0, m2) + (delta * delta * this.numbers * count) / n;
+      this.mean += (delta * count) / n;
+      this.numbers = n;
+      this.boolFailed = true;
+      count = deviations = squares = 0;
     };
-    for (let k = column, row = 0; row < rows; row++, k += width) {
-      const kind = kinds[k] as Kind;
-      if (this.unsignedPass !== undefined || kind > Kind.Empty) {
-        store();
+    const end = tokens.first(column) + rows;
+    for (let k = tokens.first(column); k < end; k++) {
+      const kind = bytes[32 * k + 28] as Kind;
+      const w = 8 * k;
+      if (kind > Kind.Empty || this.unsignedPass !== undefined) {
+        merge();
         if (kind === Kind.Quoted) {
-          const s = tokens.unquoted(starts[k], stops[k]);
+          const s = tokens.unquoted(words[w + 5], words[w + 6]);
           this.add(s, 0, tokens.unquotedLength);
         } else {
-          this.add(memory, starts[k], stops[k]);
+          this.add(memory, words[w + 5], words[w + 6]);
         }
-        ({ min, max, sum, compensation, mean, m2, numbers } = this);
+        ({ min, max, values: taken } = this);
+        if (this.numbers > 0) shift = this.mean;
         continue;
       }
       if (kind === Kind.Empty) {
@@ -133,44 +154,38 @@ export class ColumnAccumulator implements FieldSink {
         this.nullWords |= 1;
         continue;
       }
-      this.values++;
+      taken++;
       if (kind === Kind.Text) {
         if (this.intError === IntError.None) this.intError = IntError.Invalid;
         this.floatFailed = this.boolFailed = true;
       } else {
-        const value = values[k];
+        const value = values[4 * k];
         if (this.intError === IntError.None) {
           if (kind === Kind.Decimal) this.intError = IntError.Invalid;
-          else if (memory[starts[k]] === MINUS) this.minusSeen = true;
+          else if (memory[words[w + 5]] === MINUS) this.minusSeen = true;
         }
-        this.boolFailed = true;
-        numbers++;
         if (value < min) min = value;
         if (value > max) max = value;
-        const total = sum + value;
-        compensation +=
-          Math.abs(sum) >= Math.abs(value)
-            ? sum - total + value
-            : value - total + sum;
-        sum = total;
-        const delta = value - mean;
-        mean += delta / numbers;
-        m2 += delta * (value - mean);
+        if (shift !== shift) shift = value;
+        const deviation = value - shift;
+        deviations += deviation;
+        squares += deviation * deviation;
+        count++;
       }
-      const hash = hashes[k];
+      const hash = words[w + 2];
       const index = hash >>> 18;
       const rank = Math.clz32((hash << 14) | 0x2000) + 1;
       if (rank > registers[index]) registers[index] = rank;
-      const high = keysHigh[k];
+      const high = words[w + 3];
       if (
         high <= this.minHigh ||
         high >= this.maxHigh ||
         this.textMin === undefined
       ) {
-        this.extremes(high, keysLow[k], memory, starts[k], stops[k]);
+        this.extremes(high, words[w + 4], memory, words[w + 5], words[w + 6]);
       }
     }
-    store();
+    merge();
   }
 
   /** Takes one field's bytes, `b[s, e)`, unquoted. */
@@ -244,12 +259,6 @@ export class ColumnAccumulator implements FieldSink {
     const n = ++this.numbers;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
-    const sum = this.sum + value;
-    this.compensation +=
-      Math.abs(this.sum) >= Math.abs(value)
-        ? this.sum - sum + value
-        : value - sum + this.sum;
-    this.sum = sum;
     const delta = value - this.mean;
     this.mean += delta / n;
     this.m2 += delta * (value - this.mean);
@@ -369,8 +378,7 @@ export class ColumnAccumulator implements FieldSink {
   /** Mean and sample standard deviation of the numbers. */
   moments(): { mean: number | null; std: number | null } {
     return {
-      mean:
-        this.numbers > 0 ? (this.sum + this.compensation) / this.numbers : null,
+      mean: this.numbers > 0 ? this.mean : null,
       std: this.numbers > 1 ? Math.sqrt(this.m2 / (this.numbers - 1)) : null
     };
   }

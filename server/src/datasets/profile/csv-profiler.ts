@@ -59,7 +59,7 @@ export class CsvProfiler {
   private readonly previewRows: number;
   private readonly sampleRecords: RecordArena;
   private readonly sampleRows: number;
-  /** Algorithm L: the next row taken into the sample, and its weight. */
+  /** Algorithm L: the next row taken into the sample (0-based), and its weight. */
   private nextSampled: number;
   private weight = 1;
   private readonly topValues: number;
@@ -75,7 +75,8 @@ export class CsvProfiler {
     this.previewRows = Math.max(0, Math.floor(options.previewRows ?? 20));
     this.sampleRows = Math.max(1, sampleRowsFor(width, options.sampleRows));
     this.sampleRecords = new RecordArena(this.sampleRows);
-    this.nextSampled = this.sampleRows;
+    // Rows [0, sampleRows) fill the sample; the first one after is drawn.
+    this.nextSampled = this.sampleRows - 1;
     this.skipAhead();
     this.topValues = options.topValues ?? 5;
     this.bins = options.histogramBins ?? 20;
@@ -113,30 +114,37 @@ export class CsvProfiler {
   /** A batch of the upload's records: to the columns, and some kept. */
   private readonly records = (rows: number): void => {
     const { tokens, columns } = this;
-    const width = columns.length;
-    for (let column = 0; column < width; column++) {
-      columns[column].take(tokens, column, width, rows);
+    for (let column = 0; column < columns.length; column++) {
+      columns[column].take(tokens, column, rows);
     }
-    for (let row = 0; row < rows; row++, this.rows++) {
-      const slot = this.slotFor(this.rows);
-      if (slot >= 0) {
-        this.sampleRecords.set(
-          slot,
+    const first = this.rows;
+    const end = first + rows;
+    this.rows = end;
+    const keep = (slot: number, row: number) =>
+      this.sampleRecords.set(
+        slot,
+        tokens.memory,
+        tokens.recordStarts[row - first],
+        tokens.recordEnds[row - first]
+      );
+    for (let row = first; row < Math.min(end, this.previewRows); row++) {
+      const start = tokens.recordStarts[row - first];
+      this.previewRecords.push(
+        Buffer.copyBytesFrom(
           tokens.memory,
-          tokens.recordStarts[row],
-          tokens.recordEnds[row]
-        );
-      }
-      if (this.rows < this.previewRows) {
-        const start = tokens.recordStarts[row];
-        this.previewRecords.push(
-          Buffer.copyBytesFrom(
-            tokens.memory,
-            start,
-            tokens.recordEnds[row] - start
-          )
-        );
-      }
+          start,
+          tokens.recordEnds[row - first] - start
+        )
+      );
+    }
+    // Until the sample is full every row is in it; then the rows
+    // Algorithm L picks, each in a random slot.
+    for (let row = first; row < Math.min(end, this.sampleRows); row++) {
+      keep(row, row);
+    }
+    while (this.nextSampled < end) {
+      keep(Math.floor(Math.random() * this.sampleRows), this.nextSampled);
+      this.skipAhead();
     }
   };
 
@@ -145,23 +153,13 @@ export class CsvProfiler {
     const values = types.map(type => new ColumnValues(type));
     const tokens = new CsvTokens(this.layout.delimiter, values.length, false);
     const take = (rows: number) =>
-      values.forEach((column, i) =>
-        column.take(tokens, i, values.length, rows)
-      );
+      values.forEach((column, i) => column.take(tokens, i, rows));
     tokens.push(
       Buffer.concat(records.flatMap(record => [record, LINE_END])),
       take
     );
     tokens.end(take);
     return values.map(column => column.values);
-  }
-
-  /** The sample slot of data row `row` (0-based), or -1. */
-  private slotFor(row: number): number {
-    if (row < this.sampleRows) return row;
-    if (row < this.nextSampled) return -1;
-    this.skipAhead();
-    return Math.floor(Math.random() * this.sampleRows);
   }
 
   /** Algorithm L: how many rows to pass over before the next one taken. */
@@ -295,12 +293,13 @@ class ColumnValues implements FieldSink {
 
   constructor(private readonly type: ColumnType) {}
 
-  take(tokens: CsvTokens, column: number, width: number, rows: number): void {
-    for (let k = column, row = 0; row < rows; row++, k += width) {
-      const s = tokens.starts[k];
-      const e = tokens.stops[k];
+  take(tokens: CsvTokens, column: number, rows: number): void {
+    const end = tokens.first(column) + rows;
+    for (let k = tokens.first(column); k < end; k++) {
+      const s = tokens.words[8 * k + 5];
+      const e = tokens.words[8 * k + 6];
       this.values.push(
-        tokens.kinds[k] === Kind.Quoted
+        tokens.bytes[32 * k + 28] === Kind.Quoted
           ? valueOf(tokens.unquoted(s, e), 0, tokens.unquotedLength, this.type)
           : valueOf(tokens.memory, s, e, this.type)
       );

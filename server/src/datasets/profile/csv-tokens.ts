@@ -13,18 +13,12 @@ interface WasmGlobal {
 interface CsvTokensExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   bounds(length: number, out: number): number;
-  classify(count: number, ends: number, width: number): number;
+  classify(count: number, ends: number, width: number, stride: number): number;
   state: WasmGlobal;
   delimiter: WasmGlobal;
   header: WasmGlobal;
   ragged: WasmGlobal;
-  kinds: WasmGlobal;
-  values: WasmGlobal;
-  hashes: WasmGlobal;
-  keysHigh: WasmGlobal;
-  keysLow: WasmGlobal;
-  starts: WasmGlobal;
-  stops: WasmGlobal;
+  fields: WasmGlobal;
   recordStarts: WasmGlobal;
   recordEnds: WasmGlobal;
   powers: WasmGlobal;
@@ -50,8 +44,8 @@ export const enum Kind {
 
 /** Takes a batch of records, one column at a time. */
 export interface FieldSink {
-  /** Fields `row * width + column` of rows [0, rows) of `tokens`. */
-  take(tokens: CsvTokens, column: number, width: number, rows: number): void;
+  /** The column's fields of rows [0, rows): entries `tokens.first(column)` on. */
+  take(tokens: CsvTokens, column: number, rows: number): void;
 }
 
 /** First bytes of the words pandas reads specially (missing values, booleans, infinities). */
@@ -64,7 +58,8 @@ const LINE_END = Buffer.from('\n');
 
 /**
  * A CSV's records in batches, as csv-tokens.wat reads them: for each
- * field of a batch (entry `row * width + column`) its kind, value, hash,
+ * field of a batch (entry `first(column) + row`: a column's fields side by
+ * side) its kind, value, hash,
  * first eight bytes (two big-endian words) and content's start and end
  * in `memory`; for each record its bytes' start and end. Bytes come in
  * any chunks; a record split between chunks is read once whole.
@@ -72,13 +67,15 @@ const LINE_END = Buffer.from('\n');
 export class CsvTokens {
   private readonly exports: CsvTokensExports;
   memory!: Buffer;
-  kinds!: Uint8Array;
+  /**
+   * The fields, 32 bytes each (csv-tokens.wat): of entry k, the value is
+   * `values[4k]`, the hash `words[8k + 2]`, the key words `words[8k + 3]`
+   * and `words[8k + 4]`, the content `words[8k + 5]` to `words[8k + 6]`,
+   * the kind `bytes[32k + 28]`.
+   */
   values!: Float64Array;
-  hashes!: Uint32Array;
-  keysHigh!: Uint32Array;
-  keysLow!: Uint32Array;
-  starts!: Uint32Array;
-  stops!: Uint32Array;
+  words!: Uint32Array;
+  bytes!: Uint8Array;
   recordStarts!: Uint32Array;
   recordEnds!: Uint32Array;
   /** The length of what `unquoted` returned. */
@@ -86,6 +83,8 @@ export class CsvTokens {
   private endsAt = 0;
   private ends!: Int32Array;
   private window = WINDOW_BYTES;
+  /** Entries per column: as many records as the window can hold. */
+  private stride = 0;
   /** memory[0, carry): the start of a record not yet complete. */
   private carry = 0;
   private scratch = Buffer.alloc(256);
@@ -131,6 +130,11 @@ export class CsvTokens {
     this.carry = 0;
   }
 
+  /** The entry of a column's field in the first row of a batch. */
+  first(column: number): number {
+    return column * this.stride;
+  }
+
   /** A Quoted field's content (in a scratch buffer; `unquotedLength` long). */
   unquoted(s: number, e: number): Buffer {
     const memory = this.memory;
@@ -163,7 +167,7 @@ export class CsvTokens {
     let count = exports.bounds(length, this.endsAt);
     while (count > 0 && ends[count - 1] >= 0) count--;
     if (count === 0) return 0;
-    const rows = exports.classify(count, this.endsAt, this.width);
+    const rows = exports.classify(count, this.endsAt, this.width, this.stride);
     if (exports.ragged.value) {
       // The validator refuses the file at this record.
       throw new Error('A record has another number of fields than the header');
@@ -174,21 +178,15 @@ export class CsvTokens {
 
   /**
    * Memory for the window (and a 16-byte overrun), then the tokenizer's
-   * arrays of one entry per window byte (a field or a record may be one
-   * byte), its powers of ten and its table of special first bytes.
+   * entries, one per window byte (a field or a record may be one byte), its powers of ten and its table of special first bytes.
    */
   private fitMemory(): void {
     const w = this.window;
+    this.stride = Math.floor(w / this.width);
     const at = (offset: number) => Math.ceil(offset / 8) * 8;
     const ends = at(w + 64);
-    const kinds = ends + 4 * w;
-    const values = at(kinds + w);
-    const hashes = values + 8 * w;
-    const keysHigh = hashes + 4 * w;
-    const keysLow = keysHigh + 4 * w;
-    const starts = keysLow + 4 * w;
-    const stops = starts + 4 * w;
-    const recordStarts = stops + 4 * w;
+    const fields = ends + 4 * w;
+    const recordStarts = fields + 32 * w;
     const recordEnds = recordStarts + 4 * w;
     const powers = recordEnds + 4 * w;
     const special = powers + 8 * 23;
@@ -202,13 +200,9 @@ export class CsvTokens {
     this.memory = Buffer.from(buffer);
     this.endsAt = ends;
     this.ends = new Int32Array(buffer, ends, w);
-    this.kinds = new Uint8Array(buffer, kinds, w);
-    this.values = new Float64Array(buffer, values, w);
-    this.hashes = new Uint32Array(buffer, hashes, w);
-    this.keysHigh = new Uint32Array(buffer, keysHigh, w);
-    this.keysLow = new Uint32Array(buffer, keysLow, w);
-    this.starts = new Uint32Array(buffer, starts, w);
-    this.stops = new Uint32Array(buffer, stops, w);
+    this.values = new Float64Array(buffer, fields, 4 * w);
+    this.words = new Uint32Array(buffer, fields, 8 * w);
+    this.bytes = new Uint8Array(buffer, fields, 32 * w);
     this.recordStarts = new Uint32Array(buffer, recordStarts, w);
     this.recordEnds = new Uint32Array(buffer, recordEnds, w);
     new Float64Array(buffer, powers, 23).set(
@@ -216,13 +210,7 @@ export class CsvTokens {
     );
     const table = new Uint8Array(buffer, special, 256).fill(0);
     for (const c of Buffer.from(SPECIAL_FIRST_BYTES)) table[c] = 1;
-    exports.kinds.value = kinds;
-    exports.values.value = values;
-    exports.hashes.value = hashes;
-    exports.keysHigh.value = keysHigh;
-    exports.keysLow.value = keysLow;
-    exports.starts.value = starts;
-    exports.stops.value = stops;
+    exports.fields.value = fields;
     exports.recordStarts.value = recordStarts;
     exports.recordEnds.value = recordEnds;
     exports.powers.value = powers;

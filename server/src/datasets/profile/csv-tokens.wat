@@ -24,19 +24,14 @@
 ;; be special, quotes inside quotes) is left to JavaScript (pandas-values.ts).
 ;;
 ;; The caller leaves room for a 16-byte load past the input and sets the
-;; globals below to its arrays of one entry per field.
+;; globals below to its arrays.
 (module
   (memory (export "memory") 1)
 
-  ;; Where classify writes: per field a u8 kind, an f64 value, a u32 hash,
-  ;; two u32 key words and the u32 start and end of its content.
-  (global $kinds (export "kinds") (mut i32) (i32.const 0))
-  (global $values (export "values") (mut i32) (i32.const 0))
-  (global $hashes (export "hashes") (mut i32) (i32.const 0))
-  (global $keysHigh (export "keysHigh") (mut i32) (i32.const 0))
-  (global $keysLow (export "keysLow") (mut i32) (i32.const 0))
-  (global $starts (export "starts") (mut i32) (i32.const 0))
-  (global $stops (export "stops") (mut i32) (i32.const 0))
+  ;; Where classify writes: 32 bytes per field, at $fields + 32 * entry:
+  ;; the f64 value, then u32s: the hash, the two key words, the start and
+  ;; end of the content; then the u8 kind.
+  (global $fields (export "fields") (mut i32) (i32.const 0))
   ;; 1e0 ... 1e22 as f64, and 256 bytes: 1 for the first bytes of the
   ;; words pandas reads specially (missing values, booleans, infinities).
   (global $powers (export "powers") (mut i32) (i32.const 0))
@@ -160,12 +155,13 @@
   ;; 0 integer, 1 decimal, 2 text, 3 empty, 4 other: the content as
   ;; given, 5 other: a quoted field to unquote.
 
-  ;; classify(count, ends, width): reads the records the field ends
-  ;; delimit (complete ones: the last entry ends a line). pandas' blank
-  ;; lines (one field of nothing but spaces, tabs and \r) are no records;
-  ;; while $header is 1 the first record is skipped as the header. Each
-  ;; data record's fields go to entries row * width + column, its bytes'
-  ;; start and end (before its \n) to $recordStarts and $recordEnds.
+  ;; classify(count, ends, width, stride): reads the records the field
+  ;; ends delimit (complete ones: the last entry ends a line). pandas'
+  ;; blank lines (one field of nothing but spaces, tabs and \r) are no
+  ;; records; while $header is 1 the first record is skipped as the
+  ;; header. Each data record's fields go to entries column * stride +
+  ;; row (a column's fields side by side), its bytes' start and end
+  ;; (before its \n) to $recordStarts and $recordEnds.
   ;; Returns the data records; a record of another width sets $ragged
   ;; and ends the call (the validator refuses such a file).
   (global $header (export "header") (mut i32) (i32.const 1))
@@ -173,7 +169,7 @@
   (global $recordStarts (export "recordStarts") (mut i32) (i32.const 0))
   (global $recordEnds (export "recordEnds") (mut i32) (i32.const 0))
 
-  (func (export "classify") (param $count i32) (param $ends i32) (param $width i32) (result i32)
+  (func (export "classify") (param $count i32) (param $ends i32) (param $width i32) (param $stride i32) (result i32)
     (local $k i32)
     (local $entry i32)
     (local $start i32)
@@ -201,7 +197,7 @@
                 (if (i32.lt_u (local.get $column) (local.get $width))
                   (then
                     (call $field
-                      (i32.add (i32.mul (local.get $row) (local.get $width)) (local.get $column))
+                      (i32.add (i32.mul (local.get $column) (local.get $stride)) (local.get $row))
                       (local.get $s)
                       (local.get $e))))))
             (local.set $column (i32.add (local.get $column) (i32.const 1)))
@@ -244,7 +240,7 @@
         (if (i32.lt_u (local.get $column) (local.get $width))
           (then
             (call $field
-              (i32.add (i32.mul (local.get $row) (local.get $width)) (local.get $column))
+              (i32.add (i32.mul (local.get $column) (local.get $stride)) (local.get $row))
               (local.get $s)
               (local.get $e))))
         (if (i32.ne (i32.add (local.get $column) (i32.const 1)) (local.get $width))
@@ -263,13 +259,6 @@
         (br $fields)))
     (local.get $row))
 
-  (func $mix (param $h i32) (result i32)
-    (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
-    (local.set $h (i32.mul (local.get $h) (i32.const 0x85ebca6b)))
-    (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
-    (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae35)))
-    (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
-
   (func $field (param $k i32) (param $s i32) (param $e i32)
     (local $kind i32)
     (local $value f64)
@@ -287,6 +276,7 @@
     (local $dot i32)
     (local $d i32)
     (local $bits i64)
+    (local $h i32)
     (block $store
       (block $text
         ;; "…" with no quote inside: its content; else JavaScript unquotes.
@@ -427,11 +417,19 @@
             (if (result f64) (f64.eq (local.get $value) (f64.const 0))
               (then (f64.const 0))
               (else (local.get $value)))))
-        (local.set $hash
-          (call $mix
-            (i32.xor
-              (call $mix (i32.wrap_i64 (local.get $bits)))
-              (i32.wrap_i64 (i64.shr_u (local.get $bits) (i64.const 32))))))
+        (local.set $h (i32.wrap_i64 (local.get $bits)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+          (local.set $h (i32.mul (local.get $h) (i32.const 0x85ebca6b)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
+          (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae35)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+        (local.set $h (i32.xor (local.get $h) (i32.wrap_i64 (i64.shr_u (local.get $bits) (i64.const 32)))))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+          (local.set $h (i32.mul (local.get $h) (i32.const 0x85ebca6b)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
+          (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae35)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+        (local.set $hash (local.get $h))
         (br $store))
 
       ;; Not a number: a word pandas may read specially, or text.
@@ -464,25 +462,20 @@
             (i32.mul (i32.xor (local.get $hash) (local.get $q)) (i32.const 0x01000193)))
           (local.set $p (i32.add (local.get $p) (i32.const 4)))
           (br $words)))
-      (local.set $hash (call $mix (i32.xor (local.get $hash) (local.get $length)))))
+      (local.set $h (i32.xor (local.get $hash) (local.get $length)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+          (local.set $h (i32.mul (local.get $h) (i32.const 0x85ebca6b)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
+          (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae35)))
+          (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+      (local.set $hash (local.get $h)))
 
-    (i32.store8 (i32.add (global.get $kinds) (local.get $k)) (local.get $kind))
-    (f64.store
-      (i32.add (global.get $values) (i32.shl (local.get $k) (i32.const 3)))
-      (local.get $value))
-    (i32.store
-      (i32.add (global.get $hashes) (i32.shl (local.get $k) (i32.const 2)))
-      (local.get $hash))
-    (i32.store
-      (i32.add (global.get $keysHigh) (i32.shl (local.get $k) (i32.const 2)))
-      (local.get $high))
-    (i32.store
-      (i32.add (global.get $keysLow) (i32.shl (local.get $k) (i32.const 2)))
-      (local.get $low))
-    (i32.store
-      (i32.add (global.get $starts) (i32.shl (local.get $k) (i32.const 2)))
-      (local.get $s))
-    (i32.store
-      (i32.add (global.get $stops) (i32.shl (local.get $k) (i32.const 2)))
-      (local.get $e)))
+    (local.set $k (i32.add (global.get $fields) (i32.shl (local.get $k) (i32.const 5))))
+    (f64.store (local.get $k) (local.get $value))
+    (i32.store offset=8 (local.get $k) (local.get $hash))
+    (i32.store offset=12 (local.get $k) (local.get $high))
+    (i32.store offset=16 (local.get $k) (local.get $low))
+    (i32.store offset=20 (local.get $k) (local.get $s))
+    (i32.store offset=24 (local.get $k) (local.get $e))
+    (i32.store8 offset=28 (local.get $k) (local.get $kind)))
 )
