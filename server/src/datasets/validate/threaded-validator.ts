@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { CsvProfileOptions } from '../profile/csv-profiler';
 import type { DatasetProfile } from '../profile/profile-types';
+import { startWorker } from '../start-worker';
 import { DatasetValidationError, type ValidationResult } from './validator';
 
 /** Main thread → worker. */
@@ -35,8 +35,9 @@ const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
  * `MAX_IN_FLIGHT_BYTES` wait there unchecked. The first problem the
  * worker finds ends the stream with its `DatasetValidationError` (a few
  * MB may have passed on by then: the caller discards the upload anyway).
- * With `profile` options a CSV is profiled there too, as its bytes go by
- * (`CsvProfiler`): the profile is ready when the upload ends. After
+ * With `profile` options a CSV is profiled as its bytes go by, on a thread
+ * of its own fed by that one (`CsvProfiler`): the profile is ready when
+ * the upload ends, and the chunk is acknowledged once profiled too. After
  * `finish`, `result`, `sha256` and (a CSV's) `profile` hold the outcome.
  */
 export class ThreadedValidator extends Transform {
@@ -52,7 +53,10 @@ export class ThreadedValidator extends Transform {
 
   constructor(options: { profile?: CsvProfileOptions } = {}) {
     super();
-    this.worker = startWorker(options);
+    this.worker = startWorker(__dirname, 'validator-worker', {
+      workerData: options,
+      resourceLimits: WORKER_LIMITS
+    });
     this.worker.on('message', (message: FromWorker) => this.heard(message));
     this.worker.on('error', err => this.fail(err));
     this.worker.on('exit', code => {
@@ -153,20 +157,3 @@ export class ThreadedValidator extends Transform {
  * a small young generation keeps its share of the sidecar's RSS small.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
-
-/**
- * The worker script beside this module: compiled JavaScript in the built
- * sidecar; under ts-jest or tsx (tests, benchmarks) the TypeScript source,
- * loaded through tsx's require hook.
- */
-function startWorker(workerData: { profile?: CsvProfileOptions }): Worker {
-  const extension = path.extname(__filename);
-  const script = path.join(__dirname, `validator-worker${extension}`);
-  if (extension === '.ts') {
-    return new Worker(
-      `require('tsx/cjs'); require(${JSON.stringify(script)});`,
-      { eval: true, workerData, resourceLimits: WORKER_LIMITS }
-    );
-  }
-  return new Worker(script, { workerData, resourceLimits: WORKER_LIMITS });
-}
