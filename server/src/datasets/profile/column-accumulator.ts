@@ -117,12 +117,24 @@ export class ColumnAccumulator implements FieldSink {
     let count = 0;
     let deviations = 0;
     let squares = 0;
-    let { min, max, values: taken } = this;
-    const merge = () => {
-      this.min = min;
-      this.max = max;
-      this.values = taken;
+    let { min, max, nulls, minHigh, maxHigh } = this;
+    let taken = this.values;
+    let texts = 0;
+    let empties = 0;
+    // Cleared once a value is not an integer, as `intError` is set then.
+    let integers = this.intError === IntError.None;
+    let minusSeen = this.minusSeen;
+    const store = () => {
+      Object.assign(this, { min, max, nulls, minusSeen, values: taken });
+      if (empties > 0) this.nullWords |= 1;
+      empties = 0;
+      if (!integers && this.intError === IntError.None) {
+        this.intError = IntError.Invalid;
+      }
+      if (texts > 0) this.floatFailed = this.boolFailed = true;
+      texts = 0;
       if (count === 0) return;
+      this.boolFailed = true;
       const mean = shift + deviations / count;
       const m2 = squares - (deviations * deviations) / count;
       const n = this.numbers + count;
@@ -130,39 +142,44 @@ export class ColumnAccumulator implements FieldSink {
       this.m2 += Math.max(0, m2) + (delta * delta * this.numbers * count) / n;
       this.mean += (delta * count) / n;
       this.numbers = n;
-      this.boolFailed = true;
       count = deviations = squares = 0;
     };
+    const load = () => {
+      ({ min, max, nulls, minHigh, maxHigh, minusSeen } = this);
+      taken = this.values;
+      integers = this.intError === IntError.None;
+      if (this.numbers > 0) shift = this.mean;
+    };
+    const unsigned = this.unsignedPass !== undefined;
     const end = tokens.first(column) + rows;
     for (let k = tokens.first(column); k < end; k++) {
       const kind = bytes[32 * k + 28] as Kind;
       const w = 8 * k;
-      if (kind > Kind.Empty || this.unsignedPass !== undefined) {
-        merge();
+      if (kind > Kind.Empty || unsigned || this.unsignedPass !== undefined) {
+        store();
         if (kind === Kind.Quoted) {
           const s = tokens.unquoted(words[w + 5], words[w + 6]);
           this.add(s, 0, tokens.unquotedLength);
         } else {
           this.add(memory, words[w + 5], words[w + 6]);
         }
-        ({ min, max, values: taken } = this);
-        if (this.numbers > 0) shift = this.mean;
+        load();
         continue;
       }
       if (kind === Kind.Empty) {
-        this.nulls++;
-        this.nullWords |= 1;
+        nulls++;
+        empties++;
         continue;
       }
       taken++;
       if (kind === Kind.Text) {
-        if (this.intError === IntError.None) this.intError = IntError.Invalid;
-        this.floatFailed = this.boolFailed = true;
+        integers = false;
+        texts++;
       } else {
         const value = values[4 * k];
-        if (this.intError === IntError.None) {
-          if (kind === Kind.Decimal) this.intError = IntError.Invalid;
-          else if (memory[words[w + 5]] === MINUS) this.minusSeen = true;
+        if (integers) {
+          if (kind === Kind.Decimal) integers = false;
+          else if (memory[words[w + 5]] === MINUS) minusSeen = true;
         }
         if (value < min) min = value;
         if (value > max) max = value;
@@ -177,15 +194,12 @@ export class ColumnAccumulator implements FieldSink {
       const rank = Math.clz32((hash << 14) | 0x2000) + 1;
       if (rank > registers[index]) registers[index] = rank;
       const high = words[w + 3];
-      if (
-        high <= this.minHigh ||
-        high >= this.maxHigh ||
-        this.textMin === undefined
-      ) {
+      if (high <= minHigh || high >= maxHigh || this.textMin === undefined) {
         this.extremes(high, words[w + 4], memory, words[w + 5], words[w + 6]);
+        ({ minHigh, maxHigh } = this);
       }
     }
-    merge();
+    store();
   }
 
   /** Takes one field's bytes, `b[s, e)`, unquoted. */
