@@ -397,16 +397,20 @@ export class ColumnAccumulator implements FieldSink {
     };
   }
 
-  /** Exact integer extremes: numbers, or strings beyond 2^53. */
+  /**
+   * Exact integer extremes: numbers, or strings beyond 2^53 (an extreme
+   * out there is one of the values kept exactly as they came).
+   */
   integerExtremes(): { min: number | string; max: number | string } {
-    const exact = (value: number, big: bigint | undefined, lower: boolean) => {
-      if (big === undefined) return value;
-      const wins = lower ? big <= BigInt(value) : big >= BigInt(value);
-      return wins ? String(big) : value;
-    };
     return {
-      min: exact(this.min, this.bigMin, true),
-      max: exact(this.max, this.bigMax, false)
+      min:
+        this.min < -EXACT_INTEGER && this.bigMin !== undefined
+          ? String(this.bigMin)
+          : this.min,
+      max:
+        this.max > EXACT_INTEGER && this.bigMax !== undefined
+          ? String(this.bigMax)
+          : this.max
     };
   }
 

@@ -402,7 +402,12 @@
             (br $store)))
         (local.set $value (f64.convert_i64_u (local.get $number)))
         (if (local.get $negative)
-          (then (local.set $value (f64.neg (local.get $value)))))
+          (then
+            ;; -0.0 for a decimal, 0 for an integer (int64 has no -0).
+            (local.set $value
+              (if (result f64) (local.get $dot)
+                (then (f64.neg (local.get $value)))
+                (else (f64.convert_i64_s (i64.sub (i64.const 0) (local.get $number))))))))
         (if (local.get $dot)
           (then
             (local.set $kind (i32.const 1))

@@ -180,7 +180,8 @@ export function parseNumber(
   out.digitsEnd = digitsStart + integerDigits;
   if (integer) {
     if (integerDigits <= EXACT_DIGITS) {
-      out.value = out.negative ? -number : number;
+      // An integer has no -0.
+      out.value = out.negative ? 0 - number : number;
       return NumberKind.Int;
     }
     const exact = bigIntegerOf(b, out);
