@@ -29,6 +29,8 @@ export interface CsvLayout {
 }
 
 export interface CsvProfileOptions {
+  /** Only these columns [from, to) (others on another thread: `mergeProfiles`). */
+  columns?: [number, number];
   previewRows?: number;
   /** Most rows to sample for quartiles, histograms and top values. */
   sampleRows?: number;
@@ -37,6 +39,8 @@ export interface CsvProfileOptions {
 }
 
 const LINE_END = Buffer.from('\n');
+/** Kept records joined for one push: few calls, no large copy. */
+const RECORDS_AT_ONCE = 1000;
 
 /**
  * Profiles a CSV in one pass over its bytes as they arrive, in any
@@ -53,6 +57,8 @@ const LINE_END = Buffer.from('\n');
  */
 export class CsvProfiler {
   private readonly tokens: CsvTokens;
+  /** The names of the columns profiled here. */
+  private readonly names: string[];
   private rows = 0;
   private readonly columns: ColumnAccumulator[];
   private readonly previewRecords: Buffer[] = [];
@@ -65,13 +71,12 @@ export class CsvProfiler {
   private readonly topValues: number;
   private readonly bins: number;
 
-  constructor(
-    private readonly layout: CsvLayout,
-    options: CsvProfileOptions = {}
-  ) {
+  constructor(layout: CsvLayout, options: CsvProfileOptions = {}) {
     const width = layout.header.length;
-    this.tokens = new CsvTokens(layout.delimiter, width);
-    this.columns = layout.header.map(() => new ColumnAccumulator());
+    const [from, to] = options.columns ?? [0, width];
+    this.names = layout.header.slice(from, to);
+    this.tokens = new CsvTokens(layout.delimiter, width, [from, to]);
+    this.columns = this.names.map(() => new ColumnAccumulator());
     this.previewRows = Math.max(0, Math.floor(options.previewRows ?? 20));
     this.sampleRows = Math.max(1, sampleRowsFor(width, options.sampleRows));
     this.sampleRecords = new RecordArena(this.sampleRows);
@@ -102,7 +107,7 @@ export class CsvProfiler {
         this.columnProfile(i, column, types[i], sample[i], exact)
       ),
       preview: {
-        columns: [...this.layout.header],
+        columns: [...this.names],
         rows: this.previewRecords.map((_, row) =>
           preview.map(values => values[row] ?? null)
         )
@@ -151,13 +156,17 @@ export class CsvProfiler {
   /** Kept records read again, each column's values as pandas holds them. */
   private valuesOf(records: Buffer[], types: ColumnType[]): Json[][] {
     const values = types.map(type => new ColumnValues(type));
-    const tokens = new CsvTokens(this.layout.delimiter, values.length, false);
+    const { tokens } = this;
     const take = (rows: number) =>
       values.forEach((column, i) => column.take(tokens, i, rows));
-    tokens.push(
-      Buffer.concat(records.flatMap(record => [record, LINE_END])),
-      take
-    );
+    tokens.headerless();
+    for (let at = 0; at < records.length; at += RECORDS_AT_ONCE) {
+      const some = records.slice(at, at + RECORDS_AT_ONCE);
+      tokens.push(
+        Buffer.concat(some.flatMap(record => [record, LINE_END])),
+        take
+      );
+    }
     tokens.end(take);
     return values.map(column => column.values);
   }
@@ -181,7 +190,7 @@ export class CsvProfiler {
     const nulls = naFiltered ? column.nulls : 0;
     const nonNull = this.rows - nulls;
     const profile: ColumnProfile = {
-      name: this.layout.header[i],
+      name: this.names[i],
       type,
       null_count: nulls,
       distinct_approx: 0,
@@ -357,4 +366,21 @@ function finiteOrWord(value: number): number | string {
 
 function finiteOrNull(value: number | null): number | null {
   return value !== null && Number.isFinite(value) ? value : null;
+}
+
+/** Profiles of a file's consecutive column ranges as one. */
+export function mergeProfiles(parts: DatasetProfile[]): DatasetProfile {
+  const [first] = parts;
+  return {
+    row_count: first.row_count,
+    column_count: parts.reduce((sum, part) => sum + part.column_count, 0),
+    columns: parts.flatMap(part => part.columns),
+    preview: {
+      columns: parts.flatMap(part => part.preview.columns),
+      rows: first.preview.rows.map((_, row) =>
+        parts.flatMap(part => part.preview.rows[row])
+      )
+    },
+    sample_rows: first.sample_rows
+  };
 }

@@ -17,6 +17,8 @@ interface CsvTokensExports {
   state: WasmGlobal;
   delimiter: WasmGlobal;
   header: WasmGlobal;
+  from: WasmGlobal;
+  to: WasmGlobal;
   ragged: WasmGlobal;
   fields: WasmGlobal;
   recordStarts: WasmGlobal;
@@ -51,7 +53,7 @@ export interface FieldSink {
 /** First bytes of the words pandas reads specially (missing values, booleans, infinities). */
 const SPECIAL_FIRST_BYTES = '#-+1<NnIiTtFf';
 /** Input bytes tokenized at once (more while a record is longer). */
-const WINDOW_BYTES = 256 * 1024;
+const WINDOW_BYTES = 128 * 1024;
 const PAGE_BYTES = 64 * 1024;
 const QUOTE = 0x22;
 const LINE_END = Buffer.from('\n');
@@ -89,11 +91,14 @@ export class CsvTokens {
   private carry = 0;
   private scratch = Buffer.alloc(256);
 
-  /** `header`: the first record is a header, to skip. */
+  /**
+   * `width`: the records' fields; only those of `columns` [from, to) are
+   * read (entry `first(column - from) + row`).
+   */
   constructor(
     delimiter: string,
     private readonly width: number,
-    header = true
+    columns: [number, number] = [0, width]
   ) {
     tokensModule ??= new WebAssembly.Module(
       Buffer.from(CSV_TOKENS_WASM, 'base64')
@@ -101,7 +106,8 @@ export class CsvTokens {
     this.exports = new WebAssembly.Instance(tokensModule)
       .exports as unknown as CsvTokensExports;
     this.exports.delimiter.value = delimiter.charCodeAt(0);
-    this.exports.header.value = header ? 1 : 0;
+    this.exports.from.value = columns[0];
+    this.exports.to.value = columns[1];
     this.fitMemory();
   }
 
@@ -122,6 +128,11 @@ export class CsvTokens {
       this.memory.copyWithin(0, consumed, length);
       this.carry = length - consumed;
     }
+  }
+
+  /** What comes next has no header (records kept and read again). */
+  headerless(): void {
+    this.exports.header.value = 0;
   }
 
   /** The end of the input: a last record without a line break is one. */
