@@ -29,8 +29,6 @@ export interface CsvLayout {
 }
 
 export interface CsvProfileOptions {
-  /** Only these columns [from, to) (others on another thread: `mergeProfiles`). */
-  columns?: [number, number];
   previewRows?: number;
   /** Most rows to sample for quartiles, histograms and top values. */
   sampleRows?: number;
@@ -73,13 +71,12 @@ export class CsvProfiler {
 
   constructor(layout: CsvLayout, options: CsvProfileOptions = {}) {
     const width = layout.header.length;
-    const [from, to] = options.columns ?? [0, width];
-    this.names = layout.header.slice(from, to);
-    this.tokens = new CsvTokens(layout.delimiter, width, [from, to]);
+    this.names = [...layout.header];
+    this.tokens = new CsvTokens(layout.delimiter, width);
     this.columns = this.names.map(() => new ColumnAccumulator());
     this.previewRows = Math.max(0, Math.floor(options.previewRows ?? 20));
     this.sampleRows = Math.max(1, sampleRowsFor(width, options.sampleRows));
-    this.sampleRecords = new RecordArena(this.sampleRows);
+    this.sampleRecords = new RecordArena(this.sampleRows, 64 * this.sampleRows);
     // Rows [0, sampleRows) fill the sample; the first one after is drawn.
     this.nextSampled = this.sampleRows - 1;
     this.skipAhead();
@@ -366,21 +363,4 @@ function finiteOrWord(value: number): number | string {
 
 function finiteOrNull(value: number | null): number | null {
   return value !== null && Number.isFinite(value) ? value : null;
-}
-
-/** Profiles of a file's consecutive column ranges as one. */
-export function mergeProfiles(parts: DatasetProfile[]): DatasetProfile {
-  const [first] = parts;
-  return {
-    row_count: first.row_count,
-    column_count: parts.reduce((sum, part) => sum + part.column_count, 0),
-    columns: parts.flatMap(part => part.columns),
-    preview: {
-      columns: parts.flatMap(part => part.preview.columns),
-      rows: first.preview.rows.map((_, row) =>
-        parts.flatMap(part => part.preview.rows[row])
-      )
-    },
-    sample_rows: first.sample_rows
-  };
 }

@@ -17,8 +17,6 @@ interface CsvTokensExports {
   state: WasmGlobal;
   delimiter: WasmGlobal;
   header: WasmGlobal;
-  from: WasmGlobal;
-  to: WasmGlobal;
   ragged: WasmGlobal;
   fields: WasmGlobal;
   recordStarts: WasmGlobal;
@@ -91,14 +89,10 @@ export class CsvTokens {
   private carry = 0;
   private scratch = Buffer.alloc(256);
 
-  /**
-   * `width`: the records' fields; only those of `columns` [from, to) are
-   * read (entry `first(column - from) + row`).
-   */
+  /** `width`: the records' fields. */
   constructor(
     delimiter: string,
-    private readonly width: number,
-    columns: [number, number] = [0, width]
+    private readonly width: number
   ) {
     tokensModule ??= new WebAssembly.Module(
       Buffer.from(CSV_TOKENS_WASM, 'base64')
@@ -106,8 +100,6 @@ export class CsvTokens {
     this.exports = new WebAssembly.Instance(tokensModule)
       .exports as unknown as CsvTokensExports;
     this.exports.delimiter.value = delimiter.charCodeAt(0);
-    this.exports.from.value = columns[0];
-    this.exports.to.value = columns[1];
     this.fitMemory();
   }
 

@@ -162,13 +162,9 @@
   ;; header. Each data record's fields go to entries column * stride +
   ;; row (a column's fields side by side), its bytes' start and end
   ;; (before its \n) to $recordStarts and $recordEnds.
-  ;; Only the columns [$from, $to) are read: their entries are
-  ;; (column - $from) * stride + row. Returns the data records; a record
-  ;; of another width sets $ragged and ends the call (the validator
-  ;; refuses such a file).
+  ;; Returns the data records; a record of another width sets $ragged
+  ;; and ends the call (the validator refuses such a file).
   (global $header (export "header") (mut i32) (i32.const 1))
-  (global $from (export "from") (mut i32) (i32.const 0))
-  (global $to (export "to") (mut i32) (i32.const 0x7fffffff))
   (global $ragged (export "ragged") (mut i32) (i32.const 0))
   (global $recordStarts (export "recordStarts") (mut i32) (i32.const 0))
   (global $recordEnds (export "recordEnds") (mut i32) (i32.const 0))
@@ -198,14 +194,10 @@
           (then
             (if (i32.eqz (global.get $header))
               (then
-                (if (i32.and
-                      (i32.ge_u (local.get $column) (global.get $from))
-                      (i32.lt_u (local.get $column) (global.get $to)))
+                (if (i32.lt_u (local.get $column) (local.get $width))
                   (then
                     (call $field
-                      (i32.add
-                        (i32.mul (i32.sub (local.get $column) (global.get $from)) (local.get $stride))
-                        (local.get $row))
+                      (i32.add (i32.mul (local.get $column) (local.get $stride)) (local.get $row))
                       (local.get $s)
                       (local.get $e))))))
             (local.set $column (i32.add (local.get $column) (i32.const 1)))
@@ -245,14 +237,10 @@
             (local.set $column (i32.const 0))
             (local.set $record (local.get $start))
             (br $fields)))
-        (if (i32.and
-              (i32.ge_u (local.get $column) (global.get $from))
-              (i32.lt_u (local.get $column) (global.get $to)))
+        (if (i32.lt_u (local.get $column) (local.get $width))
           (then
             (call $field
-              (i32.add
-                (i32.mul (i32.sub (local.get $column) (global.get $from)) (local.get $stride))
-                (local.get $row))
+              (i32.add (i32.mul (local.get $column) (local.get $stride)) (local.get $row))
               (local.get $s)
               (local.get $e))))
         (if (i32.ne (i32.add (local.get $column) (i32.const 1)) (local.get $width))

@@ -1,12 +1,11 @@
 /**
  * Records kept by slot (a reservoir sample's), their bytes packed in one
- * buffer: a record that replaces another is appended, and the buffer is
- * compacted when full. One copy per kept record and no object each — a
- * Buffer per record cost more (mostly in the garbage collector) than
- * reading the whole file.
+ * buffer: a record that replaces another is appended, and when the buffer
+ * is full the live records are moved down over the dead ones (in place:
+ * no second buffer lingers until a garbage collection). One copy per kept
+ * record and no object each — a Buffer per record cost more (mostly in
+ * the garbage collector) than reading the whole file.
  */
-const SHORT_RECORD_BYTES = 256;
-
 export class RecordArena {
   private bytes: Buffer;
   private used = 0;
@@ -14,10 +13,7 @@ export class RecordArena {
   private readonly starts: Int32Array;
   private readonly lengths: Int32Array;
 
-  constructor(
-    slots: number,
-    private readonly initialBytes = 1024 * 1024
-  ) {
+  constructor(slots: number, initialBytes = 1024 * 1024) {
     this.bytes = Buffer.allocUnsafe(initialBytes);
     this.starts = new Int32Array(slots).fill(-1);
     this.lengths = new Int32Array(slots);
@@ -55,20 +51,29 @@ export class RecordArena {
     return records;
   }
 
-  /** Moves the live records to a buffer twice their size (at least). */
+  /**
+   * Moves the live records down in the order they lie; a buffer twice
+   * their size replaces this one only when they fill half of it.
+   */
   private compact(needed: number): void {
-    const size = Math.max(this.initialBytes, 2 * (this.live + needed));
-    const bytes = Buffer.allocUnsafe(size);
+    const slots = [...this.starts.keys()]
+      .filter(slot => this.starts[slot] >= 0)
+      .sort((a, b) => this.starts[a] - this.starts[b]);
+    let target = this.bytes;
+    if (2 * (this.live + needed) > this.bytes.length) {
+      target = Buffer.allocUnsafe(2 * (this.live + needed));
+    }
     let used = 0;
-    for (let slot = 0; slot < this.starts.length; slot++) {
+    for (const slot of slots) {
       const start = this.starts[slot];
-      if (start < 0) continue;
       const length = this.lengths[slot];
-      this.bytes.copy(bytes, used, start, start + length);
+      this.bytes.copy(target, used, start, start + length);
       this.starts[slot] = used;
       used += length;
     }
-    this.bytes = bytes;
+    this.bytes = target;
     this.used = used;
   }
 }
+
+const SHORT_RECORD_BYTES = 256;
