@@ -28,7 +28,12 @@ port.on('message', (message: ToProfiler) => {
         return;
       case 'chunk':
         profiler!.push(message.bytes);
-        port.postMessage({ type: 'ack', bytes: message.bytes.length });
+        // The bytes go back: a thread that allocates little collects its
+        // garbage rarely, and dead chunks would pile up here meanwhile.
+        port.postMessage(
+          { type: 'ack', bytes: message.bytes.length, chunk: message.bytes },
+          [message.bytes.buffer as ArrayBuffer]
+        );
         return;
       case 'end':
         port.postMessage({ type: 'profile', profile: profiler!.finish() });

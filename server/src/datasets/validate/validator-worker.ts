@@ -39,8 +39,11 @@ function stop(message: object): void {
   }
 }
 
-function ack(bytes: number): void {
-  port.postMessage({ type: 'ack', bytes });
+function ack(bytes: number, chunk?: Uint8Array): void {
+  port.postMessage(
+    { type: 'ack', bytes },
+    chunk ? [chunk.buffer as ArrayBuffer] : []
+  );
 }
 
 function toProfiler(message: ToProfiler, transfer: ArrayBuffer[] = []): void {
@@ -92,11 +95,12 @@ function profile(chunk: Buffer): void {
 
 function heard(
   message:
-    | { type: 'ack'; bytes: number }
+    | { type: 'ack'; bytes: number; chunk: Uint8Array }
     | { type: 'profile'; profile: DatasetProfile }
     | { type: 'crashed'; message: string }
 ): void {
-  if (message.type === 'ack') ack(message.bytes);
+  // The chunk goes on back to the main thread, which collects it soon.
+  if (message.type === 'ack') ack(message.bytes, message.chunk);
   else if (message.type === 'profile') profiled?.(message.profile);
   else stop(message);
 }
