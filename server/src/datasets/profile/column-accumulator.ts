@@ -314,48 +314,24 @@ export class ColumnAccumulator implements FieldSink {
     s: number,
     e: number
   ): void {
-    if (this.textMin === undefined) {
-      this.setMin(high, low, b, s, e);
-      this.setMax(high, low, b, s, e);
-    } else if (
-      high < this.minHigh ||
-      (high === this.minHigh &&
-        (low < this.minLow ||
-          (low === this.minLow && compareBytes(b, s, e, this.textMin) < 0)))
+    const min = this.textMin;
+    if (
+      min === undefined ||
+      compareKeyed(high, low, b, s, e, this.minHigh, this.minLow, min) < 0
     ) {
-      this.setMin(high, low, b, s, e);
-    } else if (
-      high > this.maxHigh ||
-      (high === this.maxHigh &&
-        (low > this.maxLow ||
-          (low === this.maxLow && compareBytes(b, s, e, this.textMax!) > 0)))
-    ) {
-      this.setMax(high, low, b, s, e);
+      this.textMin = Buffer.from(b.subarray(s, e));
+      this.minHigh = high;
+      this.minLow = low;
     }
-  }
-
-  private setMin(
-    high: number,
-    low: number,
-    b: Uint8Array,
-    s: number,
-    e: number
-  ): void {
-    this.textMin = Buffer.from(b.subarray(s, e));
-    this.minHigh = high;
-    this.minLow = low;
-  }
-
-  private setMax(
-    high: number,
-    low: number,
-    b: Uint8Array,
-    s: number,
-    e: number
-  ): void {
-    this.textMax = Buffer.from(b.subarray(s, e));
-    this.maxHigh = high;
-    this.maxLow = low;
+    const max = this.textMax;
+    if (
+      max === undefined ||
+      compareKeyed(high, low, b, s, e, this.maxHigh, this.maxLow, max) > 0
+    ) {
+      this.textMax = Buffer.from(b.subarray(s, e));
+      this.maxHigh = high;
+      this.maxLow = low;
+    }
   }
 
   /**
@@ -458,6 +434,22 @@ function keyOf(b: Uint8Array, s: number, e: number): void {
   }
   keyHigh = high >>> 0;
   keyLow = low >>> 0;
+}
+
+/** `b[s, e)` (first eight bytes `high`, `low`) against an extreme: by key first. */
+function compareKeyed(
+  high: number,
+  low: number,
+  b: Uint8Array,
+  s: number,
+  e: number,
+  extremeHigh: number,
+  extremeLow: number,
+  extreme: Buffer
+): number {
+  if (high !== extremeHigh) return high - extremeHigh;
+  if (low !== extremeLow) return low - extremeLow;
+  return compareBytes(b, s, e, extreme);
 }
 
 /** memcmp order, as DuckDB compares VARCHARs (= Unicode code point order). */

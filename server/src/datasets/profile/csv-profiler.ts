@@ -95,8 +95,14 @@ export class CsvProfiler {
     const types = this.columns.map(column => column.type());
     const sampled = Math.min(this.rows, this.sampleRows);
     const exact = this.rows <= this.sampleRows;
-    const sample = this.valuesOf(this.sampleRecords.records(sampled), types);
-    const preview = this.valuesOf(this.previewRecords, types);
+    const sample = this.readAgain(
+      this.sampleRecords.records(sampled),
+      types.map(type => new SampleValues(type))
+    );
+    const preview = this.readAgain(
+      this.previewRecords,
+      types.map(type => new ColumnValues(type))
+    ).map(column => column.values);
     return {
       row_count: this.rows,
       column_count: this.columns.length,
@@ -150,12 +156,11 @@ export class CsvProfiler {
     }
   };
 
-  /** Kept records read again, each column's values as pandas holds them. */
-  private valuesOf(records: Buffer[], types: ColumnType[]): Json[][] {
-    const values = types.map(type => new ColumnValues(type));
+  /** Kept records read again, into a sink per column. */
+  private readAgain<T extends FieldSink>(records: Buffer[], sinks: T[]): T[] {
     const { tokens } = this;
     const take = (rows: number) =>
-      values.forEach((column, i) => column.take(tokens, i, rows));
+      sinks.forEach((sink, i) => sink.take(tokens, i, rows));
     tokens.headerless();
     for (let at = 0; at < records.length; at += RECORDS_AT_ONCE) {
       const some = records.slice(at, at + RECORDS_AT_ONCE);
@@ -165,7 +170,7 @@ export class CsvProfiler {
       );
     }
     tokens.end(take);
-    return values.map(column => column.values);
+    return sinks;
   }
 
   /** Algorithm L: how many rows to pass over before the next one taken. */
@@ -181,7 +186,7 @@ export class CsvProfiler {
     i: number,
     column: ColumnAccumulator,
     { type, naFiltered }: ColumnType,
-    sample: Json[],
+    sample: SampleValues,
     exact: boolean
   ): ColumnProfile {
     const nulls = naFiltered ? column.nulls : 0;
@@ -212,11 +217,7 @@ export class CsvProfiler {
       return profile;
     }
     if (type === 'VARCHAR') {
-      const texts = sample.filter(
-        (value): value is string => typeof value === 'string'
-      );
-      const counts = new Map<string, number>();
-      for (const text of texts) counts.set(text, (counts.get(text) ?? 0) + 1);
+      const counts = sample.texts;
       const extremes = column.textExtremes(!naFiltered);
       profile.min = extremes.min;
       profile.max = extremes.max;
@@ -233,14 +234,12 @@ export class CsvProfiler {
       if (top.length > 0 && profile.distinct_approx < 0.95 * nonNull) {
         profile.top_values = scaledTopValues(
           top,
-          exact || texts.length === 0 ? 1 : nonNull / texts.length
+          exact || sample.taken === 0 ? 1 : nonNull / sample.taken
         );
       }
       return profile;
     }
-    const numbers = Float64Array.from(
-      sample.filter((value): value is number => typeof value === 'number')
-    ).sort();
+    const numbers = Float64Array.from(sample.numbers).sort();
     const counts = new Map<number, number>();
     for (const value of numbers) {
       counts.set(value, (counts.get(value) ?? 0) + 1);
@@ -293,6 +292,26 @@ const parsed: ParsedNumber = {
   digitsEnd: 0
 };
 
+/** A column's sampled values as pandas holds them: numbers, or texts counted. */
+class SampleValues implements FieldSink {
+  readonly numbers: number[] = [];
+  readonly texts = new Map<string, number>();
+  /** Texts taken (missing values are not). */
+  taken = 0;
+
+  constructor(private readonly type: ColumnType) {}
+
+  take(tokens: CsvTokens, column: number, rows: number): void {
+    eachValue(tokens, column, rows, this.type, value => {
+      if (typeof value === 'number') this.numbers.push(value);
+      else if (typeof value === 'string' && this.type.type === 'VARCHAR') {
+        this.texts.set(value, (this.texts.get(value) ?? 0) + 1);
+        this.taken++;
+      }
+    });
+  }
+}
+
 /** One column's values in order, as pandas holds them (`valueOf`). */
 class ColumnValues implements FieldSink {
   readonly values: Json[] = [];
@@ -300,16 +319,29 @@ class ColumnValues implements FieldSink {
   constructor(private readonly type: ColumnType) {}
 
   take(tokens: CsvTokens, column: number, rows: number): void {
-    const end = tokens.first(column) + rows;
-    for (let k = tokens.first(column); k < end; k++) {
-      const s = tokens.words[8 * k + 5];
-      const e = tokens.words[8 * k + 6];
-      this.values.push(
-        tokens.bytes[32 * k + 28] === Kind.Quoted
-          ? valueOf(tokens.unquoted(s, e), 0, tokens.unquotedLength, this.type)
-          : valueOf(tokens.memory, s, e, this.type)
-      );
-    }
+    eachValue(tokens, column, rows, this.type, value =>
+      this.values.push(value)
+    );
+  }
+}
+
+/** Each of a batch's values of a column, as pandas holds them. */
+function eachValue(
+  tokens: CsvTokens,
+  column: number,
+  rows: number,
+  type: ColumnType,
+  take: (value: Json) => void
+): void {
+  const end = tokens.first(column) + rows;
+  for (let k = tokens.first(column); k < end; k++) {
+    const s = tokens.words[8 * k + 5];
+    const e = tokens.words[8 * k + 6];
+    take(
+      tokens.bytes[32 * k + 28] === Kind.Quoted
+        ? valueOf(tokens.unquoted(s, e), 0, tokens.unquotedLength, type)
+        : valueOf(tokens.memory, s, e, type)
+    );
   }
 }
 

@@ -51,7 +51,7 @@ export interface FieldSink {
 /** First bytes of the words pandas reads specially (missing values, booleans, infinities). */
 const SPECIAL_FIRST_BYTES = '#-+1<NnIiTtFf';
 /** Input bytes tokenized at once (more while a record is longer). */
-const WINDOW_BYTES = 128 * 1024;
+const WINDOW_BYTES = 64 * 1024;
 const PAGE_BYTES = 64 * 1024;
 const QUOTE = 0x22;
 const LINE_END = Buffer.from('\n');

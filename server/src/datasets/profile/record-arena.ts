@@ -52,16 +52,16 @@ export class RecordArena {
   }
 
   /**
-   * Moves the live records down in the order they lie; a buffer twice
-   * their size replaces this one only when they fill half of it.
+   * Moves the live records down in the order they lie; a larger buffer
+   * replaces this one only when they leave less than a fifth of it free.
    */
   private compact(needed: number): void {
     const slots = [...this.starts.keys()]
       .filter(slot => this.starts[slot] >= 0)
       .sort((a, b) => this.starts[a] - this.starts[b]);
     let target = this.bytes;
-    if (2 * (this.live + needed) > this.bytes.length) {
-      target = Buffer.allocUnsafe(2 * (this.live + needed));
+    if (ROOM * (this.live + needed) > this.bytes.length) {
+      target = Buffer.allocUnsafe(Math.ceil(ROOM * (this.live + needed)));
     }
     let used = 0;
     for (const slot of slots) {
@@ -77,3 +77,5 @@ export class RecordArena {
 }
 
 const SHORT_RECORD_BYTES = 256;
+/** Room kept beside the live records: compactions stay rare, memory small. */
+const ROOM = 1.25;
