@@ -10,7 +10,7 @@ export type ToWorker = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' };
 
 /** Worker → main thread. */
 type FromWorker =
-  | { type: 'ack'; bytes: number; chunk?: Uint8Array }
+  | { type: 'ack'; bytes: number }
   | { type: 'invalid'; reason: string }
   | { type: 'crashed'; message: string }
   | {
@@ -46,7 +46,6 @@ export class ThreadedValidator extends Transform {
   profile: DatasetProfile | undefined;
   private readonly worker: Worker;
   private inFlight = 0;
-  private readonly copies = new CopyPool();
   /** The write held back while too much is in flight. */
   private waiting: (() => void) | undefined;
   private finishing: ((err?: Error) => void) | undefined;
@@ -77,9 +76,9 @@ export class ThreadedValidator extends Transform {
       return;
     }
     // A copy the worker owns: the chunk goes on to Storage meanwhile.
-    const bytes = this.copies.copyOf(chunk);
+    const bytes = new Uint8Array(chunk);
     this.worker.postMessage({ type: 'chunk', bytes } satisfies ToWorker, [
-      bytes.buffer as ArrayBuffer
+      bytes.buffer
     ]);
     this.inFlight += chunk.length;
     this.push(chunk);
@@ -110,7 +109,6 @@ export class ThreadedValidator extends Transform {
   private heard(message: FromWorker): void {
     switch (message.type) {
       case 'ack':
-        if (message.chunk) this.copies.reuse(message.chunk.buffer);
         this.inFlight -= message.bytes;
         if (this.waiting && this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) {
           const resume = this.waiting;
@@ -159,33 +157,3 @@ export class ThreadedValidator extends Transform {
  * a small young generation keeps its share of the sidecar's RSS small.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
-
-/**
- * Buffers for the chunks' copies, which come back from the profiling
- * thread once read: a buffer per size class (powers of two from 16 KB),
- * reused, instead of a new one per chunk left for the collector.
- */
-class CopyPool {
-  private readonly free = new Map<number, ArrayBuffer[]>();
-
-  copyOf(chunk: Buffer): Uint8Array {
-    const size = Math.max(
-      SMALLEST_COPY,
-      2 ** Math.ceil(Math.log2(chunk.length))
-    );
-    const buffer = this.free.get(size)?.pop() ?? new ArrayBuffer(size);
-    const bytes = new Uint8Array(buffer, 0, chunk.length);
-    bytes.set(chunk);
-    return bytes;
-  }
-
-  reuse(buffer: ArrayBufferLike): void {
-    const list = this.free.get(buffer.byteLength) ?? [];
-    if (list.length < KEPT_PER_SIZE) list.push(buffer as ArrayBuffer);
-    this.free.set(buffer.byteLength, list);
-  }
-}
-
-const SMALLEST_COPY = 16 * 1024;
-/** In flight at most 8 MB: more buffers of one size are never needed. */
-const KEPT_PER_SIZE = 16;

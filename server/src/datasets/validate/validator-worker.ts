@@ -51,9 +51,13 @@ function toProfiler(message: ToProfiler, transfer: ArrayBuffer[] = []): void {
 }
 
 function forward(chunk: Buffer): void {
-  // The chunk's buffer is this chunk's alone (ThreadedValidator's copy),
-  // and used no more here: it moves on, and comes back when profiled.
-  toProfiler({ type: 'chunk', bytes: chunk }, [chunk.buffer as ArrayBuffer]);
+  // The chunk's buffer is this thread's (sent over) and used no more here.
+  toProfiler(
+    { type: 'chunk', bytes: chunk },
+    chunk.byteLength === chunk.buffer.byteLength
+      ? [chunk.buffer as ArrayBuffer]
+      : []
+  );
 }
 
 /** After validation: on to the profiler (acknowledged by it), or done. */
