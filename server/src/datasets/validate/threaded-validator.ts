@@ -24,7 +24,7 @@ type FromWorker =
  * Bytes handed to the worker and not yet checked, before the stream waits:
  * bounds the memory a fast sender can pin while the worker catches up.
  */
-const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 
 /**
  * `DatasetValidator` and SHA-256 on a worker thread, as a pass-through

@@ -29,7 +29,7 @@ let profiled: ((profile: DatasetProfile) => void) | undefined;
 let held: Buffer[] | undefined = profileOptions ? [] : undefined;
 
 /** The profiling thread keeps almost nothing but its sample on its heap. */
-const PROFILER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+const PROFILER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
 function stop(message: object): void {
   if (!stopped) {
