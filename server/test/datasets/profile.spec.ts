@@ -67,7 +67,8 @@ describe('profileDataset', () => {
                     DATE '2024-01-01' + i::INTEGER AS day,
                     TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (i) MINUTE AS at,
                     9007199254740993::BIGINT + i AS big,
-                    ['red', 'green', 'green', 'blue'][i % 4 + 1] AS colour
+                    ['red', 'green', 'green', 'blue'][i % 4 + 1] AS colour,
+                    i % 3 = 0 AS flag
              FROM range(1000) t(i)) TO '${parquet}' (FORMAT parquet)`
     );
     connection.closeSync();
@@ -75,7 +76,7 @@ describe('profileDataset', () => {
 
     const profile = await profileDataset(parquet, 'parquet');
     expect(profile.row_count).toBe(1000);
-    expect(profile.column_count).toBe(6);
+    expect(profile.column_count).toBe(7);
     const byName = Object.fromEntries(profile.columns.map(c => [c.name, c]));
     expect(byName.score.null_count).toBe(100);
     expect(byName.score.min).toBe(0.5);
@@ -93,13 +94,20 @@ describe('profileDataset', () => {
       { value: 'blue', count: 250 },
       { value: 'red', count: 250 }
     ]);
+    // A boolean column's distribution: its two values, counted.
+    expect(byName.flag.top_values).toEqual([
+      { value: false, count: 666 },
+      { value: true, count: 334 }
+    ]);
+    expect(byName.flag.distinct_approx).toBe(2);
     expect(profile.preview.rows[1]).toEqual([
       1,
       0.5,
       '2024-01-02',
       '2024-01-01T00:01:00',
       '9007199254740994',
-      'green'
+      'green',
+      false
     ]);
   });
 
