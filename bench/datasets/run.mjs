@@ -1,16 +1,20 @@
-// Dataset ingestion (issue 5's benchmark): a generated CSV (BENCH_MB,
-// default 1024) uploaded through the real sidecar — POST /api/v1/datasets
-// streams it through the validator into Storage, then DuckDB profiles it —
+// Dataset ingestion (issue 5's benchmark, issue 13's targets): a generated
+// CSV (BENCH_MB, default 1024) uploaded through the real sidecar — POST
+// /api/v1/datasets streams it through the validator and the profiler (each
+// on a thread of its own, as the bytes arrive) into Storage —
 // next to its baselines measured in the same run on the same file: `cp`
 // and pandas `read_csv(...).describe()`, as the issue names them.
-// Targets: upload + validation + profile ≤ 0.25 × pandas, the sidecar's
-// peak RSS ≤ 400 MB, the upload part ≥ 0.5 × cp's throughput. Besides wall
+// Targets: upload + validation + profile ≤ 0.5 × pandas'
+// describe(include='all') (issue 13; issue 5 asked ≤ 0.25 × describe()),
+// the sidecar's peak RSS ≤ 400 MB, the upload part ≥ 0.5 × cp's
+// throughput. Besides wall
 // times it reports CPU-seconds (all threads), which a loaded machine
 // distorts far less. Results also go to bench/results/datasets-*.json.
 // For context, in the same run: pandas' describe(include='all') (text
 // columns too, as the profile has them), cp followed by sync of the copy
 // (the disk, not the page cache), the validator and profiler alone (each
-// in its own process), and DuckDB merely reading every column of the file
+// in its own process: the profiler with the validation thread that feeds
+// it), and DuckDB merely reading every column of the file
 // (`count` of each, types given): the least any DuckDB profile costs here.
 // Needs server/lib built (`npm run bench` builds it).
 // Run: BENCH_MB=1024 node bench/datasets/run.mjs
@@ -29,7 +33,12 @@ const root = path.resolve(
   '../..'
 );
 const megabytesWanted = Number(process.env.BENCH_MB ?? 1024);
-const TARGETS = { pandasShare: 0.25, rssMb: 400, cpShare: 0.5 };
+const TARGETS = {
+  pandasAllShare: 0.5,
+  pandasShare: 0.25,
+  rssMb: 400,
+  cpShare: 0.5
+};
 /** How often the sidecar's RSS is read (from /proc: costs the sidecar nothing). */
 const RSS_POLL_MS = 20;
 /**
@@ -338,7 +347,7 @@ validateDatasetFile(process.argv[1]).then(r => {
 });`;
 const profileScript = `
 const { profileDataset } = require(${JSON.stringify(lib + '/datasets/profile')});
-profileDataset(process.argv[1], 'csv', { delimiter: ',', rows: Number(process.argv[2]) }).then(p => {
+profileDataset(process.argv[1], 'csv').then(p => {
   console.log('rows ' + p.row_count + ', sample ' + p.sample_rows);
 });`;
 const pandasScript =
@@ -430,7 +439,7 @@ try {
     validate.stdout
   );
   line(
-    '  breakdown: profiler alone',
+    '  breakdown: validation + profile threads alone',
     profile.seconds,
     profile.cpu,
     profile.rssMb,
@@ -452,6 +461,7 @@ try {
       `its upload part ${fmt(sidecar.cpuStoring)}, profile ${fmt(sidecar.cpuTotal - sidecar.cpuStoring)}`
   );
   const pandasShare = sidecar.total / pandas.seconds;
+  const pandasAllShare = sidecar.total / pandasAll.seconds;
   const cpShare = cp.seconds / sidecar.stored;
   const verdict = ok => (ok ? 'met' : 'NOT met');
   console.log(
@@ -459,9 +469,14 @@ try {
       `upload part = ${fmt(cpShare)} × cp throughput (target ≥ ${TARGETS.cpShare}: ${verdict(cpShare >= TARGETS.cpShare)}); ` +
       `peak RSS ${fmt(sidecar.ingestPeakMb, 0)} MB (target ≤ ${TARGETS.rssMb}: ${verdict(sidecar.ingestPeakMb <= TARGETS.rssMb)})`
   );
+  console.log(
+    `  issue 13: upload+validation+profile = ${fmt(pandasAllShare)} × pandas describe(include='all') ` +
+      `(target ≤ ${TARGETS.pandasAllShare}: ${verdict(pandasAllShare <= TARGETS.pandasAllShare)}); ` +
+      `peak RSS ${fmt(sidecar.ingestPeakMb, 0)} MB (target ≤ ${TARGETS.rssMb}: ${verdict(sidecar.ingestPeakMb <= TARGETS.rssMb)})`
+  );
   // What the targets mean against the context lines of this same run.
   console.log(
-    `  context: the whole = ${fmt(sidecar.total / pandasAll.seconds)} × pandas describe(include='all'); ` +
+    `  context: the whole = ${fmt(pandasAllShare)} × pandas describe(include='all'); ` +
       `upload part = ${fmt(cpSync.seconds / sidecar.stored)} × cp-then-sync; ` +
       `DuckDB only reading every column = ${fmt(engineFloor.seconds / pandas.seconds)} × pandas describe() ` +
       `(${fmt(engineFloor.cpu)} CPU-s on ${os.availableParallelism()} cores; the target allows ${fmt(TARGETS.pandasShare * pandas.seconds)} s for everything)`
@@ -487,7 +502,7 @@ try {
         validator: validate,
         profiler: profile,
         engineFloor,
-        ratios: { pandasShare, cpShare },
+        ratios: { pandasShare, pandasAllShare, cpShare },
         targets: TARGETS
       },
       null,

@@ -24,10 +24,16 @@ const statistic = new Intl.NumberFormat(undefined, {
   maximumSignificantDigits: 4
 });
 
-/** A statistic as a table cell shows it: numbers to four significant digits, text as it is. */
+/**
+ * A statistic as a table cell shows it: numbers to four significant
+ * digits, booleans as pandas prints them, text as it is.
+ */
 export function formatValue(value: DatasetValue | undefined): string {
   if (value === null || value === undefined) {
     return '–';
+  }
+  if (typeof value === 'boolean') {
+    return formatBoolean(value);
   }
   if (typeof value === 'number') {
     return Number.isInteger(value) && Math.abs(value) < 1e15
@@ -35,6 +41,22 @@ export function formatValue(value: DatasetValue | undefined): string {
       : statistic.format(value);
   }
   return String(value);
+}
+
+/**
+ * A boolean as pandas (and Python) print it, so the catalog reads as the
+ * notebook does: `True`, `False`.
+ */
+export function formatBoolean(value: boolean): string {
+  return value ? 'True' : 'False';
+}
+
+/**
+ * A preview cell: the value as pandas reads it from the file (a number
+ * for "007", a boolean for "true"), printed as pandas prints it.
+ */
+export function formatCell(value: Exclude<DatasetValue, null>): string {
+  return typeof value === 'boolean' ? formatBoolean(value) : String(value);
 }
 
 /** Whether the profiler treated the column as numeric (it then has a histogram and quartiles). */

@@ -28,7 +28,11 @@ export interface ITopValue {
 /** One column's schema and statistics; the numeric statistics are `null` for other types. */
 export interface IDatasetColumn {
   name: string;
-  /** The profiler's (DuckDB's) type name, e.g. `BIGINT`, `DOUBLE`, `VARCHAR`, `DATE`. */
+  /**
+   * The column's type by DuckDB's name: for a CSV, pandas' `read_csv` dtype
+   * (int64 `BIGINT`, uint64 `UBIGINT`, float64 `DOUBLE`, bool `BOOLEAN`,
+   * object `VARCHAR`); for Parquet, as stored (`DATE`, `TIMESTAMP`, …).
+   */
   type: string;
   null_count: number;
   /** Approximate (HyperLogLog) for large columns. */

@@ -41,12 +41,13 @@ import type { Logger } from '../logger';
 
 /**
  * Receiving a dataset file. The body streams once through a size limit
- * and the content validator and SHA-256 (on a worker thread) into Storage
- * (as the user, through supabase-js); DuckDB profiles it once the last byte is in. With the
- * sidecar's own Storage it reads the stored object where it lies; with a
- * hosted project's, a spool file in the data dir written beside the
- * upload (reading the object back would download it again). Nothing holds
- * the whole file in memory. The version row is visible from the first byte on
+ * and, on a worker thread, the content validator, SHA-256 and (a CSV's)
+ * profile into Storage (as the user, through supabase-js): a CSV's profile
+ * is ready when its last byte is stored. A Parquet file is profiled by
+ * DuckDB once the last byte is in: with the sidecar's own Storage it reads
+ * the stored object where it lies; with a hosted project's, a spool file
+ * in the data dir written beside the upload (reading the object back
+ * would download it again). Nothing holds the whole file in memory. The version row is visible from the first byte on
  * (`uploading`, then `validating`, then `ready`); whatever fails or is
  * abandoned takes its row, its object and its spool file with it.
  */
@@ -107,7 +108,7 @@ export class DatasetIngest {
   private readonly tmpDir: string;
   private readonly instanceFile: string;
   private instance = '';
-  /** One DuckDB profile at a time: each may use the machine's cores and 256 MB. */
+  /** One DuckDB (Parquet) profile at a time: each may use the machine's cores and 256 MB. */
   private profiling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: IngestOptions) {
@@ -197,7 +198,9 @@ export class DatasetIngest {
     const startedAt = performance.now();
     const startCpu = process.cpuUsage();
     try {
-      const validator = new ThreadedValidator();
+      const validator = new ThreadedValidator({
+        profile: { previewRows: this.options.previewRows ?? PREVIEW_ROWS }
+      });
       const limit = new ByteLimit(maxUploadBytes);
       const flowing = pipeline(limit, validator, upload.sink());
       const detach = feed(request.body, limit, request.signal);
@@ -213,18 +216,17 @@ export class DatasetIngest {
       const receivedAt = performance.now();
       const receiveCpu = process.cpuUsage(startCpu);
       await upload.validating();
-      let rows = result.rows;
+      let profile = validator.profile;
       if (result.format === 'parquet') {
         const footer = await checkParquetFooter(upload.profiledFile);
         if (!footer.ok) {
           throw invalidFile(footer.reason);
         }
-        rows = footer.rows;
+        profile = await this.profileParquet(upload.profiledFile, footer.rows);
       }
-      const profile = await this.profile(upload.profiledFile, result.format, {
-        delimiter: result.format === 'csv' ? result.delimiter : undefined,
-        rows
-      });
+      if (!profile) {
+        throw invalidFile('The file could not be profiled');
+      }
       if (request.signal.aborted) {
         throw new ClientGone();
       }
@@ -235,9 +237,10 @@ export class DatasetIngest {
       );
       const doneAt = performance.now();
       const totalCpu = process.cpuUsage(startCpu);
-      // Throughput of each stage, for operators and the benchmark. CPU time
-      // is the whole process's (DuckDB's threads included), so it says
-      // more than wall time on a busy machine.
+      // Throughput of each stage, for operators and the benchmark: receiving
+      // (with a CSV's validation and profile), then what follows the last
+      // byte (a Parquet's profile). CPU time is the whole process's (its
+      // threads included), so it says more than wall time on a busy machine.
       this.options.logger.info(
         {
           datasetId: ready.dataset.id,
@@ -260,21 +263,16 @@ export class DatasetIngest {
     }
   }
 
-  /** Runs after the profiles queued before it. */
-  private profile(
-    file: string,
-    format: DatasetFormat,
-    options: { delimiter?: string; rows?: number }
-  ): Promise<DatasetProfile> {
+  /** DuckDB's profile of a stored Parquet file, after those queued before it. */
+  private profileParquet(file: string, rows: number): Promise<DatasetProfile> {
     const run = this.profiling.then(() =>
-      profileDataset(file, format, {
-        delimiter: options.delimiter,
-        rows: options.rows,
+      profileDataset(file, 'parquet', {
+        rows,
         workDir: this.tmpDir,
         previewRows: this.options.previewRows ?? PREVIEW_ROWS
       }).catch(err => {
         throw invalidFile(
-          `The file could not be read as ${format === 'csv' ? 'CSV' : 'Parquet'}: ${duckdbMessage(err)}`
+          `The file could not be read as Parquet: ${duckdbMessage(err)}`
         );
       })
     );

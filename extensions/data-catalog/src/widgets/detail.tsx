@@ -9,6 +9,7 @@ import type { DatasetDetailModel } from '../detailmodel';
 import {
   formatBytes,
   formatCount,
+  formatCell,
   formatValue,
   isNumeric,
   statusLabel
@@ -731,7 +732,7 @@ function Preview(props: IDatasetDetailViewOptions): React.ReactElement {
                         {value === null ? (
                           <span className="jp-insighter-Data-null">null</span>
                         ) : (
-                          String(value)
+                          formatCell(value)
                         )}
                       </td>
                     ))}

@@ -1,48 +1,32 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   DuckDBInstance,
   type DuckDBConnection,
   type Json
 } from '@duckdb/node-api';
-import type { DatasetFormat } from '../validate/validator';
+import { ThreadedValidator } from '../validate/threaded-validator';
+import {
+  DatasetValidationError,
+  type DatasetFormat
+} from '../validate/validator';
 import { isNumericType, isTextType, toJsonValue } from './json-values';
-import { estimateCsvRows, sampleRowsFor } from './sample-size';
+import type { ColumnProfile, DatasetProfile } from './profile-types';
+import { sampleRowsFor } from './sample-size';
+import {
+  distinctEstimate,
+  histogramBins,
+  numberMap,
+  scaledTopValues,
+  type TopValue
+} from './sample-summary';
 
-export interface ColumnProfile {
-  name: string;
-  type: string;
-  null_count: number;
-  distinct_approx: number;
-  min: Json;
-  max: Json;
-  mean: number | null;
-  std: number | null;
-  q25: number | null;
-  q50: number | null;
-  q75: number | null;
-  top_values?: { value: Json; count: number }[];
-  histogram?: { bins: { lower: number; upper: number; count: number }[] };
-}
-
-export interface DatasetProfile {
-  row_count: number;
-  column_count: number;
-  columns: ColumnProfile[];
-  preview: { columns: string[]; rows: Json[][] };
-  /**
-   * Rows the quartiles, histograms and top values were computed from: all
-   * of them (`row_count`) for files up to the sample size, else a uniform
-   * random sample whose counts are scaled to the column's non-null count.
-   * Row and null counts, min, max, mean and std always cover every row.
-   */
-  sample_rows: number;
-}
+export type { ColumnProfile, DatasetProfile } from './profile-types';
 
 export interface ProfileOptions {
-  /** The CSV delimiter the validator found; unset: DuckDB sniffs it. */
-  delimiter?: string;
   /** DuckDB's buffer limit; with its threads this bounds the process' RSS. */
   memoryLimit?: string;
   /** DuckDB's threads; default: the machine's cores. */
@@ -52,33 +36,57 @@ export interface ProfileOptions {
   previewRows?: number;
   topValues?: number;
   histogramBins?: number;
-  /** Data rows if known (the validator counts them); sizes the sample. */
+  /** Data rows if known (Parquet's footer says); sizes the sample. */
   rows?: number;
   /** Most rows to sample for quartiles, histograms and top values. */
   sampleRows?: number;
 }
 
-/**
- * DuckDB's CSV reader keeps a few buffers of this size per thread; its
- * default (32 MB) costs ≈ 110 MB more peak RSS for no measurable speed.
- * Must stay ≥ its max_line_size (2 MB).
- */
-const CSV_BUFFER_BYTES = 4 * 1024 * 1024;
+/** 1 MB reads of a CSV on disk. */
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Profiles a validated dataset with DuckDB in one scan of the file: exact
- * counts, min, max, mean and std and an approximate distinct count
- * (HyperLogLog, refined by the sample: `distinctEstimate`) over every row,
- * and in the same scan a uniform sample of rows (bounded, see
- * `sampleRowsFor`) from which quartiles, histograms and top values are
- * computed — what a second scan for histograms or a
- * t-digest per column would cost is a parse of the whole file again, the
- * dominant cost. The preview reads only the first rows.
+ * Profiles a dataset file. A CSV streams through the upload's own
+ * validation and profiling thread (`ThreadedValidator`, `CsvProfiler`):
+ * an upload is profiled as it arrives, this is the same for a file on
+ * disk. A Parquet file is profiled by DuckDB (`profileParquet`).
  */
 export async function profileDataset(
   file: string,
   format: DatasetFormat,
   options: ProfileOptions = {}
+): Promise<DatasetProfile> {
+  if (format === 'parquet') return profileParquet(file, options);
+  const validator = new ThreadedValidator({
+    profile: {
+      previewRows: options.previewRows,
+      sampleRows: options.sampleRows,
+      topValues: options.topValues,
+      histogramBins: options.histogramBins
+    }
+  });
+  await pipeline(
+    fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }),
+    validator,
+    new Writable({ write: (_chunk, _encoding, done) => done() })
+  );
+  if (!validator.profile) {
+    throw new DatasetValidationError('The file is not a CSV file');
+  }
+  return validator.profile;
+}
+
+/**
+ * Profiles a Parquet file with DuckDB in one scan: exact counts, min,
+ * max, mean and std and an approximate distinct count (HyperLogLog,
+ * refined by the sample: `distinctEstimate`) over every row, and in the
+ * same scan a uniform sample of rows (bounded, see `sampleRowsFor`) from
+ * which quartiles, histograms and top values are computed. The preview
+ * reads only the first rows.
+ */
+async function profileParquet(
+  file: string,
+  options: ProfileOptions
 ): Promise<DatasetProfile> {
   const workDir = fs.mkdtempSync(
     path.join(options.workDir ?? os.tmpdir(), 'insighter-profile-')
@@ -95,64 +103,27 @@ export async function profileDataset(
       topValues: options.topValues ?? 5,
       histogramBins: options.histogramBins ?? 20
     };
-    return await readWithTypeFallback(async extra => {
-      const source = sourceSql(file, format, options.delimiter, extra);
-      const columns = await describe(connection, source);
-      const preview = await readPreview(
-        connection,
-        source,
-        columns,
-        settings.previewRows
-      );
-      const rows =
-        options.rows ??
-        (format === 'parquet'
-          ? await parquetRows(connection, file)
-          : estimateCsvRows(file));
-      const sampleRows = sampleRowsFor(columns.length, options.sampleRows);
-      // Aggregates need no order; without it DuckDB needs less memory.
-      await connection.run('SET preserve_insertion_order = false');
-      try {
-        return await profileColumns(connection, source, columns, settings, {
-          fraction: rows > sampleRows ? sampleRows / rows : 1,
-          preview
-        });
-      } finally {
-        await connection.run('SET preserve_insertion_order = true');
-      }
+    const source = `read_parquet(${sqlString(file)})`;
+    const columns = await describe(connection, source);
+    const preview = await readPreview(
+      connection,
+      source,
+      columns,
+      settings.previewRows
+    );
+    const rows = options.rows ?? (await parquetRows(connection, file));
+    const sampleRows = sampleRowsFor(columns.length, options.sampleRows);
+    // Aggregates need no order; without it DuckDB needs less memory.
+    await connection.run('SET preserve_insertion_order = false');
+    return await profileColumns(connection, source, columns, settings, {
+      fraction: rows > sampleRows ? sampleRows / rows : 1,
+      preview
     });
   } finally {
     connection.closeSync();
     instance.closeSync();
     fs.rmSync(workDir, { recursive: true, force: true });
   }
-}
-
-/**
- * DuckDB infers CSV types from a sample of rows; a later row that does not
- * fit (text in a numeric-looking column) fails the scan. Then infer from
- * every row: one more pass, only for such files.
- */
-async function readWithTypeFallback<T>(
-  read: (extraCsvOptions: string) => Promise<T>
-): Promise<T> {
-  try {
-    return await read('');
-  } catch (err) {
-    if (!/convert|cast|sniff/i.test((err as Error).message)) throw err;
-    return read(', sample_size = -1');
-  }
-}
-
-function sourceSql(
-  file: string,
-  format: DatasetFormat,
-  delimiter: string | undefined,
-  extra: string
-): string {
-  if (format === 'parquet') return `read_parquet(${sqlString(file)})`;
-  const delim = delimiter ? `, delim = ${sqlString(delimiter)}` : '';
-  return `read_csv(${sqlString(file)}, header = true${delim}, buffer_size = ${CSV_BUFFER_BYTES}${extra})`;
 }
 
 interface ProfileSettings {
@@ -167,7 +138,7 @@ interface ColumnInfo {
   sql: string;
 }
 
-/** Names and types as DuckDB reads them (for a CSV: its sniffer's guess). */
+/** Names and types as DuckDB reads them. */
 async function describe(
   connection: DuckDBConnection,
   source: string
@@ -284,6 +255,13 @@ async function profileColumns(
         `list_sort(list_transform(map_entries(c${i}_values),
             lambda e: {'negated_count': -(e.value::BIGINT), 'value': e.key}))[1:${settings.topValues}] AS c${i}_top`
       );
+    } else if (column.type === 'BOOLEAN') {
+      // Two values: counted exactly over every row.
+      inner.push(
+        `count(*) FILTER (WHERE ${c}) AS c${i}_true`,
+        `count(*) FILTER (WHERE NOT ${c}) AS c${i}_false`
+      );
+      outer.push(`c${i}_true`, `c${i}_false`);
     }
   });
   const sampling = context.fraction < 1;
@@ -330,13 +308,14 @@ function columnProfile(
   const quartiles = numeric
     ? (stats[`c${i}_quartiles`] as Json[] | null)
     : null;
+  const repeats = stats[`c${i}_repeats`] as MapEntries | null;
   const profile: ColumnProfile = {
     name: column.name,
     type: column.type,
     null_count: rowCount - nonNull,
     distinct_approx: distinctEstimate(
       Number(stats[`c${i}_distinct`]),
-      stats[`c${i}_repeats`] as { key: Json; value: Json }[] | null,
+      repeats ? numberMap(repeats) : undefined,
       nonNull,
       exact
     ),
@@ -352,10 +331,13 @@ function columnProfile(
   const sampled = Number(stats[`c${i}_sampled`] ?? 0);
   const scale = exact || sampled === 0 ? 1 : nonNull / sampled;
   if (numeric) {
+    const counts: number[] = [];
+    const bins = stats[`c${i}_histogram`] as MapEntries | null;
+    for (const [bin, count] of numberMap(bins)) counts[bin] = count;
     const histogram = histogramBins(
       Number(stats[`c${i}_min`]),
       Number(stats[`c${i}_max`]),
-      stats[`c${i}_histogram`] as { key: Json; value: Json }[] | null,
+      counts,
       settings.histogramBins,
       scale
     );
@@ -368,107 +350,27 @@ function columnProfile(
     // Near-unique text (ids, free text): every value occurs about once,
     // so a top list says nothing.
     if (top.length > 0 && profile.distinct_approx < 0.95 * nonNull) {
-      profile.top_values = top
-        .map(entry => ({
+      profile.top_values = scaledTopValues(
+        top.map(entry => ({
           value: entry.value,
-          count: Math.round(-Number(entry.negated_count) * scale)
-        }))
-        .sort(
-          (a, b) =>
-            b.count - a.count || (String(a.value) < String(b.value) ? -1 : 1)
-        );
+          count: -Number(entry.negated_count)
+        })),
+        scale
+      );
     }
+  } else if (column.type === 'BOOLEAN') {
+    const counts: TopValue[] = [
+      { value: true, count: Number(stats[`c${i}_true`]) },
+      { value: false, count: Number(stats[`c${i}_false`]) }
+    ].filter(entry => entry.count > 0);
+    profile.distinct_approx = counts.length;
+    profile.top_values = scaledTopValues(counts, 1);
   }
   return profile;
 }
 
-/**
- * Equal-width bins over [min, max] (the max in the last bin) from the
- * sample's bin counts. Scaled counts are rounded so that they add up to
- * the scaled total (largest remainders), and the bins holding the min and
- * the max keep at least one value: they do hold one.
- */
-function histogramBins(
-  min: number,
-  max: number,
-  entries: { key: Json; value: Json }[] | null,
-  bins: number,
-  scale: number
-): ColumnProfile['histogram'] | undefined {
-  if (!Number.isFinite(min) || !Number.isFinite(max)) return undefined;
-  const width = (max - min) / bins;
-  const binCount = width > 0 ? bins : 1;
-  let counts = new Array<number>(binCount).fill(0);
-  for (const entry of entries ?? []) {
-    counts[Number(entry.key)] = Number(entry.value);
-  }
-  if (scale !== 1) counts = scalePartition(counts, scale);
-  return {
-    bins: counts.map((count, b) => ({
-      lower: width > 0 ? min + b * width : min,
-      upper: width > 0 ? (b === bins - 1 ? max : min + (b + 1) * width) : max,
-      count
-    }))
-  };
-}
-
-function scalePartition(counts: number[], scale: number): number[] {
-  const scaled = counts.map(count => count * scale);
-  const total = Math.round(scaled.reduce((sum, value) => sum + value, 0));
-  const rounded = scaled.map(Math.floor);
-  const last = rounded.length - 1;
-  rounded[0] = Math.max(rounded[0], 1);
-  rounded[last] = Math.max(rounded[last], 1);
-  let missing = total - rounded.reduce((sum, count) => sum + count, 0);
-  const byRemainder = scaled
-    .map((value, b) => ({ b, remainder: value - Math.floor(value) }))
-    .sort((a, b) => b.remainder - a.remainder);
-  for (let k = 0; missing > 0; k = (k + 1) % byRemainder.length, missing--) {
-    rounded[byRemainder[k].b]++;
-  }
-  // Only after lifting an empty end bin: take it from the fullest.
-  for (; missing < 0; missing++) {
-    rounded[rounded.indexOf(Math.max(...rounded))]--;
-  }
-  return rounded;
-}
-
-/** Below this share of values seen once, the sample has (nearly) all values. */
-const SATURATED_SINGLETONS = 0.1;
-
-/**
- * Distinct values of a column. HyperLogLog's sketch over every row errs
- * either way by several per cent where people look closest — a column of
- * codes or categories (on 997 distinct texts in 16 M rows DuckDB's said
- * 909; on German Credit's 921 amounts, 975). The sample does better
- * there: `repeats` maps "seen k times" to how many values were, so the
- * sample's distinct values are its sum. When the sample is every row that
- * sum is exact; when few values were seen only once the sample holds
- * nearly all of them, and Chao1 (n₁²/2n₂, bias-corrected) adds the few it
- * missed. Otherwise — ids, free text — the sketch, never below what the
- * sample saw nor above the non-null values.
- */
-function distinctEstimate(
-  sketch: number,
-  repeats: { key: Json; value: Json }[] | null,
-  nonNull: number,
-  exact: boolean
-): number {
-  const timesSeen = new Map(
-    (repeats ?? []).map(entry => [Number(entry.key), Number(entry.value)])
-  );
-  const seen = [...timesSeen.values()].reduce((sum, n) => sum + n, 0);
-  if (exact && repeats) {
-    return seen;
-  }
-  const once = timesSeen.get(1) ?? 0;
-  const twice = timesSeen.get(2) ?? 0;
-  const estimate =
-    seen > 0 && once <= SATURATED_SINGLETONS * seen
-      ? seen + (once * (once - 1)) / (2 * (twice + 1))
-      : sketch;
-  return Math.min(Math.max(Math.round(estimate), seen), nonNull);
-}
+/** A DuckDB MAP as JSON. */
+type MapEntries = { key: Json; value: Json }[];
 
 function uniqueName(base: string, taken: string[]): string {
   const lower = new Set(taken.map(name => name.toLowerCase()));

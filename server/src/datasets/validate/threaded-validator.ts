@@ -1,5 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
+import type { CsvProfileOptions } from '../profile/csv-profiler';
+import type { DatasetProfile } from '../profile/profile-types';
 import { startWorkerScript } from '../../worker-script';
 import { DatasetValidationError, type ValidationResult } from './validator';
 
@@ -11,13 +13,18 @@ type FromWorker =
   | { type: 'ack'; bytes: number }
   | { type: 'invalid'; reason: string }
   | { type: 'crashed'; message: string }
-  | { type: 'done'; result: ValidationResult; sha256: string };
+  | {
+      type: 'done';
+      result: ValidationResult;
+      sha256: string;
+      profile?: DatasetProfile;
+    };
 
 /**
  * Bytes handed to the worker and not yet checked, before the stream waits:
  * bounds the memory a fast sender can pin while the worker catches up.
  */
-const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 
 /**
  * `DatasetValidator` and SHA-256 on a worker thread, as a pass-through
@@ -28,20 +35,28 @@ const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
  * `MAX_IN_FLIGHT_BYTES` wait there unchecked. The first problem the
  * worker finds ends the stream with its `DatasetValidationError` (a few
  * MB may have passed on by then: the caller discards the upload anyway).
- * After `finish`, `result` and `sha256` hold the outcome.
+ * With `profile` options a CSV is profiled as its bytes go by, on a thread
+ * of its own fed by that one (`CsvProfiler`): the profile is ready when
+ * the upload ends, and the chunk is acknowledged once profiled too. After
+ * `finish`, `result`, `sha256` and (a CSV's) `profile` hold the outcome.
  */
 export class ThreadedValidator extends Transform {
   result: ValidationResult | undefined;
   sha256 = '';
-  private readonly worker = startWorker();
+  profile: DatasetProfile | undefined;
+  private readonly worker: Worker;
   private inFlight = 0;
   /** The write held back while too much is in flight. */
   private waiting: (() => void) | undefined;
   private finishing: ((err?: Error) => void) | undefined;
   private problem: Error | undefined;
 
-  constructor() {
+  constructor(options: { profile?: CsvProfileOptions } = {}) {
     super();
+    this.worker = startWorkerScript(__dirname, 'validator-worker', {
+      workerData: options,
+      resourceLimits: WORKER_LIMITS
+    });
     this.worker.on('message', (message: FromWorker) => this.heard(message));
     this.worker.on('error', err => this.fail(err));
     this.worker.on('exit', code => {
@@ -104,6 +119,7 @@ export class ThreadedValidator extends Transform {
       case 'done':
         this.result = message.result;
         this.sha256 = message.sha256;
+        this.profile = message.profile;
         void this.worker.terminate();
         this.finishing?.();
         return;
@@ -141,9 +157,3 @@ export class ThreadedValidator extends Transform {
  * a small young generation keeps its share of the sidecar's RSS small.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
-
-function startWorker(): Worker {
-  return startWorkerScript(__dirname, 'validator-worker', {
-    resourceLimits: WORKER_LIMITS
-  });
-}

@@ -98,6 +98,24 @@ export class DatasetValidator extends Transform {
     callback(reason ? this.fail(reason) : null);
   }
 
+  /**
+   * The CSV's delimiter and column names, once the header has been read
+   * (after the first 64 KB, or at the end of a smaller file).
+   */
+  get csvLayout(): { delimiter: string; header: string[] } | undefined {
+    return this.checker
+      ? { delimiter: this.delimiter, header: this.header }
+      : undefined;
+  }
+
+  /** Known from the first four bytes. */
+  get isParquet(): boolean {
+    return (
+      this.phase === 'parquet' ||
+      (this.result?.ok === true && this.result.format === 'parquet')
+    );
+  }
+
   private fail(reason: string): DatasetValidationError {
     this.phase = 'done';
     this.result = { ok: false, reason };
