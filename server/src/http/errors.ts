@@ -44,7 +44,7 @@ function defaultCode(status: number): string {
 }
 
 export const NUL_MESSAGE =
-  'Text may not contain the NUL character (\\u0000): remove it and send again.';
+  'Text may not contain control characters such as NUL (\\u0000): remove it and send again.';
 
 /**
  * A failure that is no bug of the sidecar, whichever route met it: the
@@ -60,7 +60,8 @@ export function knownProblem(
   if (unavailable) {
     return { status: 503, code: 'unavailable', message: unavailable };
   }
-  if (isNulInText(err)) {
+  // Postgres refused it, or the edge did (`NulCharacterError`, type entity.nul).
+  if (isNulInText(err) || (err as { type?: unknown })?.type === 'entity.nul') {
     return {
       status: 400,
       code: 'invalid_input',
