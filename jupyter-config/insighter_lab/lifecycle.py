@@ -336,12 +336,13 @@ class OrderlyStop:
             self._arm_deadline()
             self._app.serverapp.io_loop.add_callback_from_signal(self._stop_in_order, name)
         elif now - self._first >= SAME_STOP_WINDOW:
-            _safe_log(logging.WARNING, "Insighter Lab: %s again, ending everything now.", name)
+            _safe_log(self._app.log, logging.WARNING, "Insighter Lab: %s again, ending everything now.", name)
             self._end_now()
 
     def _arm_deadline(self) -> None:
         def time_is_up() -> None:
             _safe_log(
+                self._app.log,
                 logging.WARNING,
                 "Insighter Lab did not stop within %.1f s; ending what is left now.",
                 HARD_STOP_AFTER,
@@ -353,10 +354,10 @@ class OrderlyStop:
         timer.start()
 
 
-def _safe_log(level: int, message: str, *args) -> None:
+def _safe_log(logger: logging.Logger, level: int, message: str, *args) -> None:
     """Logging that survives a closed terminal (writes to it fail with EIO)."""
     try:
-        log.log(level, message, *args)
+        logger.log(level, message, *args)
     except Exception:  # noqa: BLE001 - nothing may stop the stop
         pass
 

@@ -2,10 +2,11 @@
  * Nothing outlives Insighter: `npm start` on one data dir, with a model
  * deployment serving, a training job running and a kernel computing, is
  * ended each way a machine ends it — SIGTERM and SIGKILL to `npm start`,
- * SIGKILL to the Jupyter server alone (its sidecar's main thread stuck in an
- * endless computation), SIGKILL to the sidecar during a long request (then a
- * script's stop: SIGTERM to the group, SIGKILL three seconds later), and a
- * closed terminal. Each time, within 10 s of the signal, no process of the
+ * SIGKILL to the Jupyter server alone and SIGTERM to `npm start` (each with
+ * the sidecar's main thread stuck in an endless computation), a second
+ * SIGTERM, SIGKILL to the sidecar during a long request (then a script's
+ * stop: SIGTERM to the group, SIGKILL three seconds later), and a closed
+ * terminal. Each time, within 10 s of the signal, no process of the
  * data dir is left (/proc: its path in a process's environment or command
  * line, and everything under those) and both ports are free; then `npm
  * start` on the same data dir comes up with the project, dataset, runs and
@@ -15,8 +16,8 @@
  * stop before it left.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -287,42 +288,69 @@ async function startBusyInsighter(
   return { ...started, job, kernel, kernelPid };
 }
 
+/** As `startBusyInsighter`, with the sidecar's main thread then stuck for good. */
+async function startStuckInsighter(): Promise<Insighter> {
+  const started = await startBusyInsighter({
+    env: {
+      INSIGHTER_SIDECAR_COMMAND: `${process.execPath} -r ${BUSY_MAIN_THREAD} ${path.join(REPO_ROOT, 'server', 'lib', 'main.js')}`
+    }
+  });
+  process.kill(started.sidecarPid, 'SIGUSR2');
+  expect(answersWithin(started.lab.apiPort, 1000)).toBe(false);
+  return started;
+}
+
 /**
- * Waits until no process of the data dir runs; fails unless that came within
- * the bound of `since` (when the signal was sent). Then both ports are free.
+ * Waits until no process of the data dir runs and both ports are free again
+ * (a killed process closes its sockets only once its memory is gone, after
+ * /proc stopped telling whose it was); fails unless that came within the
+ * bound of `since`, when the signal was sent. Returns how long it took.
  */
-async function expectNothingLeft(since: number): Promise<void> {
-  let left = processesOf(dataDir);
-  while (left.length > 0 && Date.now() - since < STOP_BOUND_MS + 20_000) {
+async function expectNothingLeft(since: number): Promise<number> {
+  const look = async () => ({
+    left: processesOf(dataDir),
+    busyPorts: (
+      await Promise.all(
+        ports.map(async port => ((await portIsFree(port)) ? [] : [port]))
+      )
+    ).flat()
+  });
+  let now = await look();
+  while (
+    (now.left.length > 0 || now.busyPorts.length > 0) &&
+    Date.now() - since < STOP_BOUND_MS + 20_000
+  ) {
     await sleep(100);
-    left = processesOf(dataDir);
+    now = await look();
   }
   const took = Date.now() - since;
   process.stderr.write(`[lifecycle] nothing left after ${took} ms\n`);
-  if (left.length > 0 || took > STOP_BOUND_MS) {
+  if (now.left.length > 0 || now.busyPorts.length > 0 || took > STOP_BOUND_MS) {
     throw new Error(
-      `${left.length} processes of the data dir still ran ${took} ms after the signal:\n` +
-        describeProcesses(left)
+      `${took} ms after the signal, ${now.left.length} processes of the data dir still ran` +
+        ` and ports [${now.busyPorts.join(', ')}] were taken:\n` +
+        describeProcesses(now.left)
     );
   }
-  expect(await portIsFree(ports[0])).toBe(true);
-  expect(await portIsFree(ports[1])).toBe(true);
+  return took;
 }
 
-/** Whether the sidecar answers /health within `ms` (its socket accepts even when stuck). */
-function answersWithin(port: number, ms: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/health' }, res => {
-      res.resume();
-      clearTimeout(timer);
-      resolve(true);
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      resolve(false);
-    }, ms);
-    req.on('error', () => undefined);
-  });
+/**
+ * Whether the sidecar answers /health within `ms` (its socket accepts even
+ * when its main thread is stuck). Asked from a separate process.
+ */
+function answersWithin(port: number, ms: number): boolean {
+  const probe = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))',
+      `http://127.0.0.1:${port}/health`,
+      String(ms / 1000)
+    ],
+    { stdio: 'ignore', timeout: ms + 10_000 }
+  );
+  return probe.status === 0;
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -455,17 +483,39 @@ describe('nothing outlives Insighter', () => {
   }, 600_000);
 
   it('SIGKILL to the Jupyter server alone, its sidecar stuck in a computation: all gone within 10 s', async () => {
-    running = await startBusyInsighter({
-      env: {
-        INSIGHTER_SIDECAR_COMMAND: `${process.execPath} -r ${BUSY_MAIN_THREAD} ${path.join(REPO_ROOT, 'server', 'lib', 'main.js')}`
-      }
-    });
-    process.kill(running.sidecarPid, 'SIGUSR2');
-    expect(await answersWithin(running.lab.apiPort, 1000)).toBe(false);
+    running = await startStuckInsighter();
     const since = Date.now();
     process.kill(running.serverPid, 'SIGKILL');
     await expectNothingLeft(since);
     // The sidecar was killed: the next start fails the job it ran.
+    state.stoppedJobs.push({ ...running.job, error: FOUND_AFTER_RESTART });
+  }, 600_000);
+
+  it('SIGTERM to npm start with the sidecar stuck: the supervisor kills it in time', async () => {
+    running = await startStuckInsighter();
+    const since = Date.now();
+    process.kill(running.npmPid, 'SIGTERM');
+    await expectNothingLeft(since);
+    expect(running.lab.output()).toMatch(
+      /Insighter sidecar did not stop within 6 s; killing it/
+    );
+    state.stoppedJobs.push({ ...running.job, error: FOUND_AFTER_RESTART });
+  }, 600_000);
+
+  it('a second signal ends everything at once', async () => {
+    running = await startStuckInsighter();
+    const since = Date.now();
+    process.kill(running.npmPid, 'SIGTERM');
+    // Later than npm's own forwarding of the first, which is the same stop.
+    await sleep(1500);
+    const again = Date.now();
+    process.kill(running.npmPid, 'SIGTERM');
+    await expectNothingLeft(since);
+    // An orderly stop would wait 6 s for the stuck sidecar.
+    expect(Date.now() - again).toBeLessThanOrEqual(3000);
+    expect(running.lab.output()).toMatch(
+      /SIGTERM again, ending everything now/
+    );
     state.stoppedJobs.push({ ...running.job, error: FOUND_AFTER_RESTART });
   }, 600_000);
 
@@ -556,9 +606,23 @@ describe('nothing outlives Insighter', () => {
     state.stoppedJobs.push({ ...running.job, error: STOPPED_IN_ORDER });
   }, 600_000);
 
-  it('starts again with everything intact, names a live owner and a taken port, and stops cleanly', async () => {
+  it('starts again with everything intact, stops a sidecar left behind, names a live owner and a taken port, and stops cleanly', async () => {
+    // A sidecar of this data dir whose server is gone (as versions before
+    // this one could leave): its pid recorded, the data dir in its environment.
+    const leftBehind = spawn('sleep', ['600'], {
+      env: { ...process.env, INSIGHTER_DATA_DIR: dataDir },
+      stdio: 'ignore'
+    });
+    writeFileSync(
+      path.join(dataDir, 'run', 'sidecar.pid'),
+      `${leftBehind.pid}\n`
+    );
     const started = await startInsighter();
     running = undefined;
+    expect(isRunning(leftBehind.pid!)).toBe(false);
+    expect(started.lab.output()).toContain(
+      `a sidecar of an earlier run is still running on this data dir (pid ${leftBehind.pid}); stopping it.`
+    );
     await expectStateIntact(started.lab);
 
     const second = spawnSync('/usr/bin/python3', ['-m', 'insighter_lab'], {

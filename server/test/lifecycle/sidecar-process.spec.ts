@@ -121,16 +121,16 @@ describe('the sidecar process', () => {
     }
   }, 90_000);
 
-  it('stops in order within a second when its parent dies', async () => {
+  it('stops in order when its parent dies', async () => {
     const { shell, pid, logs } = await startUnderShell([SIDECAR_CHILD]);
     shell.kill('SIGKILL');
-    const outcome = await gone(pid, 2000);
+    const outcome = await gone(pid, 5000);
     expect(outcome.gone).toBe(true);
-    expect(outcome.ms).toBeLessThanOrEqual(2000);
+    expect(outcome.ms).toBeLessThanOrEqual(5000);
     expect(logs.some(line => line.includes('the parent process is gone'))).toBe(
       true
     );
-    // An orderly stop released the database: the next start finds no lock.
+    // Not the watchdog's kill: an orderly stop released the database lock.
     expect(fs.existsSync(path.join(dataDir, 'db.lock'))).toBe(false);
   }, 90_000);
 
