@@ -673,3 +673,26 @@ describe('nothing outlives Insighter', () => {
     await exited(started.top);
   }, 600_000);
 });
+
+describe('kernels', () => {
+  it('die at once with the server that started them, even where a subreaper adopts them', () => {
+    const run = spawnSync(
+      '/usr/bin/python3',
+      [path.join(__dirname, 'support', 'kernel-orphan.py')],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          PYTHONPATH: path.join(REPO_ROOT, 'jupyter-config'),
+          PYDEVD_DISABLE_FILE_VALIDATION: '1'
+        },
+        encoding: 'utf8',
+        timeout: 60_000
+      }
+    );
+    expect(run.status).toBe(0);
+    const outcome = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(['gone', 'Z']).toContain(outcome.state);
+    expect(outcome.seconds).toBeLessThan(1);
+  }, 90_000);
+});
