@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional
+from typing import Awaitable, Callable, Iterable, List, Optional
 
 from jupyter_client.ioloop import AsyncIOLoopKernelManager
 from traitlets import default
@@ -310,7 +310,7 @@ class OrderlyStop:
     then Jupyter's own clean-up. A timer thread kills whatever is left when
     time is up, so a stuck step never keeps the tree alive."""
 
-    def __init__(self, app, stop_in_order: Callable[[str], "asyncio.Future"], end_now: Callable[[], None]):
+    def __init__(self, app, stop_in_order: Callable[[str], Awaitable[None]], end_now: Callable[[], None]):
         self._app = app
         self._stop_in_order = stop_in_order
         self._end_now = end_now
