@@ -8,6 +8,7 @@ Jupyter's own (`--ServerApp.port=…`) and override both.
 import os
 import sys
 
+from . import lifecycle
 from .config import REPO_ROOT, ConfigError, InsighterSettings
 
 
@@ -18,6 +19,18 @@ def main(argv=None) -> None:
     except ConfigError as error:
         sys.exit(f"Insighter Lab: {error}")
     settings.ensure_dirs()
+    # One Insighter per data dir: a live one is named; what a dead one left is taken over.
+    try:
+        lifecycle.claim_data_dir(settings)
+    except lifecycle.AlreadyRunning as error:
+        sys.exit(f"Insighter Lab: {error}")
+    lifecycle.end_orphaned_sidecar(settings, settings.sidecar_pid_file)
+    ports_chosen_here = any(arg.startswith(("--port", "--ServerApp.port")) for arg in argv)
+    busy = lifecycle.ports_in_use_message(settings, check_jupyter_port=not ports_chosen_here)
+    if busy:
+        sys.exit(f"Insighter Lab: {busy[0].upper()}{busy[1:]}")
+    # `npm start` (or whoever started this) gone: stop in order, taking the tree along.
+    lifecycle.exit_with_parent()
     # All state lives in the data dir, Jupyter's runtime files (server info,
     # kernel connection files) included, unless the caller chose otherwise.
     os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(settings.run_dir / "jupyter"))

@@ -9,9 +9,12 @@ another Jupyter server (JupyterHub's single-user server).
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import inspect
 import json
 import os
+import signal
 from typing import Optional
 
 from jupyter_server.utils import url_path_join
@@ -21,6 +24,7 @@ from traitlets import Unicode, default
 from . import __version__
 from .config import REPO_ROOT, InsighterSettings
 from .kernel_session import KernelSessionFile, kernel_session_handlers
+from .lifecycle import OrderlyStop, bind_kernels_to_server, current_claim, kill_kernel_groups
 from .proxy import PROXY_PREFIX, ProxyTarget, proxy_rules
 from .shims import shim_handlers
 from .sidecar import SidecarSupervisor
@@ -50,6 +54,7 @@ class InsighterLabApp(LabServerApp):
     _settings: Optional[InsighterSettings] = None
     supervisor: Optional[SidecarSupervisor] = None
     kernel_session: Optional[KernelSessionFile] = None
+    orderly_stop: Optional[OrderlyStop] = None
 
     @property
     def insighter(self) -> InsighterSettings:
@@ -140,6 +145,8 @@ class InsighterLabApp(LabServerApp):
             # and work even where the login cookie is not sent.
             token=self.serverapp.token,
         )
+        # Kernels die with this server, even when it is killed.
+        bind_kernels_to_server(self.serverapp.kernel_manager)
         self.kernel_session = KernelSessionFile(settings.kernel_session_file)
         # A token left by an earlier run belongs to no page of this one.
         self.kernel_session.clear()
@@ -183,10 +190,63 @@ class InsighterLabApp(LabServerApp):
         self.supervisor.env["INSIGHTER_PROXY_URL"] = self._proxy_url()
         self.supervisor.start()
         if self.serverapp.starter_app is self:
+            self._take_over_signals()
+            claim = current_claim()
+            if claim is not None:
+                claim.describe(self.lab_url(with_token=False))
             print(f"Insighter Lab is running at {self.lab_url()}", flush=True)
 
-    def lab_url(self) -> str:
-        """The URL to open, with the token when there is one."""
+    # --- stopping (standalone; under JupyterHub the hub stops the server) ---
+
+    def _take_over_signals(self) -> None:
+        """Jupyter's own handlers stop extensions, kernels and terminals one
+        after the other, ask for confirmation on a terminal's Ctrl+C and
+        leave SIGHUP (a closed terminal) to kill the server without any
+        clean-up. These stop everything side by side, within a bound."""
+        self.orderly_stop = OrderlyStop(self, self._stop_in_order, self._end_now)
+        signals = [signal.SIGTERM, signal.SIGINT]
+        # Under nohup SIGHUP is ignored on purpose: keep it that way.
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signals.append(signal.SIGHUP)
+        self.orderly_stop.install(signals)
+
+    async def _stop_in_order(self, reason: str) -> None:
+        server = self.serverapp
+        self.log.info("Stopping Insighter Lab (%s): the sidecar, its jobs and the kernels.", reason)
+        if hasattr(server, "_http_server"):
+            server.http_server.stop()
+        steps = [self._shutdown_kernels()]
+        if self.supervisor is not None:
+            steps.append(self.supervisor.stop())
+        for outcome in await asyncio.gather(*steps, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                self.log.warning("Insighter Lab: a step of the stop failed: %s", outcome)
+        # Jupyter's own clean-up (server info file, terminals), then the loop ends.
+        server.stop()
+
+    async def _shutdown_kernels(self) -> None:
+        manager = getattr(self.serverapp, "kernel_manager", None)
+        if manager is None or not manager.list_kernel_ids():
+            return
+        result = manager.shutdown_all()
+        if inspect.isawaitable(result):
+            await result
+
+    def _end_now(self) -> None:
+        """Kills the sidecar's and the kernels' process groups and exits: a
+        second signal, or a stop that overran its time. Any thread."""
+        if self.supervisor is not None:
+            self.supervisor.kill_at_once()
+        kill_kernel_groups(getattr(self.serverapp, "kernel_manager", None))
+        if self.kernel_session is not None:
+            self.kernel_session.clear()
+        claim = current_claim()
+        if claim is not None:
+            claim.release()
+        os._exit(1)
+
+    def lab_url(self, with_token: bool = True) -> str:
+        """The URL to open, with the token when there is one (unless not wanted)."""
         server = self.serverapp
         ip = server.ip
         if ip in ("", "0.0.0.0"):
@@ -198,7 +258,7 @@ class InsighterLabApp(LabServerApp):
         else:
             host = ip
         url = f"http://{host}:{server.port}{url_path_join(server.base_url, 'lab')}"
-        return f"{url}?token={server.token}" if server.token else url
+        return f"{url}?token={server.token}" if server.token and with_token else url
 
     async def stop_extension(self) -> None:
         if self.kernel_session is not None:
@@ -212,3 +272,6 @@ class InsighterLabApp(LabServerApp):
             self.kernel_session.clear()
         if self.supervisor is not None:
             self.supervisor.kill_now()
+        claim = current_claim()
+        if claim is not None:
+            claim.release()

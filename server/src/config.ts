@@ -32,8 +32,11 @@ const envSchema = z.object({
   INSIGHTER_TRUSTED_PROXIES: z.string().default(''),
   /** More host names the sidecar answers to (comma-separated; `.example.org` for subdomains, `*` for any). */
   INSIGHTER_ALLOWED_HOSTS: z.string().default(''),
-  /** How long in-flight requests may take to finish on SIGTERM before the process exits. */
-  INSIGHTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000),
+  /**
+   * How long in-flight requests may take to finish on SIGTERM before their
+   * connections are closed; a whole stop must end within 5 s (src/main.ts).
+   */
+  INSIGHTER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(3000),
   /** The longest one SQL statement may run; 0: no limit. */
   INSIGHTER_DB_STATEMENT_TIMEOUT_MS: z.coerce
     .number()

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config';
+import { Watchdog } from './lifecycle/watchdog';
 import { createLogger } from './logger';
 import { keepNewFilesPrivate } from './private-data-dir';
-import { startSidecar } from './server';
+import { startSidecar, type RunningSidecar } from './server';
 
-/** Process entry: config from the environment, graceful shutdown on signals. */
+/** How long an orderly stop may take before the process is killed. */
+const STOP_DEADLINE_MS = 5000;
+/** Signals closer together than this are one stop; a later one ends the process at once. */
+const SAME_STOP_WINDOW_MS = 1000;
+
+/** Process entry: config from the environment, a bounded orderly stop on signals or the parent's death. */
 async function main(): Promise<void> {
   // Before anything is written: the data dir is this OS user's alone.
   keepNewFilesPrivate();
@@ -19,10 +25,22 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const sidecar = await startSidecar(config, logger);
-
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  let sidecar: RunningSidecar | undefined;
+  let stoppingSince: number | undefined;
+  const stop = (reason: string) => {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince >= SAME_STOP_WINDOW_MS) {
+        logger.warn({ reason }, 'stopping again: exiting now');
+        process.exit(1);
+      }
+      return;
+    }
+    stoppingSince = Date.now();
+    watchdog.endBy(STOP_DEADLINE_MS);
+    logger.info({ reason }, 'shutting down');
+    if (!sidecar) {
+      process.exit(1); // Still starting: nothing to finish yet.
+    }
     sidecar.close().then(
       () => process.exit(0),
       err => {
@@ -31,11 +49,22 @@ async function main(): Promise<void> {
       }
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // Watching from the start: a parent may die while the database opens.
+  const watchdog = Watchdog.start(logger, () =>
+    stop('the parent process is gone')
+  );
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => stop(signal));
+  }
+  sidecar = await startSidecar(config, logger);
 }
 
 main().catch(err => {
-  process.stderr.write(`Insighter sidecar failed to start: ${err?.stack ?? err}\n`);
+  // Errors meant for people (a port in use, a data dir in use) need no stack.
+  const known =
+    err?.name === 'PortInUseError' || err?.name === 'DataDirLockedError';
+  process.stderr.write(
+    `Insighter sidecar failed to start: ${known ? err.message : (err?.stack ?? err)}\n`
+  );
   process.exit(1);
 });

@@ -32,6 +32,19 @@ import { makePrivate } from './private-data-dir';
 import { loadRegistry } from '@insighter/registry';
 import { VERSION } from './version';
 
+/** The sidecar's port is taken: named with the variable that moves it. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number
+  ) {
+    super(
+      `Port ${port} on ${host} is in use by another program: stop it, or set INSIGHTER_API_PORT to a free port.`
+    );
+    this.name = 'PortInUseError';
+  }
+}
+
 export interface RunningSidecar {
   server: http.Server;
   /** The Express app behind `server` (its routes: `routePaths`). */
@@ -210,10 +223,16 @@ export async function startSidecar(
     sessionCheckMs: Math.max(config.auth.sessionCheckMs, 1000)
   });
   let datasetsSwept: Promise<void> = Promise.resolve();
+  // Scoring workers and jobs stop side by side (each within seconds), and
+  // while requests in flight drain: a whole stop stays within its bound.
+  let workStopped: Promise<void> | undefined;
+  const stopWork = () =>
+    (workStopped ??= Promise.all([deployments.close(), jobs.close()]).then(
+      () => undefined
+    ));
   const release = async () => {
     await datasetsSwept;
-    await deployments.close();
-    await jobs.close();
+    await stopWork();
     await eventStream.close();
     await tracking.external?.close();
     await storage?.close();
@@ -228,7 +247,9 @@ export async function startSidecar(
     });
   }).catch(async err => {
     await release();
-    throw err;
+    throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? new PortInUseError(config.host, config.port)
+      : err;
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host}:${port}`;
@@ -262,12 +283,15 @@ export async function startSidecar(
     (closing ??= (async () => {
       // WebSockets count as open connections: end them first, or close() waits for them.
       await eventStream.close();
-      await new Promise<void>(resolve => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-        force.unref();
-      });
+      await Promise.all([
+        new Promise<void>(resolve => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+          force.unref();
+        }),
+        stopWork()
+      ]);
       await release();
     })());
   return { server, app, url, close };

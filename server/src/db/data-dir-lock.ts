@@ -3,7 +3,10 @@ import fs from 'node:fs';
 /**
  * PGlite does not lock its data dir, and two processes writing one dir
  * silently lose writes: a lock file holding the owner's PID prevents it.
- * A lock left by a process that is gone (crash, kill -9) is taken over.
+ * A lock left by a process that is gone (crash, kill -9, power cut) is taken
+ * over — also when its PID now belongs to another process: one that started
+ * after the lock was written cannot be its owner (PIDs wrap at 32768 here,
+ * and a container restarted gives the same PIDs again).
  */
 export class DataDirLockedError extends Error {
   constructor(
@@ -40,7 +43,11 @@ export function acquireDataDirLock(lockPath: string, dir: string): DataDirLock {
       }
     }
     const holder = readLockPid(lockPath);
-    if (holder !== undefined && isAlive(holder)) {
+    if (
+      holder !== undefined &&
+      isAlive(holder) &&
+      !startedAfter(holder, lockPath)
+    ) {
       throw new DataDirLockedError(holder, dir);
     }
     removeIfUnchanged(lockPath, holder);
@@ -85,6 +92,43 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     // EPERM: it exists but belongs to another user.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Slack for /proc/stat's boot time, which is whole seconds and drifts by one. */
+const START_TIME_SLACK_MS = 2000;
+/** Linux's USER_HZ, the unit of a process's start time in /proc. */
+const CLOCK_TICKS = 100;
+
+/** Whether `pid` started after the lock file was last written (so it cannot have written it). */
+function startedAfter(pid: number, lockPath: string): boolean {
+  const started = processStartMs(pid);
+  if (started === undefined) {
+    return false;
+  }
+  let written: number;
+  try {
+    written = fs.statSync(lockPath).mtimeMs;
+  } catch {
+    return false;
+  }
+  return started > written + START_TIME_SLACK_MS;
+}
+
+/** When a process started, in ms since the epoch; undefined where /proc does not tell. */
+export function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis; starttime is the 22nd of proc(5).
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(
+      /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]
+    );
+    return Number.isFinite(ticks) && boot > 0
+      ? boot * 1000 + (ticks / CLOCK_TICKS) * 1000
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 

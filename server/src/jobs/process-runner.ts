@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { SandboxUnavailableError, type Bubblewrap } from './sandbox';
+import { SandboxUnavailableError, SETPRIV, type Bubblewrap } from './sandbox';
 import {
   LogLines,
   type JobExit,
@@ -31,10 +31,18 @@ import {
  *   (sandbox.ts), seeing only the folders its spec mounts; a job is refused
  *   when the sandbox does not start here. Stopping ends bwrap, and the
  *   sandbox with it: no grace inside.
+ * - It dies with the sidecar, however the sidecar ends (SIGKILL included):
+ *   `setpriv --pdeathsig KILL` has the kernel kill it when its parent dies
+ *   (bubblewrap's --die-with-parent then takes the sandbox along).
  * A child cannot outlive its pipes to a restarted sidecar, so processes are
  * never re-attached: the jobs service marks them failed.
  */
 export const PRLIMIT = '/usr/bin/prlimit';
+
+/** The prefix that kills a child when the sidecar dies (Linux; util-linux's setpriv). */
+const DIE_WITH_SIDECAR = fs.existsSync(SETPRIV)
+  ? [SETPRIV, '--pdeathsig', 'KILL', '--']
+  : [];
 
 /** Linux's USER_HZ, what /proc counts CPU time in. */
 const CLOCK_TICKS = 100;
@@ -118,9 +126,15 @@ export class ProcessRunner implements JobRunner {
           ...(spec.mounts ?? [])
         ])
       : spec.command;
+    // Spawned from the main thread: the parent-death signal follows the thread that forks.
     const child = spawn(
       PRLIMIT,
-      [`--as=${spec.limits.memoryMb * 1024 * 1024}`, '--', ...command],
+      [
+        `--as=${spec.limits.memoryMb * 1024 * 1024}`,
+        '--',
+        ...DIE_WITH_SIDECAR,
+        ...command
+      ],
       {
         cwd: this.options.workDir,
         env,

@@ -449,7 +449,7 @@ export class JobsService {
     for (const { sup } of this.queue.splice(0)) {
       await this.complete(sup, {
         kind: 'failed',
-        error: 'The sidecar stopped before the job started: start it again.'
+        error: 'Insighter stopped before the job started: start it again.'
       });
     }
     const ending: Promise<void>[] = [];
@@ -883,7 +883,7 @@ export class JobsService {
     if (sup.stoppingForShutdown) {
       return {
         status: 'failed',
-        error: 'The sidecar stopped while the job was running: start it again.',
+        error: 'Insighter stopped while the job was running: start it again.',
         exitCode: exit.exitCode,
         modelVersion: null
       };

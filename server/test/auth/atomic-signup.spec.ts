@@ -3,8 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/db/open';
-import { pgliteSnapshot, silentLogger } from '../support/postgres';
-import { exited, startSidecarProcess } from '../support/sidecar-process';
+import { silentLogger } from '../support/postgres';
+import {
+  exited,
+  seedMigratedDataDir,
+  startSidecarProcess
+} from '../support/sidecar-process';
 import {
   GOOD_PASSWORD,
   startAuthTestServer,
@@ -75,16 +79,7 @@ describe('a sidecar killed during sign-ups', () => {
   });
 
   it('restarts on the same data dir with no half-made user', async () => {
-    // Seeded from the run's migrated snapshot: spares the child a first-start initdb.
-    const seeded = await openDatabase(
-      {
-        backend: 'pglite',
-        dataDir: path.join(dataDir, 'db'),
-        loadFrom: pgliteSnapshot('migrated')
-      },
-      { logger: silentLogger }
-    );
-    await seeded.db.close();
+    await seedMigratedDataDir(dataDir);
     const first = await startSidecarProcess(dataDir);
     child = first.process;
     const anonKey = await anonKeyOf(first.url);

@@ -5,8 +5,12 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { openDatabase } from '../../src/db/open';
 import { makeClient, uniqueEmail, GOOD_PASSWORD } from '../auth/support';
-import { BACKENDS, pgliteSnapshot, silentLogger } from '../support/postgres';
-import { exited, startSidecarProcess } from '../support/sidecar-process';
+import { BACKENDS, silentLogger } from '../support/postgres';
+import {
+  exited,
+  seedMigratedDataDir,
+  startSidecarProcess
+} from '../support/sidecar-process';
 import {
   eventually,
   listFiles,
@@ -34,16 +38,7 @@ describe('a sidecar killed mid-upload', () => {
   });
 
   it('restarts with no record, object or spool of that upload', async () => {
-    // Seeded from the run's migrated snapshot: spares the child a first-start initdb.
-    const seeded = await openDatabase(
-      {
-        backend: 'pglite',
-        dataDir: path.join(dataDir, 'db'),
-        loadFrom: pgliteSnapshot('migrated')
-      },
-      { logger: silentLogger }
-    );
-    await seeded.db.close();
+    await seedMigratedDataDir(dataDir);
     const env = { INSIGHTER_AUTH_AUTOCONFIRM: 'true' };
     const first = await startSidecarProcess(dataDir, env);
     child = first.process;

@@ -109,6 +109,24 @@ describe('the data dir lock', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 
+  it('takes over a lock whose pid now belongs to a process started after it was written', () => {
+    // PIDs wrap (at 32768 here) and a restarted container hands out the same
+    // ones again: a live process that started later is not the lock's owner.
+    const later = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(lockFile, `${later.pid}\n`);
+      const anHourAgo = new Date(Date.now() - 3_600_000);
+      fs.utimesSync(lockFile, anHourAgo, anHourAgo);
+      const lock = acquireDataDirLock(lockFile, '/some/data/db');
+      expect(fs.readFileSync(lockFile, 'utf8').trim()).toBe(
+        String(process.pid)
+      );
+      lock.release();
+    } finally {
+      later.kill();
+    }
+  });
+
   it('takes over an unreadable (half-written) lock', () => {
     fs.writeFileSync(lockFile, '');
     const lock = acquireDataDirLock(lockFile, '/some/data/db');

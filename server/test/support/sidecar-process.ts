@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { openDatabase } from '../../src/db/open';
+import { pgliteSnapshot, silentLogger } from './postgres';
 
 /**
  * The real sidecar entry point (src/main.ts) in a child process, for tests
@@ -14,11 +16,24 @@ export interface SidecarProcess {
   logs: Record<string, unknown>[];
 }
 
-/** Starts src/main.ts in a child process and waits for "sidecar listening". */
-export function startSidecarProcess(
+/** Fills `<dataDir>/db` from the run's migrated snapshot: spares the child a first-start initdb. */
+export async function seedMigratedDataDir(dataDir: string): Promise<void> {
+  const seeded = await openDatabase(
+    {
+      backend: 'pglite',
+      dataDir: path.join(dataDir, 'db'),
+      loadFrom: pgliteSnapshot('migrated')
+    },
+    { logger: silentLogger }
+  );
+  await seeded.db.close();
+}
+
+/** The child's environment: embedded mode on `dataDir`, a port of its own, and `env`. */
+export function sidecarProcessEnv(
   dataDir: string,
   env: Record<string, string> = {}
-): Promise<SidecarProcess> {
+): NodeJS.ProcessEnv {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     INSIGHTER_DATA_DIR: dataDir,
@@ -36,7 +51,15 @@ export function startSidecarProcess(
   ]) {
     delete childEnv[name];
   }
-  Object.assign(childEnv, env);
+  return Object.assign(childEnv, env);
+}
+
+/** Starts src/main.ts in a child process and waits for "sidecar listening". */
+export function startSidecarProcess(
+  dataDir: string,
+  env: Record<string, string> = {}
+): Promise<SidecarProcess> {
+  const childEnv = sidecarProcessEnv(dataDir, env);
   const proc = spawn(
     process.execPath,
     [path.join(__dirname, '..', 'auth', 'sidecar-child.js')],

@@ -37,6 +37,9 @@ export class Kernel {
     readonly id: string,
     private readonly _socket: WebSocket
   ) {
+    // A server that goes away resets the socket (tests that stop it on
+    // purpose); an execute() still waiting then times out with its code.
+    _socket.on('error', () => undefined);
     _socket.on('message', data => {
       const message = JSON.parse(String(data)) as IMessage;
       for (const listener of this._listeners) listener(message);
@@ -85,6 +88,8 @@ export class Kernel {
           )
         );
       }, timeoutMs);
+      // Code that never ends (a test stopping the server under it) keeps no test run alive.
+      timer.unref();
       const listen = (message: IMessage) => {
         if (message.parent_header?.msg_id !== msgId) return;
         const { content } = message;

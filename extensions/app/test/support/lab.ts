@@ -38,6 +38,12 @@ export interface LabOptions {
   timeoutMs?: number;
   /** Python interpreter (default /usr/bin/python3, the one with Debian's Jupyter). */
   python?: string;
+  /** What to run instead of `<python> -m insighter_lab`, e.g. `['npm', 'start']`. */
+  command?: string[];
+  /** Jupyter's and the sidecar's ports (default two free ones). */
+  ports?: [number, number];
+  /** Start it as the leader of a process group of its own (to signal the group). */
+  detached?: boolean;
 }
 
 export interface RunningLab {
@@ -124,7 +130,7 @@ export async function startLab(options: LabOptions = {}): Promise<RunningLab> {
   const dataDir =
     options.dataDir ??
     mkdtempSync(path.join(os.tmpdir(), 'insighter-lab-test-'));
-  const [port, apiPort] = await twoFreePorts();
+  const [port, apiPort] = options.ports ?? (await twoFreePorts());
 
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -143,15 +149,17 @@ export async function startLab(options: LabOptions = {}): Promise<RunningLab> {
   if (options.sidecarCommand)
     env.INSIGHTER_SIDECAR_COMMAND = options.sidecarCommand;
 
-  const child = spawn(
+  const [command, ...args] = options.command ?? [
     options.python ?? '/usr/bin/python3',
-    ['-m', 'insighter_lab'],
-    {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe']
-    }
-  );
+    '-m',
+    'insighter_lab'
+  ];
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false
+  });
   let output = '';
   child.stdout!.on('data', chunk => (output += chunk));
   child.stderr!.on('data', chunk => (output += chunk));
