@@ -2,7 +2,8 @@
 -- free of p_base, p_base-2, p_base-3, … told whoever created a project
 -- which numbered slugs existed, private ones included (a second "Owner
 -- private" became owner-private-2, a third owner-private-3). Now a taken
--- name gets a random suffix instead (owner-private-3f9a1c): the slug is
+-- name gets a random suffix of letters instead (owner-private-kfpajc; letters,
+-- so that no suffix reads as a count): the slug is
 -- still unique across every project, as the prediction endpoint
 -- /api/v1/predict/<slug> needs, and says nothing about how many others
 -- share the name or what their slugs are.
@@ -18,7 +19,8 @@ declare
   candidate text := p_base;
 begin
   while exists (select 1 from public.projects p where p.slug = candidate) loop
-    candidate := p_base || '-' || substr(gen_random_uuid()::text, 1, 6);
+    candidate := p_base || '-'
+      || translate(substr(gen_random_uuid()::text, 1, 6), '0123456789', 'ghijklmnop');
   end loop;
   return candidate;
 end;
