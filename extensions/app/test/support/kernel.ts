@@ -104,6 +104,17 @@ export class Kernel {
           case 'error':
             outcome.error = { ename: content.ename, evalue: content.evalue };
             break;
+          case 'execute_reply':
+            // ipykernel aborts requests that arrive while it still winds
+            // down after an error (stop_on_error): say so, never an empty result.
+            if (content.status === 'aborted') {
+              clearTimeout(timer);
+              this._listeners.delete(listen);
+              reject(
+                new Error(`the kernel aborted, without running it: ${code}`)
+              );
+            }
+            break;
           case 'status':
             if (content.execution_state === 'idle') {
               clearTimeout(timer);
@@ -134,7 +145,10 @@ export class Kernel {
             store_history: false,
             user_expressions: {},
             allow_stdin: false,
-            stop_on_error: true
+            // One request at a time: nothing queued behind an error to abort.
+            // With true, a request sent just after a failed one can be aborted
+            // (ipykernel's abort window outlives the idle status under load).
+            stop_on_error: false
           }
         })
       );
