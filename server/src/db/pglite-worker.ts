@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { pgliteStorageOptions, syncNewDataDir } from './pglite-fsync';
 import type {
   FromPgliteThread,
   PgliteThreadOptions,
@@ -29,12 +32,17 @@ function fatal(err: unknown): never {
 }
 
 async function open(): Promise<PGlite> {
+  const { dataDir, durable } = options;
+  const fresh =
+    dataDir !== undefined && !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   const pglite = new PGlite({
-    dataDir: options.dataDir,
-    loadDataDir: options.loadFrom ? new Blob([options.loadFrom]) : undefined,
-    startParams: [...PGlite.defaultStartParams, ...options.startParams]
+    ...pgliteStorageOptions(options),
+    loadDataDir: options.loadFrom ? new Blob([options.loadFrom]) : undefined
   });
   await pglite.waitReady;
+  if (fresh && durable && dataDir) {
+    syncNewDataDir(dataDir);
+  }
   return pglite;
 }
 
