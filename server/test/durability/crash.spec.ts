@@ -16,6 +16,7 @@ import {
   type SidecarProcess
 } from '../support/sidecar-process';
 import {
+  projectExperimentId,
   seededDataDir,
   sidecarApi,
   signUpOnSidecar,
@@ -193,12 +194,9 @@ describe.each(BACKENDS)('SIGKILLs during 400 writes on %s', backend => {
           await fixtureModel('logistic')
         )
       ).toBe(1);
-      const experiment = await api(
-        'GET',
-        `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${project.slug}`
-      );
+      const experimentId = await projectExperimentId(api, project.slug);
       const run = await api('POST', '/api/2.0/mlflow/runs/create', {
-        experiment_id: experiment.body.experiment.experiment_id
+        experiment_id: experimentId
       });
       expect(run.status).toBe(200);
       const runId = run.body.run.info.run_id as string;

@@ -115,3 +115,26 @@ export function sidecarApi(baseUrl: () => string, token: string): SidecarApi {
     return { status: res.status, body: parsed };
   };
 }
+
+/** The id of a project's MLflow experiment (named by its slug), made if it has none yet. */
+export async function projectExperimentId(
+  api: SidecarApi,
+  slug: string
+): Promise<string> {
+  const created = await api('POST', '/api/2.0/mlflow/experiments/create', {
+    name: slug
+  });
+  if (created.status === 200) {
+    return created.body.experiment_id as string;
+  }
+  const found = await api(
+    'GET',
+    `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(slug)}`
+  );
+  if (found.status !== 200) {
+    throw new Error(
+      `No experiment for ${slug}: ${created.status} ${JSON.stringify(created.body)}, then ${found.status} ${JSON.stringify(found.body)}`
+    );
+  }
+  return found.body.experiment.experiment_id as string;
+}
