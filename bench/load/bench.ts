@@ -16,17 +16,17 @@
  *
  * The users (bench/load/client.mjs, one process) loop without think time
  * by default: 50 requests always in flight, the hardest case for the
- * sidecar. They warm up for BENCH_WARMUP_S, then are measured for
- * BENCH_DURATION_S. Printed per kind: requests, errors, p50/p95/p99/max;
+ * sidecar. They warm up for BENCH_LOAD_WARMUP_S, then are measured for
+ * BENCH_LOAD_DURATION_S. Printed per kind: requests, errors, p50/p95/p99/max;
  * the sidecar's CPU time per request (its whole process tree) and the load
  * average before and after. Results: bench/results/load-<time>.json.
  *
  *   node bench/load/run.mjs
- *   env: BENCH_USERS (50), BENCH_DURATION_S (60), BENCH_WARMUP_S (5),
- *        BENCH_THINK_MS (0: no pause between a user's requests),
- *        BENCH_EACH_S (0; > 0: then each kind alone for that long, to see
+ *   env: BENCH_LOAD_USERS (50), BENCH_LOAD_DURATION_S (60), BENCH_LOAD_WARMUP_S (5),
+ *        BENCH_LOAD_THINK_MS (0: no pause between a user's requests),
+ *        BENCH_LOAD_EACH_S (0; > 0: then each kind alone for that long, to see
  *        what each costs the sidecar in CPU and latency),
- *        BENCH_CPU_PROF=1 (the sidecar runs with --cpu-prof; its profile is
+ *        BENCH_LOAD_CPU_PROF=1 (the sidecar runs with --cpu-prof; its profile is
  *        written to bench/results/load-cpu-prof-<time>/ when it stops)
  */
 import { spawn } from 'node:child_process';
@@ -44,24 +44,29 @@ import {
 import { cpuMs, processTree } from '../process-cpu';
 import { startTrainedDeployment } from '../trained-deployment';
 
-const USERS = Number(process.env.BENCH_USERS ?? 50);
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
-const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
-const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 0);
+const USERS = Number(process.env.BENCH_LOAD_USERS ?? 50);
+const DURATION_S = Number(process.env.BENCH_LOAD_DURATION_S ?? 60);
+const WARMUP_S = Number(process.env.BENCH_LOAD_WARMUP_S ?? 5);
+const THINK_MS = Number(process.env.BENCH_LOAD_THINK_MS ?? 0);
 const TARGET_READ_P99_MS = 250;
 /** What the issue measured before: p99 of a similar mix of reads at 50 concurrent. */
 const BEFORE_P99_MS = 915;
-/** How often each kind is picked (relative). */
+/**
+ * How often each kind is picked, in requests per hundred. A sign-in is rare
+ * in a session (a person signs in once, then works), yet each user here
+ * signs in about every 50 requests; metric logging, what a training client
+ * does all the time, is the most frequent.
+ */
 const MIX: Record<string, number> = {
-  'sign-in': 5,
-  'project list': 20,
+  'sign-in': 2,
+  'project list': 18,
   'dataset preview': 20,
   'run search': 20,
-  'metric logging': 20,
+  'metric logging': 25,
   prediction: 15
 };
-/** BENCH_EACH_S > 0: after the mix, each kind alone for that long — what one costs. */
-const EACH_S = Number(process.env.BENCH_EACH_S ?? 0);
+/** BENCH_LOAD_EACH_S > 0: after the mix, each kind alone for that long — what one costs. */
+const EACH_S = Number(process.env.BENCH_LOAD_EACH_S ?? 0);
 const READS = ['project list', 'dataset preview', 'run search', 'prediction'];
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -89,7 +94,7 @@ interface KindResult {
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'insighter-bench-load-'));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const profileDir = process.env.BENCH_CPU_PROF
+  const profileDir = process.env.BENCH_LOAD_CPU_PROF
     ? path.join(REPO_ROOT, 'bench', 'results', `load-cpu-prof-${stamp}`)
     : undefined;
   let sidecar;

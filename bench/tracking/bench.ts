@@ -17,7 +17,7 @@
  * durability costs a log-batch.
  *
  *   node bench/tracking/run.mjs
- *   env: BENCH_RUNS (30 per setting), BENCH_ROUNDS (3), BENCH_WARMUP (5),
+ *   env: BENCH_RUNS (30 per setting), BENCH_TRACKING_ROUNDS (3), BENCH_WARMUP (5),
  *        BENCH_BACKENDS (pglite,postgres), BENCH_DURABILITY (on,off)
  */
 import { spawn } from 'node:child_process';
@@ -43,7 +43,7 @@ import { describeDatabase, durabilityRatios, onEachBackend, type BenchDatabase, 
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_TRACKING_ROUNDS ?? 3);
 const METRICS = 1000;
 const TARGET_S = 0.05;
 /** MLflow's issue: log_batch of 1,000 metrics on its SQL store. */
