@@ -50,7 +50,9 @@ export async function onEachBackend<R>(
   name: string,
   bench: BenchOnBackend<R>
 ): Promise<R[]> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), `insighter-bench-${name}-`));
+  const work = fs.mkdtempSync(
+    path.join(os.tmpdir(), `insighter-bench-${name}-`)
+  );
   const results: R[] = [];
   const clusters: PgCluster[] = [];
   try {
@@ -156,10 +158,19 @@ export function describeDatabase(database: {
 /** For each backend measured both ways: `figure` with durability on ÷ with it off. */
 export function durabilityRatios<
   R extends { backend: string; durability: Durability }
->(results: R[], figure: (result: R) => number): { backend: string; on_over_off: number }[] {
+>(
+  results: R[],
+  figure: (result: R) => number
+): { backend: string; on_over_off: number }[] {
   return [...new Set(results.map(r => r.backend))].flatMap(backend => {
-    const on = results.find(r => r.backend === backend && r.durability === 'on');
-    const off = results.find(r => r.backend === backend && r.durability === 'off');
-    return on && off ? [{ backend, on_over_off: figure(on) / figure(off) }] : [];
+    const on = results.find(
+      r => r.backend === backend && r.durability === 'on'
+    );
+    const off = results.find(
+      r => r.backend === backend && r.durability === 'off'
+    );
+    return on && off
+      ? [{ backend, on_over_off: figure(on) / figure(off) }]
+      : [];
   });
 }

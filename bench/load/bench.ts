@@ -33,7 +33,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { creditRows, GERMAN_CREDIT } from '../../server/test/deployments/harness';
+import {
+  creditRows,
+  GERMAN_CREDIT
+} from '../../server/test/deployments/harness';
 import { exited } from '../../server/test/support/sidecar-process';
 import {
   projectExperimentId,
@@ -99,7 +102,9 @@ async function main(): Promise<void> {
     : undefined;
   let sidecar;
   try {
-    console.log('== starting the sidecar (embedded PGlite), training a model with a job and deploying it');
+    console.log(
+      '== starting the sidecar (embedded PGlite), training a model with a job and deploying it'
+    );
     const trained = await startTrainedDeployment(
       work,
       profileDir
@@ -109,20 +114,28 @@ async function main(): Promise<void> {
     sidecar = trained.sidecar.process;
     const { base } = trained;
     const anonKey = (
-      (await (await fetch(`${base}/api/v1/config`)).json()) as { supabase_anon_key: string }
+      (await (await fetch(`${base}/api/v1/config`)).json()) as {
+        supabase_anon_key: string;
+      }
     ).supabase_anon_key;
 
-    console.log(`== ${USERS} users sign up, each with 3 projects, a dataset and 6 runs`);
+    console.log(
+      `== ${USERS} users sign up, each with 3 projects, a dataset and 6 runs`
+    );
     const started = performance.now();
     const users: SimulatedUser[] = [];
     for (let i = 0; i < USERS; i += 5) {
       users.push(
         ...(await Promise.all(
-          Array.from({ length: Math.min(5, USERS - i) }, (_, j) => seedUser(base, i + j))
+          Array.from({ length: Math.min(5, USERS - i) }, (_, j) =>
+            seedUser(base, i + j)
+          )
         ))
       );
     }
-    console.log(`   ready in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    console.log(
+      `   ready in ${((performance.now() - started) / 1000).toFixed(0)} s`
+    );
 
     const plan = {
       base,
@@ -140,12 +153,28 @@ async function main(): Promise<void> {
     console.log(
       `== ${USERS} users for ${DURATION_S} s after ${WARMUP_S} s of warm-up, ${THINK_MS ? `${THINK_MS} ms think time` : 'no think time'} (load average ${fmtLoad(loadBefore)})`
     );
-    const mixed = await measureLoad(work, { ...plan, weights: MIX, warmupS: WARMUP_S, durationS: DURATION_S }, tree);
+    const mixed = await measureLoad(
+      work,
+      { ...plan, weights: MIX, warmupS: WARMUP_S, durationS: DURATION_S },
+      tree
+    );
     const loadAfter = os.loadavg();
-    const alone: { kind: string; result: KindResult; cpuMsPerRequest: number }[] = [];
+    const alone: {
+      kind: string;
+      result: KindResult;
+      cpuMsPerRequest: number;
+    }[] = [];
     for (const kind of EACH_S > 0 ? Object.keys(MIX) : []) {
-      const one = await measureLoad(work, { ...plan, weights: { [kind]: 1 }, warmupS: 2, durationS: EACH_S }, tree);
-      alone.push({ kind, result: one.kinds[kind], cpuMsPerRequest: one.sidecarCpuMs / one.kinds[kind].requests });
+      const one = await measureLoad(
+        work,
+        { ...plan, weights: { [kind]: 1 }, warmupS: 2, durationS: EACH_S },
+        tree
+      );
+      alone.push({
+        kind,
+        result: one.kinds[kind],
+        cpuMsPerRequest: one.sidecarCpuMs / one.kinds[kind].requests
+      });
     }
     report(mixed, loadBefore, loadAfter, alone, stamp);
   } finally {
@@ -155,7 +184,9 @@ async function main(): Promise<void> {
       await exited(sidecar);
     }
     if (profileDir) {
-      console.log(`   the sidecar's CPU profile: ${path.relative(REPO_ROOT, profileDir)}`);
+      console.log(
+        `   the sidecar's CPU profile: ${path.relative(REPO_ROOT, profileDir)}`
+      );
     }
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -174,7 +205,12 @@ async function seedUser(base: string, n: number): Promise<SimulatedUser> {
   };
   const projects = [];
   for (const name of ['Churn', 'Credit risk', 'Forecast']) {
-    projects.push(await ok('creating a project', api('POST', '/api/v1/projects', { name: `${name} ${n}` })));
+    projects.push(
+      await ok(
+        'creating a project',
+        api('POST', '/api/v1/projects', { name: `${name} ${n}` })
+      )
+    );
   }
   const project = projects[1];
   const dataset = await ok(
@@ -191,7 +227,10 @@ async function seedUser(base: string, n: number): Promise<SimulatedUser> {
   for (let r = 0; r < 6; r++) {
     const run = await ok(
       'creating a run',
-      api('POST', '/api/2.0/mlflow/runs/create', { experiment_id: experimentId, run_name: `run-${r}` })
+      api('POST', '/api/2.0/mlflow/runs/create', {
+        experiment_id: experimentId,
+        run_name: `run-${r}`
+      })
     );
     runIds.push(run.run.info.run_id);
   }
@@ -213,7 +252,13 @@ async function seedUser(base: string, n: number): Promise<SimulatedUser> {
         }))
       })
     );
-    await ok('finishing a run', api('POST', '/api/2.0/mlflow/runs/update', { run_id: runId, status: 'FINISHED' }));
+    await ok(
+      'finishing a run',
+      api('POST', '/api/2.0/mlflow/runs/update', {
+        run_id: runId,
+        status: 'FINISHED'
+      })
+    );
   }
   return {
     email: user.email,
@@ -233,7 +278,10 @@ interface LoadResult {
   sidecarCpuMs: number;
 }
 
-type ClientAnswer = Record<string, { latencies: number[]; errors: number; samples: string[] }>;
+type ClientAnswer = Record<
+  string,
+  { latencies: number[]; errors: number; samples: string[] }
+>;
 
 /** One run of the users (client.mjs, in its own process): each kind's figures and the sidecar's CPU time after the warm-up. */
 async function measureLoad(
@@ -244,23 +292,34 @@ async function measureLoad(
   const planFile = path.join(work, 'plan.json');
   fs.writeFileSync(planFile, JSON.stringify(plan));
   let cpuBefore = 0;
-  const warm = setTimeout(() => (cpuBefore = cpuMs(tree())), plan.warmupS * 1000);
-  const child = spawn(process.execPath, [path.join(__dirname, 'client.mjs'), planFile], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  });
+  const warm = setTimeout(
+    () => (cpuBefore = cpuMs(tree())),
+    plan.warmupS * 1000
+  );
+  const child = spawn(
+    process.execPath,
+    [path.join(__dirname, 'client.mjs'), planFile],
+    {
+      stdio: ['ignore', 'pipe', 'inherit']
+    }
+  );
   let output = '';
   child.stdout.on('data', chunk => (output += chunk));
-  const code = await new Promise<number | null>(resolve => child.on('close', resolve));
+  const code = await new Promise<number | null>(resolve =>
+    child.on('close', resolve)
+  );
   clearTimeout(warm);
   const sidecarCpuMs = cpuMs(tree()) - cpuBefore;
   if (code !== 0) {
     throw new Error(`The load client failed (exit ${code}).`);
   }
-  const answer = Object.entries((JSON.parse(output) as { kinds: ClientAnswer }).kinds).filter(
-    ([, result]) => result.latencies.length > 0
-  );
+  const answer = Object.entries(
+    (JSON.parse(output) as { kinds: ClientAnswer }).kinds
+  ).filter(([, result]) => result.latencies.length > 0);
   return {
-    kinds: Object.fromEntries(answer.map(([kind, result]) => [kind, summarize(kind, result)])),
+    kinds: Object.fromEntries(
+      answer.map(([kind, result]) => [kind, summarize(kind, result)])
+    ),
     all: summarize('all', {
       latencies: answer.flatMap(([, result]) => result.latencies),
       errors: answer.reduce((sum, [, result]) => sum + result.errors, 0),
@@ -276,7 +335,9 @@ function summarize(
 ): KindResult {
   const sorted = [...result.latencies].sort((a, b) => a - b);
   const at = (q: number) =>
-    sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN;
+    sorted.length
+      ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
+      : NaN;
   return {
     kind,
     requests: sorted.length,
@@ -307,7 +368,9 @@ function report(
       `sidecar CPU ${(sidecarCpuMs / all.requests).toFixed(2)} ms per request (its workers included); ` +
       `load average ${fmtLoad(loadBefore)} before, ${fmtLoad(loadAfter)} after, on ${os.cpus().length} cores`
   );
-  console.log('   kind             | requests | errors |  p50 ms |  p95 ms |  p99 ms |  max ms | target');
+  console.log(
+    '   kind             | requests | errors |  p50 ms |  p95 ms |  p99 ms |  max ms | target'
+  );
   for (const k of [...kinds, all]) {
     const target = READS.includes(k.kind)
       ? k.p99_ms <= TARGET_READ_P99_MS
@@ -316,7 +379,9 @@ function report(
       : '';
     console.log(
       `   ${k.kind.padEnd(16)} | ${String(k.requests).padStart(8)} | ${String(k.errors).padStart(6)} | ` +
-        [k.p50_ms, k.p95_ms, k.p99_ms, k.max_ms].map(ms => ms.toFixed(1).padStart(7)).join(' | ') +
+        [k.p50_ms, k.p95_ms, k.p99_ms, k.max_ms]
+          .map(ms => ms.toFixed(1).padStart(7))
+          .join(' | ') +
         ` | ${target}`
     );
     for (const sample of k.kind === 'all' ? [] : k.error_samples) {
@@ -324,7 +389,9 @@ function report(
     }
   }
   if (alone.length > 0) {
-    console.log(`   each kind alone (${USERS} users, ${EACH_S} s each): sidecar CPU per request, p50 / p99`);
+    console.log(
+      `   each kind alone (${USERS} users, ${EACH_S} s each): sidecar CPU per request, p50 / p99`
+    );
     for (const { kind, result, cpuMsPerRequest } of alone) {
       console.log(
         `   ${kind.padEnd(16)} | ${cpuMsPerRequest.toFixed(2).padStart(6)} ms CPU | ${(result.requests / EACH_S).toFixed(0).padStart(5)} req/s | ` +
@@ -343,7 +410,8 @@ function report(
     file,
     JSON.stringify(
       {
-        benchmark: 'load: simulated users mixing sign-in, project list, dataset preview, run search, metric logging, predictions',
+        benchmark:
+          'load: simulated users mixing sign-in, project list, dataset preview, run search, metric logging, predictions',
         users: USERS,
         duration_s: DURATION_S,
         warmup_s: WARMUP_S,
@@ -351,7 +419,11 @@ function report(
         weights: MIX,
         target_read_p99_ms: TARGET_READ_P99_MS,
         before_p99_ms: BEFORE_P99_MS,
-        machine: { cpus: os.cpus().length, load_average_before: loadBefore, load_average_after: loadAfter },
+        machine: {
+          cpus: os.cpus().length,
+          load_average_before: loadBefore,
+          load_average_after: loadAfter
+        },
         throughput: all.requests / DURATION_S,
         sidecar_cpu_ms_per_request: sidecarCpuMs / all.requests,
         kinds,

@@ -119,7 +119,9 @@ async function simulate(user, until, measuring) {
       }
     }
     if (thinkMs > 0) {
-      await new Promise(resolve => setTimeout(resolve, Math.random() * 2 * thinkMs));
+      await new Promise(resolve =>
+        setTimeout(resolve, Math.random() * 2 * thinkMs)
+      );
     }
   }
 }
