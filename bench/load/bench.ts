@@ -24,6 +24,7 @@
  *   node bench/load/run.mjs
  *   env: BENCH_LOAD_USERS (50), BENCH_LOAD_DURATION_S (60), BENCH_LOAD_WARMUP_S (5),
  *        BENCH_LOAD_THINK_MS (0: no pause between a user's requests),
+ *        BENCH_LOAD_DURABILITY (on; off: the sidecar with INSIGHTER_DURABILITY=off),
  *        BENCH_LOAD_EACH_S (0; > 0: then each kind alone for that long, to see
  *        what each costs the sidecar in CPU and latency),
  *        BENCH_LOAD_CPU_PROF=1 (the sidecar runs with --cpu-prof; its profile is
@@ -51,6 +52,8 @@ const USERS = Number(process.env.BENCH_LOAD_USERS ?? 50);
 const DURATION_S = Number(process.env.BENCH_LOAD_DURATION_S ?? 60);
 const WARMUP_S = Number(process.env.BENCH_LOAD_WARMUP_S ?? 5);
 const THINK_MS = Number(process.env.BENCH_LOAD_THINK_MS ?? 0);
+/** The sidecar's INSIGHTER_DURABILITY: on (its default), or off to see what fsync costs under load. */
+const DURABILITY = process.env.BENCH_LOAD_DURABILITY === 'off' ? 'off' : 'on';
 const TARGET_READ_P99_MS = 250;
 /** What the issue measured before: p99 of a similar mix of reads at 50 concurrent. */
 const BEFORE_P99_MS = 915;
@@ -105,12 +108,12 @@ async function main(): Promise<void> {
     console.log(
       '== starting the sidecar (embedded PGlite), training a model with a job and deploying it'
     );
-    const trained = await startTrainedDeployment(
-      work,
-      profileDir
+    const trained = await startTrainedDeployment(work, {
+      INSIGHTER_DURABILITY: DURABILITY,
+      ...(profileDir
         ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
-        : {}
-    );
+        : {})
+    });
     sidecar = trained.sidecar.process;
     const { base } = trained;
     const anonKey = (
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
     const tree = () => processTree(sidecar!.pid!);
     const loadBefore = os.loadavg();
     console.log(
-      `== ${USERS} users for ${DURATION_S} s after ${WARMUP_S} s of warm-up, ${THINK_MS ? `${THINK_MS} ms think time` : 'no think time'} (load average ${fmtLoad(loadBefore)})`
+      `== ${USERS} users for ${DURATION_S} s after ${WARMUP_S} s of warm-up, ${THINK_MS ? `${THINK_MS} ms think time` : 'no think time'}, durability ${DURABILITY} (load average ${fmtLoad(loadBefore)})`
     );
     const mixed = await measureLoad(
       work,
@@ -416,6 +419,7 @@ function report(
         duration_s: DURATION_S,
         warmup_s: WARMUP_S,
         think_ms: THINK_MS,
+        durability: DURABILITY,
         weights: MIX,
         target_read_p99_ms: TARGET_READ_P99_MS,
         before_p99_ms: BEFORE_P99_MS,
