@@ -81,17 +81,25 @@ function resultFiles(name) {
 
 /**
  * Every number in a results file by its path; a list item is named by the
- * field that tells it apart (backend, runner, rows) instead of its index.
+ * fields that tell it apart (backend, durability, runner, rows, kind)
+ * instead of its index.
  */
 function numbersIn(value, prefix = '', into = new Map()) {
   if (typeof value === 'number') {
     into.set(prefix, value);
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => {
-      const label = ['backend', 'runner', 'rows']
+      const label = ['backend', 'durability', 'runner', 'rows', 'kind']
         .filter(key => item?.[key] !== undefined)
-        .map(key => (key === 'rows' ? `${item[key]} rows` : item[key]))[0];
-      numbersIn(item, `${prefix}[${label ?? i}]`, into);
+        .map(key =>
+          key === 'rows'
+            ? `${item[key]} rows`
+            : key === 'durability'
+              ? `durability ${item[key]}`
+              : item[key]
+        )
+        .join(', ');
+      numbersIn(item, `${prefix}[${label || i}]`, into);
     });
   } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {

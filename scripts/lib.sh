@@ -14,8 +14,9 @@ RUNTIME_APT_PACKAGES=(
 # a real Docker engine (the suite starts its own dockerd, see services.sh);
 # Flask and gunicorn, FastAPI and uvicorn for the deployments benchmark's
 # baselines (MLflow 2's scoring server is a Flask app under gunicorn, MLflow 3's
-# a FastAPI app under uvicorn).
-TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask gunicorn python3-fastapi python3-uvicorn curl)
+# a FastAPI app under uvicorn); strace, which shows the durability tests the
+# fsyncs a power cut would need.
+TEST_APT_PACKAGES=(chromium postgresql-15 postgresql-client-15 docker.io python3-flask gunicorn python3-fastapi python3-uvicorn curl strace)
 
 log() { printf '\033[1;34m[insighter]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[insighter]\033[0m %s\n' "$*" >&2; exit 1; }

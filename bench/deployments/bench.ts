@@ -32,11 +32,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import pino from 'pino';
-import { openDatabase } from '../../server/src/db/open';
-import { GOOD_PASSWORD, makeClient, uniqueEmail } from '../../server/test/auth/support';
-import { creditRows, GERMAN_CREDIT } from '../../server/test/deployments/harness';
-import { exited, startSidecarProcess } from '../../server/test/support/sidecar-process';
+import { creditRows } from '../../server/test/deployments/harness';
+import { exited } from '../../server/test/support/sidecar-process';
+import { cpuMs, processTree } from '../process-cpu';
+import { startTrainedDeployment } from '../trained-deployment';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -80,69 +79,13 @@ async function main(): Promise<void> {
   const baselines: ChildProcess[] = [];
   try {
     console.log('== starting the sidecar (embedded PGlite), training the model with a job and deploying it');
-    // The first start of an embedded database (initdb, migrations) is slow on a
-    // busy machine: done here, so the sidecar's own start is a reopen.
-    const { db } = await openDatabase({ backend: 'pglite', dataDir: path.join(work, 'db') }, { logger: pino({ level: 'silent' }) });
-    await db.close();
-    const started = await startSidecarProcess(work, {
-      INSIGHTER_AUTH_AUTOCONFIRM: 'true',
-      INSIGHTER_JOBS_RUNNER: 'process'
-    });
-    sidecar = started.process;
-    const base = started.url;
-    const config = (await (await fetch(`${base}/api/v1/config`)).json()) as { supabase_anon_key: string };
-    const { data, error } = await makeClient(base, config.supabase_anon_key).auth.signUp({
-      email: uniqueEmail('bench'),
-      password: GOOD_PASSWORD,
-      options: { data: { full_name: 'Bench Marker' } }
-    });
-    if (error || !data.session) {
-      throw new Error(`sign-up failed: ${error?.message}`);
-    }
-    const token = data.session.access_token;
-    const api = async (method: string, pathname: string, body?: unknown, contentType = 'application/json') => {
-      const res = await fetch(`${base}${pathname}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
-        body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
-      });
-      return (await res.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    };
-    const project = await api('POST', '/api/v1/projects', { name: 'Credit Risk Alpha' });
-    const dataset = await api(
-      'POST',
-      `/api/v1/datasets?${new URLSearchParams({ project_id: project.id, name: 'german_credit' })}`,
-      fs.readFileSync(GERMAN_CREDIT),
-      'text/csv'
+    const trained = await startTrainedDeployment(work);
+    sidecar = trained.sidecar.process;
+    const { base, job, deployment, apiKey: key } = trained;
+    const token = trained.owner.token;
+    console.log(
+      `   version ${job.model_version} served from its safe format (loader ${deployment.loader}, sandbox ${deployment.sandbox})`
     );
-    let job = await api('POST', '/api/v1/jobs', {
-      project_id: project.id,
-      dataset_id: dataset.id,
-      target: 'Class',
-      algorithm: 'xgboost',
-      params: { n_estimators: 40, max_depth: 3 }
-    });
-    while (!['succeeded', 'failed', 'cancelled'].includes(job.status)) {
-      await sleep(200);
-      job = await api('GET', `/api/v1/jobs/${job.id ?? ''}`);
-    }
-    if (job.status !== 'succeeded') {
-      throw new Error(`The training job ${job.status}: ${job.error}`);
-    }
-    const deployment = await api('POST', '/api/v1/deployments', { project_id: project.id, version: job.model_version });
-    let ready = deployment;
-    while (ready.status !== 'ready') {
-      if (ready.status === 'failed') {
-        throw new Error(`The deployment failed: ${ready.error}`);
-      }
-      await sleep(200);
-      ready = await api('GET', `/api/v1/deployments/${deployment.id}`);
-    }
-    if (ready.loader !== 'json') {
-      throw new Error(`The job's version is served with the ${ready.loader} loader, not from its safe format.`);
-    }
-    console.log(`   version ${job.model_version} served from its safe format (loader ${ready.loader}, sandbox ${ready.sandbox})`);
-    const { key } = await api('POST', `/api/v1/deployments/${deployment.id}/keys`, { name: 'bench' });
     // The baselines serve the job's own pickle.
     const modelDir = path.join(work, 'model');
     await downloadFolder(base, token, `${job.experiment_id}/${job.run_id}/artifacts/model`, modelDir);
@@ -351,44 +294,6 @@ function report(
   );
   console.log(`   results: ${path.relative(REPO_ROOT, file)}`);
   process.exitCode = flaskPass && fastapiPass && p99Pass && errorsPass ? 0 : 1;
-}
-
-/** A process and all its descendants (the sidecar's scoring worker, gunicorn's workers). */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) {
-      continue;
-    }
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const all = [root];
-  for (let i = 0; i < all.length; i++) {
-    all.push(...(children.get(all[i]) ?? []));
-  }
-  return all;
-}
-
-/** utime + stime of the processes, in ms. */
-function cpuMs(pids: number[]): number {
-  const tick = 1000 / 100; // USER_HZ is 100 on Linux.
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * tick;
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return total;
 }
 
 function freePort(): Promise<number> {

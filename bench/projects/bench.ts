@@ -11,9 +11,15 @@
  * (INSIGHTER_TEST_DATABASE_URL, or a throwaway cluster when Debian's
  * postgresql-15 is installed).
  *
+ * Each database is measured with durability on (the default: each commit
+ * fsynced before it is answered) and off (INSIGHTER_DURABILITY=off; fsync=off
+ * on PostgreSQL), in alternating rounds, and the ratios printed: reads should
+ * not notice; the seeding (one large write) shows what a commit's fsync costs.
+ *
  *   node bench/projects/run.mjs
  *   env: BENCH_DURATION_S (10 per side), BENCH_ROUNDS (4), BENCH_CONNECTIONS (32),
- *        BENCH_BACKENDS (pglite,postgres), BENCH_EXPLAIN (print the list query's plan)
+ *        BENCH_BACKENDS (pglite,postgres), BENCH_DURABILITY (on,off),
+ *        BENCH_EXPLAIN (print the list query's plan)
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -29,7 +35,7 @@ import { issueAccessToken } from '../../server/src/auth/access-tokens';
 import { loadJwtKeys } from '../../server/src/auth/keys';
 import { insertSession } from '../../server/src/auth/store';
 import { loadConfig } from '../../server/src/config';
-import { openDatabase, type DatabaseTarget } from '../../server/src/db/open';
+import { openDatabase } from '../../server/src/db/open';
 import type { SqlDatabase } from '../../server/src/db/sql-database';
 import type { JwtClaims } from '../../server/src/db/types';
 import { listProjects } from '../../server/src/adapters/projects-store';
@@ -37,7 +43,13 @@ import { EventHub } from '../../server/src/events/hub';
 import { attachEventStream } from '../../server/src/events/stream';
 import { ProjectsService } from '../../server/src/services/projects';
 import { StatusService } from '../../server/src/services/status';
-import { onEachBackend } from '../backends';
+import {
+  describeDatabase,
+  durabilityRatios,
+  onEachBackend,
+  type BenchDatabase,
+  type Durability
+} from '../backends';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -64,7 +76,10 @@ interface Measurement {
 
 interface BackendResult {
   backend: string;
+  durability: Durability;
   database: string;
+  /** Seeding 1,000 users, 100 teams and 10,000 projects (one transaction): what durability costs here. */
+  seed_s: number;
   http: Measurement;
   bare: Measurement;
   ratio: number;
@@ -77,16 +92,85 @@ async function main(): Promise<void> {
   report(await onEachBackend('projects', benchBackend));
 }
 
+/** One database's sidecar with the measured user, ready for both paths. */
+interface Side {
+  database: BenchDatabase;
+  db: SqlDatabase;
+  url: string;
+  token: string;
+  claims: JwtClaims;
+  /** Seeding's wall time: the writes of the run. */
+  seedSeconds: number;
+  http: Sample[];
+  bare: Sample[];
+  close(): Promise<void>;
+}
+
 async function benchBackend(
-  label: string,
-  target: DatabaseTarget,
+  backend: string,
+  databases: BenchDatabase[],
   work: string
-): Promise<BackendResult> {
+): Promise<BackendResult[]> {
+  const sides: Side[] = [];
+  try {
+    for (const database of databases) {
+      sides.push(await openSide(database, work));
+    }
+    for (const side of sides) {
+      await runHttp(side.url, side.token, WARMUP_S);
+      await runBare(side.db, side.claims, WARMUP_S);
+    }
+    // Alternating rounds (HTTP, bare, bare, HTTP, …; durability on, off,
+    // off, on, …), so a change in the machine's load during the run weighs
+    // on every side alike.
+    const roundSeconds = DURATION_S / ROUNDS;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        if (round % 2 === 0) {
+          side.http.push(await runHttp(side.url, side.token, roundSeconds));
+          side.bare.push(await runBare(side.db, side.claims, roundSeconds));
+        } else {
+          side.bare.push(await runBare(side.db, side.claims, roundSeconds));
+          side.http.push(await runHttp(side.url, side.token, roundSeconds));
+        }
+      }
+    }
+    console.log(`\n== ${backend}`);
+    return sides.map(side => {
+      const httpResult = measure(side.http);
+      const bare = measure(side.bare);
+      console.log(`   durability ${side.database.durability}:`);
+      console.log(`     HTTP: ${fmt(httpResult)}`);
+      console.log(`     bare: ${fmt(bare)}`);
+      const ratio = httpResult.throughput / bare.throughput;
+      return {
+        backend: side.database.backend,
+        durability: side.database.durability,
+        database: side.db.description.replace(/ in \/.*$/, ''),
+        seed_s: side.seedSeconds,
+        http: httpResult,
+        bare,
+        ratio,
+        pass:
+          ratio >= TARGET_RATIO && httpResult.errors === 0 && bare.errors === 0
+      };
+    });
+  } finally {
+    for (const side of sides) {
+      await side.close();
+    }
+  }
+}
+
+async function openSide(database: BenchDatabase, work: string): Promise<Side> {
+  const label = describeDatabase(database);
   console.log(
     `\n== ${label}: opening and seeding (${PROJECTS} projects, ${USERS} users, ${TEAMS} teams)`
   );
-  const { db } = await openDatabase(target, { logger: silent });
-  const dataDir = fs.mkdtempSync(path.join(work, `${label}-`));
+  const { db } = await openDatabase(database.target, { logger: silent });
+  const dataDir = fs.mkdtempSync(
+    path.join(work, `${database.backend}-${database.durability}-`)
+  );
   // As in production: request logs at info, written asynchronously (to a file here).
   const logFile = path.join(dataDir, 'sidecar.log');
   const logger = pino(
@@ -94,12 +178,17 @@ async function benchBackend(
     pino.destination({ dest: logFile, sync: false })
   );
   const server = http.createServer();
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>(resolve => server.close(() => resolve()));
+    await db.close();
+    logger.flush();
+  };
   try {
     const started = performance.now();
     const benchUser = await seed(db);
-    console.log(
-      `   seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`
-    );
+    const seedSeconds = (performance.now() - started) / 1000;
+    console.log(`   seeded in ${seedSeconds.toFixed(1)} s`);
 
     const config = loadConfig({
       INSIGHTER_HOST: '127.0.0.1',
@@ -188,46 +277,24 @@ async function benchBackend(
       );
       console.log(plan.rows.map(r => `     ${r['QUERY PLAN']}`).join('\n'));
     }
-
-    await runHttp(url, token, WARMUP_S);
-    await runBare(db, claims, WARMUP_S);
-    // Alternating rounds (HTTP, bare, bare, HTTP, …), so a change in the
-    // machine's load during the run weighs on both sides alike.
-    const httpSamples: Sample[] = [];
-    const bareSamples: Sample[] = [];
-    const roundSeconds = DURATION_S / ROUNDS;
-    for (let round = 0; round < ROUNDS; round++) {
-      if (round % 2 === 0) {
-        httpSamples.push(await runHttp(url, token, roundSeconds));
-        bareSamples.push(await runBare(db, claims, roundSeconds));
-      } else {
-        bareSamples.push(await runBare(db, claims, roundSeconds));
-        httpSamples.push(await runHttp(url, token, roundSeconds));
-      }
-    }
-    const httpResult = measure(httpSamples);
-    const bare = measure(bareSamples);
-    console.log(`   HTTP: ${fmt(httpResult)}`);
-    console.log(`   bare: ${fmt(bare)}`);
-
-    await stream.close();
-    await new Promise<void>(resolve => server.close(() => resolve()));
-    await auth.close();
-    const ratio = httpResult.throughput / bare.throughput;
     return {
-      backend: label,
-      database: db.description.replace(/ in \/.*$/, ''),
-      http: httpResult,
-      bare,
-      ratio,
-      pass:
-        ratio >= TARGET_RATIO && httpResult.errors === 0 && bare.errors === 0
+      database,
+      db,
+      url,
+      token,
+      claims,
+      seedSeconds,
+      http: [],
+      bare: [],
+      close: async () => {
+        await stream.close();
+        await auth.close();
+        await close();
+      }
     };
-  } finally {
-    server.closeAllConnections();
-    server.close();
-    await db.close();
-    logger.flush();
+  } catch (err) {
+    await close();
+    throw err;
   }
 }
 
@@ -430,19 +497,35 @@ function report(results: BackendResult[]): void {
         .join(' ')} on ${os.cpus().length} CPUs`
   );
   console.log(
-    'backend   | HTTP req/s | HTTP p95 ms | bare req/s | bare p95 ms | ratio | target ≥ 0.5'
+    'database                  | HTTP req/s | HTTP p95 ms | bare req/s | bare p95 ms | ratio | target ≥ 0.5 | seed s'
   );
   for (const r of results) {
     console.log(
       [
-        r.backend.padEnd(9),
+        describeDatabase(r).padEnd(25),
         r.http.throughput.toFixed(0).padStart(10),
         r.http.p95_ms.toFixed(1).padStart(11),
         r.bare.throughput.toFixed(0).padStart(10),
         r.bare.p95_ms.toFixed(1).padStart(11),
         r.ratio.toFixed(2).padStart(5),
-        r.pass ? 'PASS' : 'FAIL'
+        (r.pass ? 'PASS' : 'FAIL').padEnd(12),
+        r.seed_s.toFixed(1).padStart(6)
       ].join(' | ')
+    );
+  }
+  const cost = durabilityRatios(results, r => r.http.throughput).map(
+    ({ backend, on_over_off }) => ({
+      backend,
+      http_throughput_on_over_off: on_over_off,
+      seed_time_on_over_off:
+        durabilityRatios(results, r => r.seed_s).find(
+          s => s.backend === backend
+        )?.on_over_off ?? NaN
+    })
+  );
+  for (const c of cost) {
+    console.log(
+      `what durability costs on ${c.backend} (on ÷ off): HTTP throughput ${c.http_throughput_on_over_off.toFixed(2)}, seeding time ${c.seed_time_on_over_off.toFixed(2)}`
     );
   }
   const dir = path.join(REPO_ROOT, 'bench', 'results');
@@ -466,7 +549,8 @@ function report(results: BackendResult[]): void {
           node: process.version,
           load_average: os.loadavg()
         },
-        results
+        results,
+        durability_cost: cost
       },
       null,
       2

@@ -11,8 +11,14 @@
  * own process: N sequential requests, each timed from send to answer, and
  * the time until all 1,000 events of the batch reached its event stream.
  *
+ * Each database is measured with durability on (the default: each commit
+ * fsynced before it is answered) and off (INSIGHTER_DURABILITY=off; fsync=off
+ * on PostgreSQL), in alternating rounds, and the ratio printed: what
+ * durability costs a log-batch.
+ *
  *   node bench/tracking/run.mjs
- *   env: BENCH_RUNS (30), BENCH_WARMUP (5), BENCH_BACKENDS (pglite,postgres)
+ *   env: BENCH_RUNS (30 per setting), BENCH_TRACKING_ROUNDS (3), BENCH_WARMUP (5),
+ *        BENCH_BACKENDS (pglite,postgres), BENCH_DURABILITY (on,off)
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,16 +34,17 @@ import { issueAccessToken } from '../../server/src/auth/access-tokens';
 import { loadJwtKeys } from '../../server/src/auth/keys';
 import { insertSession } from '../../server/src/auth/store';
 import { loadConfig } from '../../server/src/config';
-import { openDatabase, type DatabaseTarget } from '../../server/src/db/open';
+import { openDatabase } from '../../server/src/db/open';
 import type { SqlDatabase } from '../../server/src/db/sql-database';
 import { EventHub } from '../../server/src/events/hub';
 import { attachEventStream } from '../../server/src/events/stream';
 import { StatusService } from '../../server/src/services/status';
 import { createTracking } from '../../server/src/tracking';
-import { onEachBackend } from '../backends';
+import { describeDatabase, durabilityRatios, onEachBackend, type BenchDatabase, type Durability } from '../backends';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+const ROUNDS = Number(process.env.BENCH_TRACKING_ROUNDS ?? 3);
 const METRICS = 1000;
 const TARGET_S = 0.05;
 /** MLflow's issue: log_batch of 1,000 metrics on its SQL store. */
@@ -54,6 +61,7 @@ interface Stats {
 
 interface BackendResult {
   backend: string;
+  durability: Durability;
   database: string;
   runs: number;
   log_batch: Stats;
@@ -75,20 +83,77 @@ async function main(): Promise<void> {
   report(await onEachBackend('tracking', benchBackend));
 }
 
+/** One database's sidecar, ready for the client: its URL, a token and the run to log to. */
+interface Side {
+  database: BenchDatabase;
+  db: SqlDatabase;
+  url: string;
+  token: string;
+  runId: string;
+  latencies: number[];
+  delivered: number[];
+  errors: number;
+  cpuMs: number;
+  close(): Promise<void>;
+}
+
 async function benchBackend(
-  label: string,
-  target: DatabaseTarget,
+  backend: string,
+  databases: BenchDatabase[],
   work: string
-): Promise<BackendResult> {
-  console.log(`\n== ${label}: log-batch of ${METRICS} metrics, ${RUNS} runs after ${WARMUP} warm-up`);
-  const { db } = await openDatabase(target, { logger: silent });
-  const dataDir = fs.mkdtempSync(path.join(work, `${label}-`));
+): Promise<BackendResult[]> {
+  console.log(
+    `\n== ${backend}: log-batch of ${METRICS} metrics, ${RUNS} runs per durability setting in ${ROUNDS} alternating rounds after ${WARMUP} warm-up`
+  );
+  const sides: Side[] = [];
+  try {
+    for (const database of databases) {
+      sides.push(await openSide(database, work));
+    }
+    for (const side of sides) {
+      await client(side.url, side.token, side.runId, WARMUP);
+    }
+    // Rounds alternate between the settings (on, off, off, on, …), so a
+    // change in the machine's load weighs on both alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      const runs = Math.floor(((round + 1) * RUNS) / ROUNDS) - Math.floor((round * RUNS) / ROUNDS);
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        const cpuBefore = process.cpuUsage();
+        const measured = await client(side.url, side.token, side.runId, runs);
+        const cpu = process.cpuUsage(cpuBefore);
+        side.cpuMs += (cpu.user + cpu.system) / 1000;
+        side.latencies.push(...measured.latencies);
+        side.delivered.push(...measured.delivered);
+        side.errors += measured.errors;
+      }
+    }
+    const results: BackendResult[] = [];
+    for (const side of sides) {
+      results.push(await resultOf(side));
+    }
+    return results;
+  } finally {
+    for (const side of sides) {
+      await side.close();
+    }
+  }
+}
+
+async function openSide(database: BenchDatabase, work: string): Promise<Side> {
+  const { db } = await openDatabase(database.target, { logger: silent });
+  const dataDir = fs.mkdtempSync(path.join(work, `${database.backend}-${database.durability}-`));
   // As in production: request logs at info, written asynchronously (to a file here).
   const logger = pino(
     { level: 'info' },
     pino.destination({ dest: path.join(dataDir, 'sidecar.log'), sync: false })
   );
   const server = http.createServer();
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>(resolve => server.close(() => resolve()));
+    await db.close();
+    logger.flush();
+  };
   try {
     const user = await seedUser(db);
     const config = loadConfig({
@@ -124,50 +189,63 @@ async function benchBackend(
     ).rows[0];
     const { experiment_id } = await tracking.store.getOrCreateProjectExperiment(claims, project);
     const run = await tracking.store.createRun(claims, { experiment_id, run_name: 'bench' });
-    const runId = run.info.run_id;
-
-    await client(url, token, runId, WARMUP);
-    const cpuBefore = process.cpuUsage();
-    const measured = await client(url, token, runId, RUNS);
-    const cpu = process.cpuUsage(cpuBefore);
-    const cpuPerBatch = Math.round(((cpu.user + cpu.system) / 1000 / RUNS) * 10) / 10;
-    const stored = (
-      await db.asService(tx =>
-        tx.query<{ n: number }>('select count(*)::int as n from public.run_metrics where run_id = $1', [
-          runId
-        ])
-      )
-    ).rows[0].n;
-    if (stored !== (WARMUP + RUNS) * METRICS) {
-      throw new Error(`Expected ${(WARMUP + RUNS) * METRICS} stored metrics, found ${stored}.`);
-    }
-    const logBatch = stats(measured.latencies);
-    const delivered = stats(measured.delivered);
-    console.log(`   log-batch: ${fmt(logBatch)}`);
-    console.log(`   all 1,000 run.metric events at the open stream: ${fmt(delivered)}`);
-    console.log(`   sidecar CPU per log-batch: ${cpuPerBatch} ms${label === 'postgres' ? ' (the database works in its own processes)' : ' (database included)'}`);
-    console.log(`   stored: ${stored} metric values (warm-up included), errors: ${measured.errors}`);
-
-    await stream.close();
-    await new Promise<void>(resolve => server.close(() => resolve()));
-    await auth.close();
     return {
-      backend: label,
-      database: db.description.replace(/ in \/.*$/, ''),
-      runs: RUNS,
-      log_batch: logBatch,
-      sidecar_cpu_ms_per_batch: cpuPerBatch,
-      events_delivered: delivered,
-      errors: measured.errors,
-      stored_metrics: stored,
-      pass: measured.errors === 0 && logBatch.median_ms <= TARGET_S * 1000
+      database,
+      db,
+      url,
+      token,
+      runId: run.info.run_id,
+      latencies: [],
+      delivered: [],
+      errors: 0,
+      cpuMs: 0,
+      close: async () => {
+        await stream.close();
+        await auth.close();
+        await close();
+      }
     };
-  } finally {
-    server.closeAllConnections();
-    server.close();
-    await db.close();
-    logger.flush();
+  } catch (err) {
+    await close();
+    throw err;
   }
+}
+
+async function resultOf(side: Side): Promise<BackendResult> {
+  const { database, db, runId } = side;
+  const runs = side.latencies.length;
+  const stored = (
+    await db.asService(tx =>
+      tx.query<{ n: number }>('select count(*)::int as n from public.run_metrics where run_id = $1', [
+        runId
+      ])
+    )
+  ).rows[0].n;
+  if (stored !== (WARMUP + runs) * METRICS) {
+    throw new Error(`Expected ${(WARMUP + runs) * METRICS} stored metrics, found ${stored}.`);
+  }
+  const cpuPerBatch = Math.round((side.cpuMs / runs) * 10) / 10;
+  const logBatch = stats(side.latencies);
+  const delivered = stats(side.delivered);
+  console.log(`   durability ${database.durability}:`);
+  console.log(`     log-batch: ${fmt(logBatch)}`);
+  console.log(`     all 1,000 run.metric events at the open stream: ${fmt(delivered)}`);
+  console.log(
+    `     sidecar CPU per log-batch: ${cpuPerBatch} ms${database.backend === 'postgres' ? ' (the database works in its own processes)' : ' (database included)'}`
+  );
+  console.log(`     stored: ${stored} metric values (warm-up included), errors: ${side.errors}`);
+  return {
+    backend: database.backend,
+    durability: database.durability,
+    database: db.description.replace(/ in \/.*$/, ''),
+    runs,
+    log_batch: logBatch,
+    sidecar_cpu_ms_per_batch: cpuPerBatch,
+    events_delivered: delivered,
+    errors: side.errors,
+    stored_metrics: stored,
+    pass: side.errors === 0 && logBatch.median_ms <= TARGET_S * 1000
+  };
 }
 
 async function seedUser(db: SqlDatabase): Promise<{ id: string; email: string }> {
@@ -279,10 +357,16 @@ function report(results: BackendResult[]): void {
   for (const r of results) {
     const median = r.log_batch.median_ms / 1000;
     console.log(
-      `   ${r.backend.padEnd(8)} median ${median.toFixed(3)} s, p95 ${(r.log_batch.p95_ms / 1000).toFixed(3)} s` +
+      `   ${describeDatabase(r).padEnd(26)} median ${median.toFixed(3)} s, p95 ${(r.log_batch.p95_ms / 1000).toFixed(3)} s` +
         ` — ${(MLFLOW_BEFORE_S / median).toFixed(0)}× faster than MLflow before its fix,` +
         ` ${(MLFLOW_AFTER_S[0] / median).toFixed(1)}–${(MLFLOW_AFTER_S[1] / median).toFixed(1)}× faster than after` +
         `, sidecar CPU ${r.sidecar_cpu_ms_per_batch} ms — ${r.pass ? 'PASS' : 'FAIL'}`
+    );
+  }
+  const cost = durabilityRatios(results, r => r.log_batch.median_ms);
+  for (const { backend, on_over_off } of cost) {
+    console.log(
+      `   what durability costs on ${backend}: log-batch median with it on ÷ off = ${on_over_off.toFixed(2)}`
     );
   }
   const dir = path.join(REPO_ROOT, 'bench', 'results');
@@ -300,7 +384,8 @@ function report(results: BackendResult[]): void {
           after_fix_s: MLFLOW_AFTER_S
         },
         machine: { cpus: os.cpus().length, load_average: os.loadavg() },
-        results
+        results,
+        durability_cost: cost
       },
       null,
       2

@@ -43,6 +43,11 @@ const envSchema = z.object({
     .int()
     .min(0)
     .default(DEFAULT_STATEMENT_TIMEOUT_MS),
+  /**
+   * `off`: the embedded database and Storage skip fsync — faster writes, but
+   * a power cut may lose acknowledged ones. Only for throwaway sessions.
+   */
+  INSIGHTER_DURABILITY: z.enum(['on', 'off']).default('on'),
   /** Any Postgres 15+ (e.g. Supabase's); unset: embedded PGlite in the data dir. */
   DATABASE_URL: z.preprocess(
     value => (value === '' ? undefined : value),
@@ -130,6 +135,11 @@ export interface Config {
   databaseUrl?: string;
   /** The longest one SQL statement may run before it is ended (0: no limit). */
   statementTimeoutMs: number;
+  /**
+   * The embedded database and Storage fsync what they acknowledge (false:
+   * INSIGHTER_DURABILITY=off). An external Postgres keeps its own settings.
+   */
+  durable: boolean;
   /** Embedded GoTrue or a hosted Supabase project; keys, mail, rate limits. */
   auth: AuthConfig;
   /** Training jobs: runner, Docker engine, limits. */
@@ -191,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     databaseUrl: e.DATABASE_URL,
     statementTimeoutMs: e.INSIGHTER_DB_STATEMENT_TIMEOUT_MS,
+    durable: e.INSIGHTER_DURABILITY === 'on',
     auth,
     jobs: jobsConfigFrom(e),
     toolsManifest: e.INSIGHTER_TOOLS_MANIFEST

@@ -92,6 +92,7 @@ export async function startSidecar(
       jwtSecret: embeddedKeys.secret,
       maxObjectBytes: config.storage.maxObjectBytes,
       signedUrlMaxSeconds: config.storage.signedUrlMaxSeconds,
+      durable: config.durable,
       logger
     }).catch(async err => {
       await auth.close();

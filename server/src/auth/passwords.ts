@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 
 /**
@@ -18,8 +19,38 @@ const PARAMS = {
 
 const PHC_PARAMS = `$argon2id$v=19$m=${PARAMS.memoryCost},t=${PARAMS.timeCost},p=${PARAMS.parallelism}$`;
 
+/**
+ * Hashes at once: all cores but one. Each takes a core and one of libuv's
+ * four pool threads (which file reads and writes share) for its whole
+ * time; without a limit, a burst of sign-ins took every core and the pool,
+ * and every other request waited behind it (bench/load: reads' p99 rose
+ * with each sign-in under way). Sign-ins queue instead.
+ */
+const HASH_SLOTS = Math.max(1, os.availableParallelism() - 1);
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function inHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing >= HASH_SLOTS) {
+    await new Promise<void>(resolve => waiting.push(resolve));
+  } else {
+    hashing += 1;
+  }
+  try {
+    return await work();
+  } finally {
+    // The slot passes straight to the next in line, or is freed.
+    const next = waiting.shift();
+    if (next) {
+      next();
+    } else {
+      hashing -= 1;
+    }
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, PARAMS);
+  return inHashSlot(() => hash(password, PARAMS));
 }
 
 /** Constant-time comparison inside argon2; a malformed stored hash never matches. */
@@ -28,7 +59,7 @@ export async function verifyPassword(
   password: string
 ): Promise<boolean> {
   try {
-    return await verify(stored, password);
+    return await inHashSlot(() => verify(stored, password));
   } catch {
     return false;
   }

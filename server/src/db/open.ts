@@ -17,8 +17,11 @@ import {
 import { SqlDatabase } from './sql-database';
 
 export type DatabaseTarget = (
-  /** `dataDir` omitted: in memory (tests). `loadFrom`: a dumpDataDir snapshot. */
-  | { backend: 'pglite'; dataDir?: string; loadFrom?: Blob }
+  /**
+   * `dataDir` omitted: in memory (tests). `loadFrom`: a dumpDataDir snapshot.
+   * `durable` false: commits are not fsynced (throwaway sessions; default true).
+   */
+  | { backend: 'pglite'; dataDir?: string; loadFrom?: Blob; durable?: boolean }
   | { backend: 'postgres'; url: string }
 ) & {
   /** The longest one statement may run (default 30 s; 0: no limit). */
@@ -40,7 +43,10 @@ export interface OpenedDatabase {
 
 /** DATABASE_URL when set, else PGlite in `<INSIGHTER_DATA_DIR>/db`. */
 export function databaseTarget(
-  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'statementTimeoutMs'>
+  config: Pick<
+    Config,
+    'dataDir' | 'databaseUrl' | 'statementTimeoutMs' | 'durable'
+  >
 ): DatabaseTarget {
   const statementTimeoutMs = config.statementTimeoutMs;
   return config.databaseUrl
@@ -48,7 +54,8 @@ export function databaseTarget(
     : {
         backend: 'pglite',
         dataDir: path.join(config.dataDir, 'db'),
-        statementTimeoutMs
+        statementTimeoutMs,
+        durable: config.durable
       };
 }
 

@@ -19,6 +19,8 @@ export interface PgliteOptions {
   logger: Logger;
   /** The longest one statement may run before its thread is ended (0: no limit). */
   statementTimeoutMs?: number;
+  /** false: no fsync, for throwaway sessions (see pglite-fsync.ts). Default true. */
+  durable?: boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function openPgliteConnector(
       logger,
       statementTimeoutMs:
         options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      durable: options.durable ?? true,
       lock
     });
     await connector.open();
@@ -102,6 +105,7 @@ export class PgliteConnector implements Connector {
       loadFrom?: ArrayBuffer;
       logger: Logger;
       statementTimeoutMs: number;
+      durable: boolean;
       lock?: DataDirLock;
     }
   ) {}
@@ -176,7 +180,8 @@ export class PgliteConnector implements Connector {
       // loaded only while new, memory every time (tests only).
       loadFrom:
         loadFrom && (!dataDir || !this.opened) ? loadFrom.slice(0) : undefined,
-      startParams: ['-c', `shared_buffers=${SHARED_BUFFERS}`]
+      startParams: ['-c', `shared_buffers=${SHARED_BUFFERS}`],
+      durable: this.options.durable
     });
     const parser = new Parser();
     const timeoutMs = this.options.statementTimeoutMs;

@@ -9,6 +9,8 @@ export interface PgliteThreadOptions {
   loadFrom?: ArrayBuffer;
   /** Added to PGlite's default start parameters. */
   startParams: string[];
+  /** Commits and the data dir reach the disk (fsync) before they are answered (see pglite-fsync.ts). */
+  durable: boolean;
 }
 
 /** Main thread → worker. */

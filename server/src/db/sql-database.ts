@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClientBase } from 'pg';
 import type { Backend, Connector } from './connector';
+import { StatementCache } from './statement-cache';
 import type { Database, JwtClaims, Queryable, QueryResult } from './types';
 
 const API_ROLES: ReadonlySet<string> = new Set([
@@ -21,6 +22,8 @@ const activeTransaction = new AsyncLocalStorage<{
  */
 export class SqlDatabase implements Database {
   readonly backend: Backend;
+  /** PGlite's one session keeps the plans of frequent statements (see statement-cache.ts). */
+  private readonly statements: StatementCache | undefined;
 
   constructor(
     private readonly connector: Connector,
@@ -28,6 +31,8 @@ export class SqlDatabase implements Database {
     readonly description: string
   ) {
     this.backend = connector.backend;
+    this.statements =
+      connector.backend === 'pglite' ? new StatementCache() : undefined;
   }
 
   withClaims<T>(
@@ -41,15 +46,15 @@ export class SqlDatabase implements Database {
       );
     }
     const claimsJson = JSON.stringify(claims ?? { role: 'anon' });
-    return this.transaction(async (client, tx) => {
-      // Exactly what PostgREST does per request; both settings end with the
-      // transaction, so nothing leaks into the connection's next user.
-      await client.query(
-        "select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)",
-        [claimsJson, role]
-      );
-      return fn(tx);
-    });
+    // Exactly what PostgREST does per request; both settings end with the
+    // transaction, so nothing leaks into the connection's next user. Sent
+    // with the `begin`, as one simple query: one round trip fewer per
+    // request (on PGlite, a hop to its thread and back).
+    return this.transaction(
+      (_client, tx) => fn(tx),
+      client =>
+        `begin; select set_config('request.jwt.claims', ${client.escapeLiteral(claimsJson)}, true), set_config('role', ${client.escapeLiteral(role)}, true)`
+    );
   }
 
   asService<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -82,15 +87,23 @@ export class SqlDatabase implements Database {
     return this.connector.withConnection(client => fn(client));
   }
 
+  /** `begin` (or, from `opening`, a simple query that starts with it), `fn`, commit. */
   private transaction<T>(
-    fn: (client: ClientBase, tx: Queryable) => Promise<T>
+    fn: (client: ClientBase, tx: Queryable) => Promise<T>,
+    opening: (client: ClientBase) => string = () => 'begin'
   ): Promise<T> {
     this.refuseNesting();
     return this.connector.withConnection(async (client, discard) => {
       const marker = { db: this, open: true };
-      await client.query('begin');
       try {
-        const tx = transactionHandle(client, marker);
+        await client.query(opening(client));
+      } catch (err) {
+        // A statement after the `begin` failed: the transaction is open (aborted).
+        await client.query('rollback').catch(() => discard());
+        throw err;
+      }
+      try {
+        const tx = transactionHandle(client, marker, this.statements);
         const result = await activeTransaction.run(marker, () =>
           fn(client, tx)
         );
@@ -123,7 +136,8 @@ export class SqlDatabase implements Database {
 /** The `tx` handed to callers; it refuses work once its transaction ended. */
 function transactionHandle(
   client: ClientBase,
-  marker: { open: boolean }
+  marker: { open: boolean },
+  statements: StatementCache | undefined
 ): Queryable {
   return {
     async query<T = Record<string, unknown>>(sql: string, params?: unknown[]) {
@@ -132,7 +146,9 @@ function transactionHandle(
           'This transaction has ended: run the query inside withClaims/asService.'
         );
       }
-      const result = await client.query(sql, params);
+      const result = await (statements
+        ? client.query(statements.query(sql, params))
+        : client.query(sql, params));
       return {
         rows: result.rows as T[],
         rowCount: result.rowCount ?? 0

@@ -38,12 +38,22 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
  * `<root>/.tmp` (same filesystem, so placing one is an atomic rename). Keys
  * reach this adapter already validated (object-path.ts); it still refuses any
  * path that would resolve outside its root.
+ *
+ * Durable (the default), an object is on the disk before `place` returns:
+ * its bytes are fsynced before the rename, and the folders whose entries
+ * changed after it — so the metadata row committed next never names a file
+ * that a power cut took away.
  */
 export class DiskObjectStore {
   readonly tempDir: string;
+  private readonly durable: boolean;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    options: { durable?: boolean } = {}
+  ) {
     this.tempDir = path.join(root, TEMP_DIR);
+    this.durable = options.durable ?? true;
   }
 
   async init(): Promise<void> {
@@ -86,7 +96,9 @@ export class DiskObjectStore {
       fs.createWriteStream(tempPath, {
         flags: 'wx',
         mode: 0o600,
-        highWaterMark: WRITE_BUFFER_BYTES
+        highWaterMark: WRITE_BUFFER_BYTES,
+        // fsync before close: the rename in `place` must not outrun the bytes.
+        flush: this.durable
       })
     );
     const onError = (err: Error) => meter.destroy(err);
@@ -122,11 +134,40 @@ export class DiskObjectStore {
   /** Moves a received file to its object path (replacing an older version). */
   async place(tempPath: string, bucket: string, key: string): Promise<void> {
     const target = this.objectPath(bucket, key);
+    const folder = path.dirname(target);
+    const created = await this.moveInto(tempPath, target);
+    if (!this.durable) {
+      return;
+    }
+    // The target's folder gained an entry, and each folder made just now is
+    // a new entry of its parent. (A temp file that a power cut brings back
+    // beside the object is swept at the next start.)
+    const changed = [folder];
+    if (created) {
+      const above = path.dirname(created);
+      for (
+        let dir = folder;
+        dir !== above && dir.startsWith(this.root + path.sep);
+        dir = path.dirname(dir)
+      ) {
+        changed.push(path.dirname(dir));
+      }
+    }
+    await Promise.all(changed.map(syncFolder));
+  }
+
+  /** The rename, with the folders it needs; answers the first folder it made. */
+  private async moveInto(
+    tempPath: string,
+    target: string
+  ): Promise<string | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await fsp.mkdir(path.dirname(target), { recursive: true });
+        const created = await fsp.mkdir(path.dirname(target), {
+          recursive: true
+        });
         await fsp.rename(tempPath, target);
-        return;
+        return created;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // A delete next door may have pruned the folder just made: again.
@@ -258,6 +299,15 @@ export class DiskObjectStore {
       }
       dir = path.dirname(dir);
     }
+  }
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -29,13 +29,17 @@ export interface EmbeddedStorageOptions {
   maxObjectBytes: number;
   /** The longest lifetime of a signed URL, in seconds (default: 7 days). */
   signedUrlMaxSeconds?: number;
+  /** false: objects are not fsynced before they are acknowledged (default true). */
+  durable?: boolean;
   logger: Logger;
 }
 
 export async function createEmbeddedStorage(
   options: EmbeddedStorageOptions
 ): Promise<EmbeddedStorage> {
-  const store = new DiskObjectStore(path.join(options.dataDir, 'storage'));
+  const store = new DiskObjectStore(path.join(options.dataDir, 'storage'), {
+    durable: options.durable
+  });
   await store.init();
   // Nothing is uploading before the server listens (the data dir is this
   // process's alone): every temp file is what a killed process left.

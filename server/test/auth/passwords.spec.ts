@@ -49,6 +49,26 @@ describe('password hashing', () => {
   });
 });
 
+describe('hashes at once (all cores but one)', () => {
+  it('queues a burst and answers every call, failed ones included', async () => {
+    const stored = await hashPassword('burst-pass-1');
+    const answers = await Promise.all([
+      ...Array.from({ length: 6 }, () =>
+        verifyPassword(stored, 'burst-pass-1')
+      ),
+      ...Array.from({ length: 6 }, () =>
+        verifyPassword('$argon2id$not-a-hash', 'burst-pass-1')
+      ),
+      ...Array.from({ length: 4 }, () => hashPassword('burst-pass-2'))
+    ]);
+    expect(answers.slice(0, 6)).toEqual(Array(6).fill(true));
+    expect(answers.slice(6, 12)).toEqual(Array(6).fill(false));
+    expect(new Set(answers.slice(12)).size).toBe(4);
+    // No slot was lost on the way: one more goes through.
+    await expect(verifyPassword(stored, 'burst-pass-1')).resolves.toBe(true);
+  });
+});
+
 describe('password policy (≥ 8 characters, letters and digits)', () => {
   it.each(['abcdefg1', 'correct-horse-42', 'Ünïcödé9', 'pass word 12'])(
     'accepts %j',

@@ -19,7 +19,13 @@ export interface PgCluster {
   stop(): void;
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
+/**
+ * `fsync: true` keeps PostgreSQL's own default (benchmarks that weigh what
+ * durability costs); tests run without it, as nothing here outlives a run.
+ */
+export async function startPgCluster(
+  options: { fsync?: boolean } = {}
+): Promise<PgCluster> {
   if (!fs.existsSync(path.join(PG_BIN, 'initdb'))) {
     throw new Error(
       `PostgreSQL 15 is not installed (${PG_BIN}/initdb is missing): apt-get install -y postgresql-15, ` +
@@ -60,7 +66,7 @@ export async function startPgCluster(): Promise<PgCluster> {
     path.join(dir, 'server.log'),
     '-w',
     '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=${options.fsync ? 'on' : 'off'} -c max_connections=200`,
     'start'
   ]);
   let stopped = false;
